@@ -1,0 +1,73 @@
+"""Korean text analysis with kiwipiepy: sentence spans and search terms.
+
+One Kiwi instance per process, created on first use (it takes ~2 s to load),
+never at import time.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Iterable, Sequence
+from functools import lru_cache
+
+# Morpheme tags that carry meaning for search: nouns, foreign words, numbers,
+# verb/adjective stems, roots, hanja, determiners. Endings and particles are
+# dropped: whitespace BM25 fails on Korean exactly because it keeps them glued.
+SEARCH_TAGS = frozenset({"NNG", "NNP", "NNB", "NR", "NP", "SL", "SN", "SH", "VV", "VA", "XR", "MM", "XPN", "XSN"})
+_SKIP_FORMS = frozenset({"하", "되", "있", "없", "않", "이", "것", "수", "등", "및", "년", "월", "일"})
+
+_lock = threading.Lock()
+
+
+@lru_cache(maxsize=1)
+def get_kiwi():
+    """The process-wide Kiwi analyser (thread-safe to call; loads once)."""
+    with _lock:
+        from kiwipiepy import Kiwi
+
+        return Kiwi(num_workers=0)
+
+
+def sentence_spans(text: str) -> list[tuple[int, int]]:
+    """(start, end) offsets of each sentence in ``text``; paragraphs never share a sentence."""
+    spans: list[tuple[int, int]] = []
+    offset = 0
+    kiwi = get_kiwi()
+    for paragraph in text.split("\n"):
+        stripped = paragraph.strip()
+        if stripped:
+            lead = paragraph.find(stripped)
+            base = offset + lead
+            for sent in kiwi.split_into_sents(stripped):
+                start, end = base + sent.start, base + sent.end
+                # Kiwi's spans can include trailing spaces; keep them tight.
+                while end > start and text[end - 1].isspace():
+                    end -= 1
+                if end > start:
+                    spans.append((start, end))
+        offset += len(paragraph) + 1
+    return spans
+
+
+def _terms(tokens) -> list[str]:
+    out = []
+    for tok in tokens:
+        if tok.tag in SEARCH_TAGS and tok.form not in _SKIP_FORMS:
+            out.append(tok.form.lower())
+    return out
+
+
+_LATIN_OR_DIGIT = re.compile(r"[A-Za-z0-9]")
+
+
+def search_terms(text: str) -> list[str]:
+    """Search terms of one text (morphemes filtered by part of speech, Latin lower-cased)."""
+    return search_terms_many([text])[0]
+
+
+def search_terms_many(texts: Sequence[str] | Iterable[str]) -> list[list[str]]:
+    """Search terms of many texts."""
+    kiwi = get_kiwi()
+    # One call per text: Kiwi's batch mode needs worker threads, which buy nothing on two cores.
+    return [_terms(kiwi.tokenize(t)) if t.strip() else [] for t in texts]

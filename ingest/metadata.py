@@ -1,0 +1,82 @@
+"""Metadata that korea.kr bodies carry only in their prose: the agency and the contact block."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+
+from ingest.models import Contact
+
+_ORG = r"[가-힣][가-힣·]{1,30}?(?:부|청|처|위원회|공단|연구원|개발원|정보원|교육원|인재개발원|재단|대학|본부|보장원|진흥원|공사|센터|원)"
+# "보건복지부(장관 정은경)는" — the opening sentence of nearly every release.
+_HEAD_TITLE = r"(?:장관|청장|처장|차관|원장|위원장|이사장|본부장|실장|단장|총장|대표|사무총장|회장)"
+_OPENING_AGENCY = re.compile(rf"({_ORG})\s?\({_HEAD_TITLE}\s")
+_SUBJECT_AGENCY = re.compile(rf"(?<![가-힣])({_ORG})(?:는|은|가|이)\s")
+# "고용노동부 김영훈 장관은"
+_AGENCY_HEAD = re.compile(rf"(?<![가-힣])({_ORG}) [가-힣]{{2,4}} {_HEAD_TITLE}")
+_MINISTRY = re.compile(r"(?<![가-힣])([가-힣]{2,12}(?:부|청|처|위원회|공단))(?![가-힣])")
+_PHONE = r"\(?(0\d{1,2}[-)\s]?\d{3,4}-\d{4})\)?"
+
+# The closing contact block comes in a few shapes:
+#   담당부서 소방청 구조과 책임자 과 장 代 조태현(044-205-7611) 담당자 소방장 정윤수(044-205-7614)
+#   문 의: 장애인고용과 남덕렬(044-202-7482), 장윤진(044-202-7489)
+#   * 담당자: 환경산림재난대응과 박원일(044-205-6183)
+#   담당 : 전자정부정책과 김성일 (02-2100-3908)            (BidPro)
+_BLOCK_START = re.compile(r"(담당\s?부서|문\s?의\s?:|\*?\s?담당자\s?:|담당\s?:)")
+_PERSON = re.compile(r"([가-힣]{2,4})\s?\(\s?(0\d{1,2}-?\d{3,4}-\d{4})\s?\)")
+_DEPT = re.compile(r"([가-힣A-Za-z0-9·]*(?:과|팀|부|국|실|센터|단|반|관|원|사무국|대변인|본부))(?=\s)")
+_ROLES = ("책임자", "담당자", "관리자")
+# Ranks and fragments that look like department names to the pattern above.
+_NOT_DEPT = {"과", "장", "팀", "국", "실", "반", "관", "원", "단", "부", "주무관", "사무관", "서기관", "연구관", "연구원", "행정관"}
+
+
+def contact_block(body: str) -> tuple[int, str]:
+    """Return (offset, text) of the closing contact block, or (-1, "") when there is none."""
+    matches = list(_BLOCK_START.finditer(body))
+    if not matches:
+        return -1, ""
+    # the last block start whose text contains a phone number
+    for m in reversed(matches):
+        tail = body[m.start():]
+        if _PERSON.search(tail[:600]):
+            end = tail.find("[자료제공")
+            return m.start(), (tail[:end] if end >= 0 else tail[:600]).strip()
+    return -1, ""
+
+
+def parse_contacts(block: str) -> tuple[Contact, ...]:
+    """Split a contact block into people: department, role, name and phone, as written."""
+    contacts: list[Contact] = []
+    last_end = 0
+    department = ""
+    for m in _PERSON.finditer(block):
+        before = block[last_end:m.start()]
+        role = next((r for r in _ROLES if r in before), "")
+        depts = _DEPT.findall(re.sub(r"담당\s?부서|문\s?의\s?:|담당자\s?:|담당\s?:", " ", before))
+        depts = [d for d in depts if d not in _ROLES and d not in _NOT_DEPT]
+        if depts:
+            department = " ".join(depts[-2:]) if len(depts) > 1 and depts[-2].endswith(("청", "부", "처")) else depts[-1]
+        contacts.append(Contact(department=department, name=m.group(1), phone=m.group(2), role=role))
+        last_end = m.end()
+    return tuple(contacts)
+
+
+def derive_agency(body: str, title: str = "") -> str:
+    """Best guess at the issuing agency of a release whose source gives none."""
+    head = body[:1500]
+    m = _OPENING_AGENCY.search(head)
+    if m:
+        return m.group(1).lstrip("·")
+    start, block = contact_block(body)
+    if block:
+        m = re.search(rf"(?:담당\s?부서|담당자\s?:)\s*({_ORG})(?=\s)", block)
+        if m:
+            return m.group(1)
+    for pattern in (_SUBJECT_AGENCY, _AGENCY_HEAD):
+        for text in (title, head):
+            m = pattern.search(text)
+            if m:
+                return m.group(1).lstrip("·")
+    # last resort: the ministry-like name the release mentions most
+    names = Counter(m.group(1) for m in _MINISTRY.finditer(body))
+    return names.most_common(1)[0][0] if names else ""

@@ -1,0 +1,53 @@
+from ingest.chunk import Chunker, ChunkerSettings
+
+
+def test_chunks_are_whole_sentences_with_offsets_into_the_body(corpus_notices):
+    chunker = Chunker()
+    for notice in corpus_notices[::5]:
+        chunks = chunker.run(notice)
+        assert chunks, notice.doc_id
+        spans = chunker.sentences(notice.body)
+        sentence_starts = {s for s, _ in spans}
+        sentence_ends = {e for _, e in spans}
+        for chunk in chunks:
+            assert notice.body[chunk.start:chunk.end] == chunk.text
+            assert chunk.start in sentence_starts and chunk.end in sentence_ends  # never cut inside a sentence
+            assert (chunk.doc_id, chunk.title, chunk.agency, chunk.published) == (
+                notice.doc_id, notice.title, notice.agency, notice.published)
+            for start, end in chunk.sentences:
+                assert chunk.start <= start < end <= chunk.end
+        # every sentence of the body is in some chunk
+        covered = {s for c in chunks for s in c.sentences}
+        assert covered == set(spans)
+
+
+def test_neighbours_share_one_sentence_and_respect_the_size(corpus_notices):
+    settings = ChunkerSettings(max_chars=400, overlap_sentences=1)
+    chunker = Chunker(settings)
+    long_notice = max(corpus_notices, key=lambda n: len(n.body))
+    chunks = chunker.run(long_notice)
+    assert len(chunks) > 3
+    for a, b in zip(chunks, chunks[1:]):
+        last, first_new = a.sentences[-1], b.sentences[0]
+        if last != first_new:
+            # overlap is dropped only when it would not leave room for the next sentence
+            assert b.sentences[0][0] >= last[1]
+            assert b.sentences[0][1] - last[0] > settings.max_chars or len(b.sentences) == 1
+        assert len(a.text) <= settings.max_sentence_chars
+    multi = [c for c in chunks if len(c.sentences) > 1]
+    assert all(len(c.text) <= settings.max_chars for c in multi)
+
+
+def test_the_seed_enumeration_items_each_start_a_sentence(corpus_notices):
+    seed = next(n for n in corpus_notices if n.source_type == "bidpro")
+    chunker = Chunker()
+    starts = [seed.body[s:e][:3] for s, e in chunker.sentences(seed.body)]
+    for item in ("첫째,", "둘째,", "셋째,", "넷째,", "다섯째"):
+        assert any(s.startswith(item[:3]) for s in starts), item
+
+
+def test_bad_settings_name_the_setting():
+    import pytest
+
+    with pytest.raises(ValueError, match="max_chars"):
+        ChunkerSettings(max_chars=10)
