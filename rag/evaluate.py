@@ -1,0 +1,358 @@
+"""Offline evaluation: gold Q&A pairs (retrieval + answers) and BEIR-layout retrieval sets.
+
+Deterministic, no LLM judge: answers are scored by key-fact recall after the gold
+set's matching rule (NFC, no whitespace, case-folded), citations by whether they
+point at gold notices, refusals against the unanswerable questions.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import statistics
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ingest.normalize import squash
+from rag.settings import REPO_ROOT, Settings
+
+DEFAULT_GOLD = REPO_ROOT / "eval" / "gold" / "dev.jsonl"
+TYPES = ("factoid", "number", "date", "list", "contact", "paraphrase", "multi", "unanswerable")
+
+
+@dataclass(frozen=True)
+class GoldQuestion:
+    id: str
+    question: str
+    lang: str
+    type: str
+    answer: str
+    key_facts: tuple[str, ...]
+    doc_ids: tuple[str, ...]
+    evidence: str = ""
+
+
+@dataclass
+class GoldSet:
+    questions: list[GoldQuestion] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+
+def load_gold(path: Path) -> GoldSet:
+    """Read a gold JSONL file; a malformed line is reported with its number and skipped."""
+    gold = GoldSet()
+    if not path.exists():
+        raise OSError(f"gold file not found: {path}")
+    for lineno, line in enumerate(path.read_text(encoding="utf-8-sig").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+            q = GoldQuestion(
+                id=str(row.get("id") or f"line-{lineno}"), question=str(row["question"]),
+                lang=str(row.get("lang") or "ko"), type=str(row.get("type") or "factoid"),
+                answer=str(row.get("answer") or ""), key_facts=tuple(str(f) for f in row.get("key_facts") or ()),
+                doc_ids=tuple(str(d) for d in row.get("doc_ids") or ()), evidence=str(row.get("evidence") or ""),
+            )
+            if not q.question.strip():
+                raise ValueError("empty question")
+            gold.questions.append(q)
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            gold.problems.append(f"{path}:{lineno}: malformed gold line ({type(exc).__name__}: {exc})")
+    return gold
+
+
+# -- metrics ----------------------------------------------------------------------------
+
+def retrieval_metrics(ranked: list[str], gold: set[str]) -> dict[str, float]:
+    """Notice-level metrics for one question (binary relevance)."""
+    ranks = [i for i, d in enumerate(ranked) if d in gold]
+    first = ranks[0] if ranks else None
+    dcg = sum(1.0 / math.log2(i + 2) for i in ranks if i < 10)
+    ideal = sum(1.0 / math.log2(i + 2) for i in range(min(len(gold), 10)))
+    return {
+        "hit@1": float(first == 0),
+        "hit@5": float(first is not None and first < 5),
+        "hit@10": float(first is not None and first < 10),
+        "mrr": 1.0 / (first + 1) if first is not None else 0.0,
+        "mrr@10": 1.0 / (first + 1) if first is not None and first < 10 else 0.0,
+        "ndcg@10": dcg / ideal if ideal else 0.0,
+        "recall@5": len({d for d in ranked[:5] if d in gold}) / len(gold) if gold else 0.0,
+    }
+
+
+def key_fact_recall(answer: str, key_facts: tuple[str, ...]) -> float:
+    if not key_facts:
+        return 1.0
+    text = squash(answer)
+    return sum(1 for f in key_facts if squash(f) in text) / len(key_facts)
+
+
+def _percentile(values: list[float], q: float) -> float:
+    if not values:
+        return 0.0
+    values = sorted(values)
+    pos = (len(values) - 1) * q
+    lo, hi = math.floor(pos), math.ceil(pos)
+    return values[lo] + (values[hi] - values[lo]) * (pos - lo)
+
+
+def _mean(values: list[float]) -> float:
+    return round(sum(values) / len(values), 4) if values else 0.0
+
+
+# -- gold run ---------------------------------------------------------------------------
+
+def run_gold(gold_path: Path, settings: Settings, mode: str = "hybrid", k: int = 8, limit: int | None = None,
+             assistant=None, progress: bool = True) -> dict:
+    """Run every gold question through the same path as `ask`; return the report (stable keys)."""
+    from rag.retrieve import Retriever
+    from rag.service import open_assistant
+
+    gold = load_gold(gold_path)
+    questions = gold.questions[:limit] if limit else gold.questions
+    if assistant is None:
+        assistant = open_assistant(settings, progress=progress)
+    retriever = Retriever(assistant.index, assistant.retriever.embedder, mode=mode,
+                          fusion=assistant.retriever.fusion, dense_weight=assistant.retriever.dense_weight)
+    problems = list(gold.problems)
+    rows = []
+    iterator = questions
+    bar = None
+    if progress:
+        from tqdm import tqdm
+
+        bar = tqdm(questions, desc=f"eval {mode}", unit="q", file=__import__("sys").stderr)
+        iterator = bar
+    for q in iterator:
+        missing = [d for d in q.doc_ids if d not in assistant.index.notices]
+        if missing:
+            problems.append(f"{q.id}: gold notice(s) not in the index: {', '.join(missing)}")
+        t0 = time.perf_counter()
+        retrieval = retriever.run(q.question, k=max(k, 30))
+        t1 = time.perf_counter()
+        # the answerer sees the same top-k as `ask`
+        from rag.types import Retrieval
+
+        top = Retrieval(retrieval.query, retrieval.hits[:k],
+                        list(dict.fromkeys(h.chunk.doc_id for h in retrieval.hits[:k])), retrieval.timings_ms)
+        answer = assistant.answerer.run(q.question, top, assistant.index)
+        t2 = time.perf_counter()
+        row = {"id": q.id, "question": q.question, "type": q.type, "lang": q.lang,
+               "gold_doc_ids": list(q.doc_ids), "retrieved": retrieval.doc_ids[:10],
+               "answer": answer.answer, "refused": answer.refused,
+               "citations": [c.doc_id for c in answer.citations],
+               "retrieval_ms": round((t1 - t0) * 1000, 2), "answer_ms": round((t2 - t1) * 1000, 2)}
+        if q.doc_ids:
+            row["retrieval"] = retrieval_metrics(retrieval.doc_ids, set(q.doc_ids))
+            row["key_fact_recall"] = 0.0 if answer.refused else key_fact_recall(answer.answer, q.key_facts)
+            cited = row["citations"]
+            row["citation_precision"] = (sum(1 for d in cited if d in q.doc_ids) / len(cited)) if cited else None
+            row["missing_facts"] = [f for f in q.key_facts if squash(f) not in squash(answer.answer)]
+        row["pass"] = (answer.refused if not q.doc_ids else
+                       (not answer.refused and row["key_fact_recall"] >= 0.999 and row["retrieval"]["hit@5"] == 1.0))
+        rows.append(row)
+    report = summarise(rows)
+    report["mode"] = mode
+    report["gold"] = str(gold_path)
+    report["problems"] = problems
+    report["questions"] = rows
+    return report
+
+
+def summarise(rows: list[dict]) -> dict:
+    def block(subset: list[dict]) -> dict:
+        answerable = [r for r in subset if r["gold_doc_ids"]]
+        unanswerable = [r for r in subset if not r["gold_doc_ids"]]
+        retrieval = {m: _mean([r["retrieval"][m] for r in answerable]) for m in ("hit@1", "hit@5", "mrr", "ndcg@10")}
+        multi = [r for r in answerable if len(r["gold_doc_ids"]) > 1]
+        if multi:
+            retrieval["recall@5_multi"] = _mean([r["retrieval"]["recall@5"] for r in multi])
+        precisions = [r["citation_precision"] for r in answerable if r.get("citation_precision") is not None]
+        answered = [r for r in subset if not r["refused"]]
+        answer = {
+            "key_fact_recall": _mean([r["key_fact_recall"] for r in answerable]),
+            "citation_precision": _mean(precisions),
+            "refusal_accuracy": _mean([float(r["refused"]) for r in unanswerable]) if unanswerable else None,
+            "false_refusal_rate": _mean([float(r["refused"]) for r in answerable]) if answerable else None,
+            "answer_chars_p50": statistics.median([len(r["answer"]) for r in answered]) if answered else 0,
+        }
+        return {"n": len(subset), "retrieval": retrieval, "answer": answer}
+
+    report = block(rows)
+    report["latency_ms"] = {
+        "retrieval_p50": round(_percentile([r["retrieval_ms"] for r in rows], 0.5), 1),
+        "retrieval_p95": round(_percentile([r["retrieval_ms"] for r in rows], 0.95), 1),
+        "answer_p50": round(_percentile([r["answer_ms"] for r in rows], 0.5), 1),
+        "answer_p95": round(_percentile([r["answer_ms"] for r in rows], 0.95), 1),
+    }
+    report["by_type"] = {t: block([r for r in rows if r["type"] == t]) for t in sorted({r["type"] for r in rows})}
+    report["by_lang"] = {lang: block([r for r in rows if r["lang"] == lang]) for lang in sorted({r["lang"] for r in rows})}
+    return report
+
+
+def _fmt(value) -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, float):
+        return f"{value:.3f}" if value <= 1.0 else f"{value:.0f}"
+    return str(value)
+
+
+def print_gold_report(report: dict, console=None) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = console or Console(width=max(Console().width, 140))
+    for problem in report.get("problems", []):
+        console.print(f"[yellow]warning:[/yellow] {problem}")
+    table = Table(title=f"pressrag eval — {report['mode']} — {report['n']} questions")
+    cols = ["", "n", "hit@1", "hit@5", "MRR", "nDCG@10", "key facts", "cite prec", "refusal acc", "false ref", "chars p50"]
+    for c in cols:
+        table.add_column(c, justify="right" if c else "left")
+
+    def add(name: str, b: dict) -> None:
+        r, a = b["retrieval"], b["answer"]
+        table.add_row(name, str(b["n"]), _fmt(r["hit@1"]), _fmt(r["hit@5"]), _fmt(r["mrr"]), _fmt(r["ndcg@10"]),
+                      _fmt(a["key_fact_recall"]), _fmt(a["citation_precision"]), _fmt(a["refusal_accuracy"]),
+                      _fmt(a["false_refusal_rate"]), _fmt(a["answer_chars_p50"]))
+
+    add("all", report)
+    for name, b in report["by_lang"].items():
+        add(f"lang={name}", b)
+    for name, b in report["by_type"].items():
+        add(f"type={name}", b)
+    console.print(table)
+    lat = report["latency_ms"]
+    console.print(f"latency ms: retrieval p50 {lat['retrieval_p50']}, p95 {lat['retrieval_p95']}; "
+                  f"answer p50 {lat['answer_p50']}, p95 {lat['answer_p95']}")
+    worst = [r for r in report["questions"] if not r["pass"]]
+    if worst:
+        console.print(f"\n[bold]Failed questions ({len(worst)})[/bold]")
+        for r in worst[:15]:
+            why = []
+            if r["gold_doc_ids"]:
+                if r["refused"]:
+                    why.append("refused")
+                if r["retrieval"]["hit@5"] < 1:
+                    why.append(f"gold notice not in top 5 (got {', '.join(r['retrieved'][:3])})")
+                if r.get("missing_facts"):
+                    why.append(f"missing {r['missing_facts']}")
+            else:
+                why.append("answered an unanswerable question")
+            console.print(f"  {r['id']} [{r['type']}/{r['lang']}] {r['question'][:70]} — {'; '.join(why)}")
+
+
+def print_comparison(a: dict, b: dict, mode_a: str, mode_b: str, console=None) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = console or Console(width=max(Console().width, 140))
+    table = Table(title=f"{mode_a} vs {mode_b}")
+    for c in ("metric", mode_a, mode_b, "Δ"):
+        table.add_column(c, justify="right" if c != "metric" else "left")
+    for group in ("retrieval", "answer"):
+        for metric, va in a[group].items():
+            vb = b[group].get(metric)
+            if isinstance(va, (int, float)) and isinstance(vb, (int, float)):
+                table.add_row(f"{group}.{metric}", _fmt(va), _fmt(vb), f"{vb - va:+.3f}")
+    console.print(table)
+    changed = [(ra, rb) for ra, rb in zip(a["questions"], b["questions"]) if ra["pass"] != rb["pass"]]
+    for ra, rb in changed:
+        console.print(f"  {ra['id']}: {mode_a} {'pass' if ra['pass'] else 'fail'} → {mode_b} {'pass' if rb['pass'] else 'fail'}  {ra['question'][:60]}")
+
+
+# -- BEIR -----------------------------------------------------------------------------------
+
+def load_beir(folder: Path):
+    """(notices, queries {id: text}, qrels {query id: {doc id: score}}) from a BEIR-layout folder."""
+    from ingest.models import Notice
+    from ingest.normalize import normalize_text
+
+    for name in ("corpus.jsonl", "queries.jsonl"):
+        if not (folder / name).exists():
+            raise OSError(f"{folder} is not a BEIR folder: {name} is missing")
+    qrels_path = folder / "qrels.tsv"
+    if not qrels_path.exists():
+        qrels_path = folder / "qrels" / "test.tsv"
+    if not qrels_path.exists():
+        raise OSError(f"{folder} is not a BEIR folder: qrels.tsv is missing")
+    notices = []
+    for line in (folder / "corpus.jsonl").read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            row = json.loads(line)
+            body = normalize_text(row.get("text") or "")
+            if body:
+                title = normalize_text(row.get("title") or "")
+                notices.append(Notice(doc_id=str(row["_id"]), title=title, body=body, source=str(folder / "corpus.jsonl"),
+                                      source_type="beir"))
+    queries = {}
+    for line in (folder / "queries.jsonl").read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            row = json.loads(line)
+            queries[str(row["_id"])] = str(row["text"])
+    qrels: dict[str, dict[str, float]] = {}
+    for i, line in enumerate(qrels_path.read_text(encoding="utf-8").splitlines()):
+        parts = line.split("\t")
+        if len(parts) < 3 or (i == 0 and not parts[2].strip().lstrip("-").isdigit()):
+            continue
+        if float(parts[2]) > 0:
+            qrels.setdefault(parts[0], {})[parts[1]] = float(parts[2])
+    return notices, queries, qrels
+
+
+def run_beir(folder: Path, settings: Settings, mode: str = "hybrid", index_dir: Path | None = None,
+             limit: int | None = None, modes: tuple[str, ...] | None = None, progress: bool = True) -> dict:
+    """Index a BEIR corpus (temp folder unless ``index_dir``) and score retrieval at document level."""
+    from rag.build import IndexUpdater
+    from rag.embed import make_embedder
+    from rag.index import NoticeIndex
+    from rag.retrieve import Retriever
+
+    notices, queries, qrels = load_beir(folder)
+    embedder = make_embedder(settings.embed_model)
+    updater = IndexUpdater(embedder, progress=progress)
+    t0 = time.perf_counter()
+    if index_dir is not None and (index_dir / "manifest.json").exists():
+        index = NoticeIndex.load(index_dir, expected_model=embedder.name)
+        ingest_seconds = 0.0
+    else:
+        index = updater.build_in_memory(notices)
+        ingest_seconds = time.perf_counter() - t0
+        if index_dir is not None:
+            index.save(index_dir)
+    chars = sum(len(n.body) for n in notices)
+    results = {}
+    for m in modes or (mode,):
+        retriever = Retriever(index, embedder, mode=m)
+        per_query, latencies = [], []
+        ids = [q for q in queries if q in qrels][:limit] if limit else [q for q in queries if q in qrels]
+        for qid in ids:
+            t = time.perf_counter()
+            retrieval = retriever.run(queries[qid], k=50)
+            latencies.append((time.perf_counter() - t) * 1000)
+            per_query.append({"id": qid, **retrieval_metrics(retrieval.doc_ids, set(qrels[qid]))})
+        results[m] = {
+            "n": len(per_query),
+            "retrieval": {key: _mean([r[src] for r in per_query]) for key, src in
+                          (("ndcg@10", "ndcg@10"), ("hit@1", "hit@1"), ("hit@10", "hit@10"), ("mrr", "mrr@10"))},
+            "latency_ms": {"retrieval_p50": round(_percentile(latencies, 0.5), 1),
+                           "retrieval_p95": round(_percentile(latencies, 0.95), 1)},
+            "ingest": {"chars": chars, "seconds": round(ingest_seconds, 1),
+                       "chars_per_s": round(chars / ingest_seconds) if ingest_seconds else None},
+            "mode": m, "dataset": str(folder), "questions": per_query,
+        }
+    return results[mode] if modes is None else results
+
+
+def print_beir_report(report: dict, console=None) -> None:
+    from rich.console import Console
+
+    console = console or Console(width=max(Console().width, 140))
+    r, lat, ing = report["retrieval"], report["latency_ms"], report["ingest"]
+    console.print(f"{report['dataset']} — {report['mode']} — {report['n']} queries: nDCG@10 {r['ndcg@10']:.3f}, "
+                  f"hit@1 {r['hit@1']:.3f}, hit@10 {r['hit@10']:.3f}, MRR@10 {r['mrr']:.3f}; "
+                  f"latency p50 {lat['retrieval_p50']} ms, p95 {lat['retrieval_p95']} ms; "
+                  f"ingest {ing['chars']:,} chars in {ing['seconds']} s ({ing['chars_per_s']} chars/s)")

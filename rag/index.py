@@ -1,0 +1,237 @@
+"""The on-disk index: one folder with FAISS vectors, the chunk and notice store, and a manifest.
+
+Layout (no pickle anywhere: a folder a user can be sent must never execute code on load):
+    manifest.json   format, embedding model and dimension, chunker settings, per-source-file
+                    SHA-256 and doc ids, and a SHA-256 of each data file below
+    notices.jsonl   one Notice per line
+    chunks.jsonl    one Chunk per line, with its BM25 search terms
+    vectors.faiss   faiss.write_index of an inner-product flat index, row i = chunk i
+
+Writes go to a temporary sibling folder that replaces the old one by rename, so a
+crash mid-write leaves the previous index usable.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import shutil
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ingest.models import Chunk, Contact, Notice
+
+FORMAT = "pressrag-index/1"
+_FILES = ("notices.jsonl", "chunks.jsonl", "vectors.faiss")
+
+
+class IndexProblem(RuntimeError):
+    """The index folder is missing, half-written, tampered with or built for another model."""
+
+
+
+
+@dataclass
+class Manifest:
+    model: str
+    dim: int
+    chunker: dict
+    files: dict[str, dict] = field(default_factory=dict)  # source path → {"sha256", "doc_ids"}
+    checksums: dict[str, str] = field(default_factory=dict)
+    format: str = FORMAT
+    updated: str = ""
+    counts: dict[str, int] = field(default_factory=dict)
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _notice_from_json(data: dict) -> Notice:
+    data = dict(data)
+    data["attachments"] = tuple(data.get("attachments", ()))
+    data["breadcrumb"] = tuple(data.get("breadcrumb", ()))
+    data["contacts"] = tuple(Contact(**c) for c in data.get("contacts", ()))
+    return Notice(**data)
+
+
+def _chunk_from_json(data: dict) -> tuple[Chunk, list[str]]:
+    data = dict(data)
+    terms = data.pop("terms", [])
+    data["sentences"] = tuple(tuple(s) for s in data.get("sentences", ()))
+    return Chunk(**data), terms
+
+
+class NoticeIndex:
+    """Notices, their chunks, chunk vectors and BM25 terms, kept row-aligned.
+
+    ``vectors[i]``, ``chunks[i]`` and ``terms[i]`` describe the same chunk.
+    """
+
+    def __init__(self, manifest: Manifest, notices: dict[str, Notice], chunks: list[Chunk],
+                 terms: list[list[str]], vectors: np.ndarray):
+        if not (len(chunks) == len(terms) == len(vectors)):
+            raise IndexProblem("index rows disagree: chunks, terms and vectors differ in count")
+        self.manifest = manifest
+        self.notices = notices
+        self.chunks = chunks
+        self.terms = terms
+        self.vectors = np.ascontiguousarray(vectors, dtype=np.float32).reshape(len(chunks), manifest.dim)
+        self._faiss = None
+        self._doc_freq: dict[str, int] | None = None
+        self._sentences: dict[str, list[tuple[int, int]]] | None = None
+
+    @classmethod
+    def empty(cls, model: str, dim: int, chunker: dict) -> NoticeIndex:
+        return cls(Manifest(model=model, dim=dim, chunker=chunker), {}, [], [], np.zeros((0, dim), np.float32))
+
+    # -- search structures ------------------------------------------------------------
+    @property
+    def faiss_index(self):
+        """An inner-product flat FAISS index over the chunk vectors (built on first use)."""
+        if self._faiss is None:
+            import faiss
+
+            index = faiss.IndexFlatIP(self.manifest.dim)
+            if len(self.vectors):
+                index.add(self.vectors)
+            self._faiss = index
+        return self._faiss
+
+    def idf(self, term: str) -> float:
+        """BM25-style inverse document frequency of a search term over the chunks."""
+        if self._doc_freq is None:
+            freq: dict[str, int] = {}
+            for terms in self.terms:
+                for t in set(terms):
+                    freq[t] = freq.get(t, 0) + 1
+            self._doc_freq = freq
+        n = len(self.terms)
+        df = self._doc_freq.get(term, 0)
+        return math.log(1.0 + (n - df + 0.5) / (df + 0.5))
+
+    def sentence_spans(self, doc_id: str) -> list[tuple[int, int]]:
+        """Body offsets of every sentence of a notice, in order (from its chunks)."""
+        if self._sentences is None:
+            by_doc: dict[str, set[tuple[int, int]]] = {}
+            for chunk in self.chunks:
+                by_doc.setdefault(chunk.doc_id, set()).update(chunk.sentences)
+            self._sentences = {d: sorted(s) for d, s in by_doc.items()}
+        return self._sentences.get(doc_id, [])
+
+    def _invalidate(self) -> None:
+        self._faiss = None
+        self._doc_freq = None
+        self._sentences = None
+
+    # -- edits ---------------------------------------------------------------------------
+    def remove_docs(self, doc_ids: set[str]) -> None:
+        if not doc_ids:
+            return
+        keep = [i for i, c in enumerate(self.chunks) if c.doc_id not in doc_ids]
+        self.chunks = [self.chunks[i] for i in keep]
+        self.terms = [self.terms[i] for i in keep]
+        self.vectors = self.vectors[keep] if keep else np.zeros((0, self.manifest.dim), np.float32)
+        for doc_id in doc_ids:
+            self.notices.pop(doc_id, None)
+        self._invalidate()
+
+    def add(self, notices: list[Notice], chunks: list[Chunk], terms: list[list[str]], vectors: np.ndarray) -> None:
+        for notice in notices:
+            self.notices[notice.doc_id] = notice
+        self.chunks.extend(chunks)
+        self.terms.extend(terms)
+        self.vectors = np.concatenate([self.vectors, np.asarray(vectors, np.float32).reshape(-1, self.manifest.dim)])
+        self._invalidate()
+
+    # -- persistence ------------------------------------------------------------------
+    def save(self, folder: Path) -> None:
+        """Write the index atomically: a temp folder beside ``folder`` replaces it by rename."""
+        import faiss
+
+        folder = Path(folder)
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.tmp-", dir=folder.parent))
+        try:
+            with (tmp / "notices.jsonl").open("w", encoding="utf-8") as fh:
+                for notice in self.notices.values():
+                    fh.write(json.dumps(asdict(notice), ensure_ascii=False) + "\n")
+            with (tmp / "chunks.jsonl").open("w", encoding="utf-8") as fh:
+                for chunk, terms in zip(self.chunks, self.terms):
+                    fh.write(json.dumps({**asdict(chunk), "terms": terms}, ensure_ascii=False) + "\n")
+            faiss.write_index(self.faiss_index, str(tmp / "vectors.faiss"))
+            self.manifest.checksums = {name: _sha256(tmp / name) for name in _FILES}
+            self.manifest.updated = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+            self.manifest.counts = {"notices": len(self.notices), "chunks": len(self.chunks)}
+            (tmp / "manifest.json").write_text(json.dumps(asdict(self.manifest), ensure_ascii=False, indent=1),
+                                               encoding="utf-8")
+            for name in (*_FILES, "manifest.json"):
+                with (tmp / name).open("rb") as fh:
+                    os.fsync(fh.fileno())
+            old = None
+            if folder.exists():
+                old = folder.with_name(f".{folder.name}.old-{os.getpid()}")
+                folder.rename(old)
+            tmp.rename(folder)
+            if old is not None:
+                shutil.rmtree(old, ignore_errors=True)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+
+    @classmethod
+    def load(cls, folder: Path, expected_model: str | None = None) -> NoticeIndex:
+        """Load and verify an index; raise IndexProblem with a one-line reason if it is unusable."""
+        import faiss
+
+        folder = Path(folder)
+        manifest_path = folder / "manifest.json"
+        if not manifest_path.exists():
+            raise IndexProblem(f"no index at {folder} (run `pressrag ingest` first)")
+        try:
+            raw = json.loads(manifest_path.read_text(encoding="utf-8"))
+            manifest = Manifest(**raw)
+        except (ValueError, TypeError) as exc:
+            raise IndexProblem(f"index manifest at {manifest_path} is unreadable: {exc}") from exc
+        if manifest.format != FORMAT:
+            raise IndexProblem(f"index at {folder} has format {manifest.format!r}, expected {FORMAT!r}; rebuild it")
+        if expected_model and manifest.model != expected_model:
+            raise IndexProblem(
+                f"index at {folder} was built with embedding model {manifest.model!r} but "
+                f"{expected_model!r} is configured; re-ingest with --rebuild or set PRESSRAG_EMBED_MODEL={manifest.model}"
+            )
+        missing = [name for name in _FILES if not (folder / name).exists()]
+        if missing:
+            raise IndexProblem(f"index at {folder} is incomplete: {', '.join(missing)} missing; rebuild it")
+        for name in _FILES:
+            if manifest.checksums.get(name) != _sha256(folder / name):
+                raise IndexProblem(f"index at {folder} is damaged: {name} does not match its checksum; rebuild it")
+        try:
+            notices = {}
+            for line in (folder / "notices.jsonl").read_text(encoding="utf-8").splitlines():
+                notice = _notice_from_json(json.loads(line))
+                notices[notice.doc_id] = notice
+            chunks, terms = [], []
+            for line in (folder / "chunks.jsonl").read_text(encoding="utf-8").splitlines():
+                chunk, chunk_terms = _chunk_from_json(json.loads(line))
+                chunks.append(chunk)
+                terms.append(chunk_terms)
+            flat = faiss.read_index(str(folder / "vectors.faiss"))
+            vectors = flat.reconstruct_n(0, flat.ntotal) if flat.ntotal else np.zeros((0, manifest.dim), np.float32)
+        except (ValueError, TypeError, KeyError, RuntimeError) as exc:
+            raise IndexProblem(f"index at {folder} is unreadable: {exc}") from exc
+        if flat.d != manifest.dim:
+            raise IndexProblem(f"index at {folder}: vectors have dimension {flat.d}, manifest says {manifest.dim}")
+        index = cls(manifest, notices, chunks, terms, vectors)
+        index._faiss = flat
+        return index

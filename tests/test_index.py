@@ -1,0 +1,111 @@
+import json
+from pathlib import Path
+
+import pytest
+
+from rag.build import IndexUpdater
+from rag.index import IndexProblem, NoticeIndex
+from tests.conftest import HashEmbedder
+
+NOTICE_A = "소방청 보도자료\n소방청(청장 김승룡)은 13일 인도네시아 내무부와 재난관리 협력의향서(LOI)를 체결했다. 양측은 119 긴급신고체계 협력을 확대하기로 했다."
+NOTICE_B = "행정안전부 보도자료\n행정안전부(장관 윤호중)는 「전자정부 2020 기본계획」을 발표했다. 5대 전략을 제시했다."
+
+
+@pytest.fixture
+def corpus(tmp_path):
+    folder = tmp_path / "notices"
+    folder.mkdir()
+    (folder / "a.txt").write_text(NOTICE_A, encoding="utf-8")
+    (folder / "b.txt").write_text(NOTICE_B, encoding="utf-8")
+    return folder
+
+
+def test_save_and_load_round_trip(tmp_path, corpus):
+    embedder = HashEmbedder()
+    result = IndexUpdater(embedder, progress=False).run(tmp_path / "idx", [corpus])
+    assert result.notices_total == 2 and result.chunks_total >= 2
+    index = NoticeIndex.load(tmp_path / "idx", expected_model=embedder.name)
+    assert set(index.notices) == {"a", "b"}
+    assert index.notices["a"].agency == "소방청"
+    assert len(index.chunks) == len(index.terms) == index.faiss_index.ntotal
+    assert "소방청" in index.terms[0]
+    files = sorted((tmp_path / "idx").iterdir())
+    assert [f.name for f in files] == ["chunks.jsonl", "manifest.json", "notices.jsonl", "vectors.faiss"]
+    assert not any(f.suffix in (".pkl", ".pickle") for f in files)
+
+
+def test_rerun_embeds_nothing_and_changed_file_replaces_its_chunks(tmp_path, corpus):
+    embedder = HashEmbedder()
+    updater = IndexUpdater(embedder, progress=False)
+    updater.run(tmp_path / "idx", [corpus])
+    first = embedder.passages_embedded
+    again = updater.run(tmp_path / "idx", [corpus])
+    assert embedder.passages_embedded == first and again.files_unchanged == 2 and again.chunks_added == 0
+    (corpus / "a.txt").write_text(NOTICE_A.replace("인도네시아", "베트남"), encoding="utf-8")
+    changed = updater.run(tmp_path / "idx", [corpus])
+    assert changed.files_indexed == 1 and changed.files_unchanged == 1
+    index = NoticeIndex.load(tmp_path / "idx")
+    assert "베트남" in index.notices["a"].body and "인도네시아" not in index.notices["a"].body
+    assert not any("인도네시아" in c.text for c in index.chunks)
+    assert len(index.notices) == 2
+
+
+def test_prune_removes_deleted_files(tmp_path, corpus):
+    updater = IndexUpdater(HashEmbedder(), progress=False)
+    updater.run(tmp_path / "idx", [corpus])
+    (corpus / "b.txt").unlink()
+    kept = updater.run(tmp_path / "idx", [corpus])
+    assert kept.notices_total == 2  # without --prune nothing is removed
+    pruned = updater.run(tmp_path / "idx", [corpus], prune=True)
+    assert pruned.files_removed == 1 and pruned.notices_total == 1
+    assert set(NoticeIndex.load(tmp_path / "idx").notices) == {"a"}
+
+
+def test_a_bad_file_keeps_what_was_indexed_from_it(tmp_path, corpus):
+    updater = IndexUpdater(HashEmbedder(), progress=False)
+    updater.run(tmp_path / "idx", [corpus])
+    (corpus / "a.txt").write_bytes(b"\x00\x01\x02" * 50)
+    result = updater.run(tmp_path / "idx", [corpus])
+    assert [s.path for s in result.skipped] == [str(corpus / "a.txt")]
+    assert "a" in NoticeIndex.load(tmp_path / "idx").notices
+
+
+def test_tampered_or_half_written_index_is_refused(tmp_path, corpus):
+    IndexUpdater(HashEmbedder(), progress=False).run(tmp_path / "idx", [corpus])
+    chunks = tmp_path / "idx" / "chunks.jsonl"
+    chunks.write_text(chunks.read_text(encoding="utf-8").replace("소방청", "경찰청"), encoding="utf-8")
+    with pytest.raises(IndexProblem, match="checksum"):
+        NoticeIndex.load(tmp_path / "idx")
+    (tmp_path / "idx" / "vectors.faiss").unlink()
+    with pytest.raises(IndexProblem, match="missing"):
+        NoticeIndex.load(tmp_path / "idx")
+    with pytest.raises(IndexProblem, match="no index"):
+        NoticeIndex.load(tmp_path / "nowhere")
+    (tmp_path / "bad").mkdir()
+    (tmp_path / "bad" / "manifest.json").write_text("{not json", encoding="utf-8")
+    with pytest.raises(IndexProblem, match="unreadable"):
+        NoticeIndex.load(tmp_path / "bad")
+
+
+def test_model_mismatch_is_a_clear_error(tmp_path, corpus):
+    IndexUpdater(HashEmbedder(), progress=False).run(tmp_path / "idx", [corpus])
+    with pytest.raises(IndexProblem, match="embedding model 'test-hash-bigrams'.*'bundled-e5-small'"):
+        NoticeIndex.load(tmp_path / "idx", expected_model="bundled-e5-small")
+
+
+def test_crash_during_write_leaves_the_previous_index_usable(tmp_path, corpus, monkeypatch):
+    updater = IndexUpdater(HashEmbedder(), progress=False)
+    updater.run(tmp_path / "idx", [corpus])
+    (corpus / "c.txt").write_text("고용노동부 보도자료\n고용노동부는 점검 결과를 발표했다.", encoding="utf-8")
+    import faiss
+
+    def crash(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(faiss, "write_index", crash)
+    with pytest.raises(OSError, match="disk full"):
+        updater.run(tmp_path / "idx", [corpus])
+    monkeypatch.undo()
+    index = NoticeIndex.load(tmp_path / "idx")
+    assert set(index.notices) == {"a", "b"}
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".idx")]  # no temp folders left behind
