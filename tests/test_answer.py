@@ -67,5 +67,5 @@ def test_question_classifiers():
 
 
 def test_bad_settings_raise():
-    with pytest.raises(ValueError, match="refusal_threshold"):
-        ExtractiveAnswerer(refusal_threshold=3)
+    with pytest.raises(ValueError, match="min_coverage"):
+        ExtractiveAnswerer(min_coverage=3)
