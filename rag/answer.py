@@ -53,6 +53,8 @@ _GENERIC_FOCUS = frozenset({"이름", "것", "곳", "수", "명", "사람", "내
                             "무엇", "누구", "어디", "언제", "얼마", "몇", "어떤", "어느", "각각", "모두", "총", "전체",
                             "금액", "액수", "규모", "인원", "비율", "수치", "날짜", "기간", "장소", "단체", "기업", "회사",
                             "언급", "소개", "발표", "포함", "선정", "관련", "진행", "계획", "예정", "사업", "대상"})
+_CLAUSE_BREAK = re.compile(r"(?<=[,;]) |(?<=[가-힣]며) |(?<=[가-힣]고) (?=[가-힣])")
+_DIGIT = re.compile(r"\d")
 _WH = re.compile(r"(얼마|몇|누구|무엇|어디|언제|어떤|어느|며칠)")
 _HANGUL = re.compile(r"[가-힣]")
 _LATIN = re.compile(r"[A-Za-z]")
@@ -97,6 +99,8 @@ class _Candidate:
     chunk_rank: int
     score: float = 0.0
     coverage: float = 0.0
+    cut_before: bool = False  # the quote starts inside its sentence
+    cut_after: bool = False  # the quote stops before its sentence ends
 
 
 class ExtractiveAnswerer:
@@ -108,9 +112,9 @@ class ExtractiveAnswerer:
 
     mode = "extractive"
 
-    def __init__(self, embedder: Embedder | None = None, max_chars: int = 400, max_notices: int = 3,
+    def __init__(self, embedder: Embedder | None = None, max_chars: int = 370, max_notices: int = 3,
                  min_coverage: float = 0.15, min_lexical_coverage: float = 0.6, idf: Callable[[str], float] | None = None,
-                 max_sentence_embeddings: int = 12):
+                 max_sentence_embeddings: int = 12, max_sentence_chars: int = 160, other_notice_gain: float = 0.15):
         if max_chars < 50:
             raise ValueError(f"max_chars must be at least 50, got {max_chars}")
         if not 0.0 <= min_coverage <= 1.0:
@@ -122,6 +126,8 @@ class ExtractiveAnswerer:
         self.min_lexical_coverage = min_lexical_coverage
         self.idf = idf or (lambda term: 1.0)
         self.max_sentence_embeddings = max_sentence_embeddings
+        self.max_sentence_chars = max_sentence_chars
+        self.other_notice_gain = other_notice_gain
         self._terms_cache: dict[str, frozenset[str]] = {}
 
     # -- helpers ------------------------------------------------------------------------
@@ -205,8 +211,29 @@ class ExtractiveAnswerer:
             score = coverage + 0.25 * prior
             if dense is not None:
                 score = 0.5 * coverage + 4.0 * max(dense[i] - 0.75, 0.0) + 0.1 * prior
-            out.append(_Candidate(cand.doc_id, cand.start, cand.end, cand.text, cand.chunk_rank, score, coverage))
+            start, end = self._trim(cand, q_terms)
+            out.append(_Candidate(cand.doc_id, start, end, cand.text[start - cand.start:end - cand.start],
+                                  cand.chunk_rank, score, coverage, start > cand.start, end < cand.end))
         return out
+
+    def _trim(self, cand: _Candidate, q_terms: dict[str, float]) -> tuple[int, int]:
+        """Body offsets of the part of a long sentence that matters: its clauses that hold question words.
+
+        Press-release sentences run to 300 characters; quoting the clauses from the first
+        to the last one that carries a question word keeps answers short and still exact.
+        """
+        if len(cand.text) <= self.max_sentence_chars:
+            return cand.start, cand.end
+        bounds = [0] + [m.end() for m in _CLAUSE_BREAK.finditer(cand.text)] + [len(cand.text)]
+        clauses = [(a, b) for a, b in zip(bounds, bounds[1:]) if b > a]
+        hits = [i for i, (a, b) in enumerate(clauses)
+                if self._terms(cand.text[a:b]) & q_terms.keys() or _DIGIT.search(cand.text[a:b]) and q_terms]
+        if not hits:
+            return cand.start, cand.end
+        first, last = hits[0], hits[-1]
+        a, b = clauses[first][0], clauses[last][1]
+        text = cand.text[a:b].rstrip(", ")
+        return cand.start + a, cand.start + a + len(text)
 
     def _focus_missing(self, question: str, retrieval: Retrieval, index: NoticeIndex) -> bool:
         """True when what the question asks about (the words before 얼마/몇/누구/…) is in none of the top notices.
@@ -245,6 +272,7 @@ class ExtractiveAnswerer:
         used = sum(len(c.text) for c in chosen)
         covered = {t for t in q_terms if any(t in self._terms(c.text) for c in chosen)}
         total = sum(q_terms.values()) or 1.0
+        cited = {c.doc_id for c in chosen}
         while used < self.max_chars:
             best_gain, pick = 0.0, None
             for cand in ranked[1:]:
@@ -253,12 +281,17 @@ class ExtractiveAnswerer:
                     continue
                 new = {t for t in q_terms if t in self._terms(cand.text)} - covered
                 relative = cand.score / max(best.score, 1e-9)
-                gain = relative + sum(q_terms[t] for t in new) / total
+                added = sum(q_terms[t] for t in new) / total
+                gain = relative + added
+                # another notice is cited only for what the first one lacks (multi-notice questions)
+                if cand.doc_id not in cited and added < self.other_notice_gain:
+                    continue
                 if (relative >= 0.55 or new) and gain > best_gain:
                     best_gain, pick = gain, cand
             if pick is None or best_gain < 0.5:
                 break
             chosen.append(pick)
+            cited.add(pick.doc_id)
             keys.add(squash(pick.text))
             covered |= {t for t in q_terms if t in self._terms(pick.text)}
             used += len(pick.text)
@@ -314,7 +347,8 @@ class ExtractiveAnswerer:
             items = sorted(by_doc[doc_id], key=lambda c: c.start)
             n = numbers[doc_id]
             for cand in items:
-                sentences.append(AnswerSentence(text=cand.text, citations=(n,)))
+                shown = ("…" if cand.cut_before else "") + cand.text + ("…" if cand.cut_after else "")
+                sentences.append(AnswerSentence(text=shown, citations=(n,)))
             notice = index.notices[doc_id]
             citations.append(Citation.from_notice(n, notice, " ".join(c.text for c in items),
                                                   [(c.start, c.end) for c in items]))

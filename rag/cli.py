@@ -113,7 +113,20 @@ def ask(
     try:
         filters = _filters(agency, since, until)
         assistant = open_assistant(settings, progress=not as_json)
-        answer = assistant.ask(question, k=settings.k, filters=filters)
+        if as_json:
+            answer = assistant.ask(question, k=settings.k, filters=filters)
+        else:
+            answer = None
+            streamed = False
+            for item in assistant.stream(question, k=settings.k, filters=filters):
+                if isinstance(item, str):
+                    # a language model's draft, shown as it arrives; the checked answer follows
+                    typer.echo(item, nl=False, err=True)
+                    streamed = True
+                else:
+                    answer = item
+            if streamed:
+                typer.echo("\n---", err=True)
     except _known_errors() as exc:
         _fail(str(exc))
     if as_json:

@@ -6,6 +6,7 @@ import sys
 import threading
 import time
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -45,6 +46,28 @@ class Assistant:
             answer = self.answerer.run(question, retrieval, self.index)
         timings = {**retrieval.timings_ms, **answer.timings_ms, "total_ms": (time.perf_counter() - started) * 1000}
         return _with_timings(answer, timings)
+
+    def stream(self, question: str, k: int = 8, filters: Filters | None = None) -> Iterator[str | Answer]:
+        """Text deltas as a language model writes them (generative mode), then the final checked Answer.
+
+        The extractive answerer has nothing to stream: it yields the Answer alone.
+        """
+        started = time.perf_counter()
+        with self.lock:
+            retrieval = self.retriever.run(question, k=k, filters=filters)
+            index = self.index
+            answerer = self.answerer
+        if hasattr(answerer, "stream"):
+            final = None
+            for item in answerer.stream(question, retrieval, index):
+                if isinstance(item, Answer):
+                    final = item
+                else:
+                    yield item
+        else:
+            final = answerer.run(question, retrieval, index)
+        timings = {**retrieval.timings_ms, **final.timings_ms, "total_ms": (time.perf_counter() - started) * 1000}
+        yield _with_timings(final, timings)
 
     def summary(self) -> CorpusSummary:
         dates = sorted(n.published for n in self.index.notices.values() if n.published)

@@ -1,0 +1,693 @@
+"""The web chat: ask questions over the indexed press releases, read the cited passages.
+
+``pressrag serve`` or ``python app.py [--host H] [--port P] [--index DIR]`` starts it
+on 127.0.0.1 (no share link, no analytics, nothing fetched from the network).
+
+Each answer carries numbered citations [n]; below it, every cited notice with its
+title, agency, date, link (the notice URL, or the file it was read from) and the
+passage with the quoted sentences marked. All notice text and every question is
+HTML-escaped before it reaches the page. Follow-up questions ("그중 두 번째는?")
+are resolved against the previous turn (rag.followup). Answers stream: the
+generative answerer's deltas as the model writes them (replaced by the checked
+answer at the end), the extractive answer sentence by sentence.
+
+The rendering helpers are plain functions (no gradio) so tests can check the
+HTML without a browser; gradio itself is imported only inside build_ui/launch
+(it takes seconds to import).
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"  # before gradio is ever imported
+
+import argparse
+import html
+import queue
+import re
+import shutil
+import sys
+import threading
+import time
+import traceback
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from rag.followup import resolve_follow_up
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ingest.models import Notice
+    from rag.service import Assistant, CorpusSummary
+    from rag.settings import Settings
+    from rag.types import Answer, Citation
+
+TITLE = "pressrag · 보도자료 질의응답"
+MAX_QUESTION_CHARS = 2000  # the retriever's limit (rag.retrieve.MAX_QUERY_CHARS)
+SHOWN_QUESTION_CHARS = 600
+UPLOAD_SUFFIXES = (".txt", ".md", ".jsonl", ".pdf", ".hwp", ".hwpx")
+EXAMPLES = [
+    "전자정부 2020의 5대 전략은?",
+    "What are the five strategies of e-Government 2020?",
+    "소방청 인도네시아 협력의향서 체결 내용은?",
+    "그 담당자는?",
+]
+KOGL_NOTICE = "출처: 각 부처 보도자료, 정책브리핑(www.korea.kr) — 공공누리 제1유형(출처표시)"
+BIDPRO_NOTICE = ("「전자정부 2020 기본계획」 공지(2016-04-01, 행정자치부)는 입찰정보 사이트 비드프로(BidPro)의 "
+                 "‘국가기관(보도자료)’ 게시판에 게재된 페이지를 그대로 읽은 것입니다 (첨부 .hwp/.pdf는 포함되지 않음).")
+EMPTY_QUESTION = "질문을 입력해 주세요. (The question is empty.)"
+
+CSS = """
+.pr-q { white-space: normal; }
+.pr-answer .pr-text { line-height: 1.65; }
+.pr-cite { color: #1d4ed8; font-weight: 600; font-size: 0.85em; margin-left: 1px; }
+.pr-resolved, .pr-note, .pr-timing { color: #6b7280; font-size: 0.85em; margin: 0.2em 0 0.5em 0; }
+.pr-sources { margin-top: 0.8em; border-top: 1px solid #e5e7eb; padding-top: 0.5em; }
+.pr-sources-title { font-weight: 600; font-size: 0.9em; margin-bottom: 0.3em; }
+.pr-source { border: 1px solid #e5e7eb; border-radius: 6px; padding: 0.4em 0.6em; margin: 0.4em 0; }
+.pr-source summary { cursor: pointer; }
+.pr-n { color: #1d4ed8; font-weight: 700; }
+.pr-title { font-weight: 600; }
+.pr-meta, .pr-attr { color: #4b5563; font-size: 0.85em; }
+.pr-passage { font-size: 0.9em; line-height: 1.6; margin: 0.35em 0; max-height: 22em; overflow-y: auto; }
+.pr-passage mark { background: #fde68a; color: inherit; padding: 0 1px; }
+.pr-gap { color: #9ca3af; }
+.pr-error { color: #b91c1c; }
+.pr-draft { color: #374151; }
+.pr-cursor { color: #9ca3af; }
+#pr-footer { color: #6b7280; font-size: 0.8em; text-align: center; margin-top: 0.6em; }
+"""
+
+
+# -- rendering helpers (plain functions: no gradio) -------------------------------------------------
+
+
+def escape(text: object) -> str:
+    """HTML-escape anything shown on the page (quotes too: values also go into attributes)."""
+    return html.escape("" if text is None else str(text), quote=True)
+
+
+def _lines(escaped: str) -> str:
+    """Newlines as <br>: a chat message must hold no blank line, or markdown would end the HTML block there."""
+    return escaped.replace("\r\n", "\n").replace("\r", "\n").replace("\n", "<br>")
+
+
+_BLANK_LINES = re.compile(r"\n[ \t]*(?:\n[ \t]*)+")
+_CITE = re.compile(r"\[(\d{1,3}(?:\s*,\s*\d{1,3})*)\]")
+
+
+def render_answer_text(text: str) -> str:
+    """The answer's text, escaped, with its [n] markers styled as citations."""
+    escaped = _CITE.sub(lambda m: f'<span class="pr-cite">[{m.group(1)}]</span>', escape(text))
+    return _lines(escaped)
+
+
+def one_line(message: object, limit: int = 300) -> str:
+    """The first line of an error message, shortened: users never see a traceback."""
+    text = str(message).strip().splitlines()[0].strip() if str(message).strip() else ""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def safe_url(url: str) -> str | None:
+    """``url`` when it is an http(s) link; anything else (javascript:, data:, a path) is not linked."""
+    url = (url or "").strip()
+    return url if re.match(r"^https?://[^\s<>\"']+$", url, re.IGNORECASE) else None
+
+
+def merge_spans(spans: Iterable[Sequence[int]], length: int) -> list[tuple[int, int]]:
+    """Spans clamped to ``[0, length]``, empty ones dropped, sorted, overlapping ones merged."""
+    clean = sorted((max(0, int(s)), min(length, int(e))) for s, e in spans)
+    out: list[tuple[int, int]] = []
+    for s, e in clean:
+        if e <= s:
+            continue
+        if out and s <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], e))
+        else:
+            out.append((s, e))
+    return out
+
+
+def _snap_start(body: str, pos: int, limit: int) -> int:
+    """Move a window start forward to a word boundary (at most ``limit`` characters)."""
+    if pos <= 0:
+        return 0
+    for i in range(pos, min(len(body), pos + 20, limit)):
+        if body[i - 1].isspace():
+            return i
+    return pos
+
+
+def _snap_end(body: str, pos: int, limit: int) -> int:
+    """Move a window end back to a word boundary (never before ``limit``)."""
+    if pos >= len(body):
+        return len(body)
+    for i in range(pos, max(limit, pos - 20), -1):
+        if body[i].isspace():
+            return i
+    return pos
+
+
+def highlight_passage(body: str, spans: Iterable[Sequence[int]], context: int = 160) -> str:
+    """HTML of the parts of ``body`` around ``spans``, each span wrapped in <mark>, everything escaped.
+
+    Spans farther apart than twice ``context`` are shown as separate excerpts joined by "…".
+    """
+    body = body or ""
+    marked = merge_spans(spans, len(body))
+    if not marked:
+        head = body[: 2 * context]
+        return _lines(escape(head)) + ("…" if len(body) > len(head) else "")
+    windows: list[list[int]] = []  # [start, end, first span index, last span index + 1]
+    for i, (s, e) in enumerate(marked):
+        ws, we = max(0, s - context), min(len(body), e + context)
+        if windows and ws <= windows[-1][1]:
+            windows[-1][1] = max(windows[-1][1], we)
+            windows[-1][3] = i + 1
+        else:
+            windows.append([ws, we, i, i + 1])
+    parts = []
+    for ws, we, first, last in windows:
+        ws = _snap_start(body, ws, marked[first][0])
+        we = _snap_end(body, we, marked[last - 1][1])
+        out, pos = [], ws
+        for s, e in marked[first:last]:
+            out.append(escape(body[pos:s]))
+            out.append(f"<mark>{escape(body[s:e])}</mark>")
+            pos = e
+        out.append(escape(body[pos:we]))
+        parts.append("".join(out))
+    gap = ' <span class="pr-gap">…</span> '
+    html_text = gap.join(parts)
+    if windows[0][0] > 0:
+        html_text = '<span class="pr-gap">…</span> ' + html_text
+    if windows[-1][1] < len(body):
+        html_text += gap.rstrip()
+    return _lines(_BLANK_LINES.sub("\n", html_text))
+
+
+def attribution(citation: Citation, notice: Notice | None = None) -> str:
+    """The KOGL attribution line a cited notice needs (plain text)."""
+    source_type = getattr(notice, "source_type", "") or ""
+    agency = citation.agency or "각 부처"
+    if source_type == "bidpro" or "bidpro" in (citation.source or "").lower():
+        return f"출처: {agency} 보도자료, 비드프로(BidPro) 게재 페이지"
+    if "korea.kr" in (citation.url or "") or source_type == "korea.kr":
+        return f"출처: {agency} 보도자료, 정책브리핑(www.korea.kr) — 공공누리 제1유형(출처표시)"
+    return ""
+
+
+def render_citation(citation: Citation, notice: Notice | None = None, highlight: bool = True) -> str:
+    """One cited source: number, title, agency, date, link, the passage with the cited sentences marked."""
+    meta = []
+    if citation.agency:
+        meta.append(f'<span class="pr-agency">{escape(citation.agency)}</span>')
+    if citation.published:
+        meta.append(f'<span class="pr-date">{escape(citation.published)}</span>')
+    url = safe_url(citation.url)
+    if url:
+        meta.append(f'<a class="pr-link" href="{escape(url)}" target="_blank" rel="noopener noreferrer">{escape(url)}</a>')
+    elif citation.url:
+        meta.append(f'<span class="pr-link">{escape(citation.url)}</span>')
+    elif citation.source:
+        meta.append(f'<span class="pr-file">파일: <code>{escape(citation.source)}</code></span>')
+    body = getattr(notice, "body", None) if notice is not None else None
+    if highlight and body and citation.spans:
+        passage = highlight_passage(body, citation.spans)
+    elif highlight:
+        passage = f"<mark>{_lines(escape(citation.quote))}</mark>" if citation.quote else ""
+    else:
+        passage = _lines(escape(citation.quote))
+    attr = attribution(citation, notice)
+    return (
+        f'<details class="pr-source" data-n="{citation.n}" data-doc="{escape(citation.doc_id)}" open>'
+        f'<summary><span class="pr-n">[{citation.n}]</span> <span class="pr-title">{escape(citation.title or citation.doc_id)}</span></summary>'
+        f'<div class="pr-meta">{" · ".join(meta)}</div>'
+        f'<div class="pr-passage">{passage}</div>'
+        + (f'<div class="pr-attr">{escape(attr)}</div>' if attr else "")
+        + "</details>"
+    )
+
+
+def render_sources(citations: Sequence[Citation], notices: Mapping[str, Notice] | None = None,
+                   title: str = "출처 (Sources)", highlight: bool = True) -> str:
+    if not citations:
+        return ""
+    notices = notices or {}
+    items = "".join(render_citation(c, notices.get(c.doc_id), highlight=highlight) for c in citations)
+    return f'<div class="pr-sources"><div class="pr-sources-title">{escape(title)}</div>{items}</div>'
+
+
+def render_answer_html(answer: Answer, notices: Mapping[str, Notice] | None = None,
+                       resolved: str | None = None) -> str:
+    """The whole chat message of an answer: text with [n], note, then the cited sources (one line of HTML)."""
+    parts = [f'<div class="pr-answer" data-refused="{str(bool(answer.refused)).lower()}" data-mode="{escape(answer.mode)}">']
+    if resolved:
+        parts.append(f'<div class="pr-resolved">이전 질문과 이어서 검색함 (searched as): {escape(resolved)}</div>')
+    parts.append(f'<div class="pr-text">{render_answer_text(answer.answer)}</div>')
+    if answer.note:
+        parts.append(f'<div class="pr-note">{escape(one_line(answer.note, 500))}</div>')
+    parts.append(render_sources(answer.citations, notices))
+    if answer.refused and answer.related:
+        parts.append(render_sources(answer.related, notices, title="가장 가까운 보도자료 (Nearest notices)",
+                                    highlight=False))
+    total = (answer.timings_ms or {}).get("total_ms")
+    if total is not None:
+        parts.append(f'<div class="pr-timing">{total / 1000:.1f} s</div>')
+    parts.append("</div>")
+    return "".join(parts)
+
+
+def render_question_html(question: str, limit: int = SHOWN_QUESTION_CHARS) -> str:
+    shown = question if len(question) <= limit else question[:limit] + f"… ({len(question):,}자)"
+    return f'<div class="pr-q">{_lines(escape(shown))}</div>'
+
+
+def render_draft_html(text: str) -> str:
+    """A streaming answer before the checked one replaces it."""
+    if not text:
+        return '<div class="pr-draft"><span class="pr-cursor">검색 중… (searching)</span></div>'
+    return f'<div class="pr-draft">{render_answer_text(text)}<span class="pr-cursor"> ▍</span></div>'
+
+
+def render_error_html(message: str) -> str:
+    return f'<div class="pr-error">⚠ {escape(one_line(message))}</div>'
+
+
+def render_corpus_html(summary: CorpusSummary, max_agencies: int = 8) -> str:
+    agencies = [a for a, _ in summary.agencies if a and a != "(unknown)"]
+    listed = ", ".join(f"{escape(a)} {n}" for a, n in summary.agencies[:max_agencies] if a != "(unknown)")
+    more = f" 외 {len(agencies) - max_agencies}곳" if len(agencies) > max_agencies else ""
+    span = (f"{escape(summary.first_published)} ~ {escape(summary.last_published)}"
+            if summary.first_published else "(날짜 없음)")
+    return (
+        '<div class="pr-corpus">'
+        f'<div><b id="pr-count">{summary.notices:,}</b>건의 보도자료 · {summary.chunks:,}개 구간 · '
+        f'<b>{len(agencies)}</b>개 기관</div>'
+        f'<div>기간: {span}</div>'
+        f'<div class="pr-meta">{listed}{more}</div>'
+        f'<div class="pr-meta">임베딩 모델: {escape(summary.model)}</div>'
+        "</div>"
+    )
+
+
+def agency_choices(summary: CorpusSummary) -> list[tuple[str, str]]:
+    """(label, value) pairs for the agency filter, most notices first."""
+    return [(f"{a} ({n})", a) for a, n in summary.agencies if a and a != "(unknown)"]
+
+
+def footer_html() -> str:
+    return (
+        f'<div id="pr-footer"><div>{escape(KOGL_NOTICE)}</div>'
+        f'<div>{escape(BIDPRO_NOTICE)}</div>'
+        "<div>답변은 색인된 보도자료의 문장을 인용합니다. 인용 번호 [n]의 원문을 확인하세요. "
+        "모든 처리는 이 컴퓨터에서만 이루어집니다 (no network at run time).</div></div>"
+    )
+
+
+# -- asking ----------------------------------------------------------------------------------------
+
+
+def make_filters(agencies: Sequence[str] | str | None, since: str | None, until: str | None):
+    """Filters from the form fields; QueryProblem (one line) for a bad date."""
+    from rag.retrieve import Filters
+
+    if isinstance(agencies, str):
+        agencies = [agencies]
+    return Filters(agencies=tuple(a for a in (agencies or ()) if a),
+                   since=(since or "").strip(), until=(until or "").strip())
+
+
+def check_question(question: str | None) -> str:
+    """The question stripped; QueryProblem when it is empty or too long to search."""
+    from rag.retrieve import QueryProblem
+
+    text = (question or "").strip()
+    if not text:
+        raise QueryProblem(EMPTY_QUESTION)
+    if len(text) > MAX_QUESTION_CHARS:
+        raise QueryProblem(f"질문이 너무 깁니다: {len(text):,}자 (최대 {MAX_QUESTION_CHARS:,}자). "
+                           f"(The question is too long: at most {MAX_QUESTION_CHARS:,} characters.)")
+    return text
+
+
+def answer_events(assistant: Assistant, question: str, k: int = 8, filters=None,
+                  pace_s: float = 0.0) -> Iterator[str | Answer]:
+    """Text deltas of the answer as it forms, then the final Answer (always last).
+
+    A generative answerer (one with ``.stream``) streams the model's draft, and the
+    checked Answer replaces it. The extractive answer is yielded sentence by sentence.
+    QueryProblem / IndexProblem are raised before anything is yielded.
+    """
+    if callable(getattr(assistant.answerer, "stream", None)):
+        yield from _stream_generative(assistant, question, k, filters)
+        return
+    answer = assistant.ask(question, k=k, filters=filters)
+    if not answer.refused:
+        lines = answer.answer.splitlines(keepends=True)
+        for i, line in enumerate(lines):
+            yield line
+            if pace_s and i + 1 < len(lines):
+                time.sleep(pace_s)
+    yield answer
+
+
+def _stream_generative(assistant: Assistant, question: str, k: int, filters) -> Iterator[str | Answer]:
+    # The work runs in its own thread, which holds the assistant's lock for retrieval and
+    # generation and always finishes, so a closed browser tab can never leave the lock held.
+    events: queue.Queue = queue.Queue()
+
+    def work() -> None:
+        started = time.perf_counter()
+        try:
+            with assistant.lock:
+                retrieval = assistant.retriever.run(question, k=k, filters=filters)
+                final = None
+                for item in assistant.answerer.stream(question, retrieval, assistant.index):
+                    if isinstance(item, str):
+                        events.put(("delta", item))
+                    else:
+                        final = item
+            if final is None:
+                raise RuntimeError("the answerer returned no answer")
+            timings = {**retrieval.timings_ms, **final.timings_ms,
+                       "total_ms": (time.perf_counter() - started) * 1000}
+            events.put(("final", replace(final, timings_ms={k_: round(v, 1) for k_, v in timings.items()})))
+        except BaseException as exc:  # noqa: BLE001 - handed to the consumer
+            events.put(("error", exc))
+
+    threading.Thread(target=work, name="pressrag-answer", daemon=True).start()
+    while True:
+        kind, value = events.get()
+        if kind == "delta":
+            yield value
+        elif kind == "final":
+            yield value
+            return
+        else:
+            raise value
+
+
+# -- uploads -----------------------------------------------------------------------------------------
+
+_INGEST_LOCK = threading.Lock()
+
+
+class _LockedEmbedder:
+    """The assistant's embedder, used under its lock one batch at a time (questions interleave)."""
+
+    def __init__(self, inner, lock):
+        self.inner = inner
+        self.lock = lock
+        self.name = inner.name
+
+    @property
+    def dim(self) -> int:
+        return self.inner.dim
+
+    def embed_passages(self, texts):
+        with self.lock:
+            return self.inner.embed_passages(texts)
+
+    def embed_query(self, text):
+        with self.lock:
+            return self.inner.embed_query(text)
+
+
+def uploads_dir_for(index_dir: Path) -> Path:
+    """Where uploaded files are kept: beside the index (the index folder itself is replaced on save)."""
+    index_dir = Path(index_dir)
+    return index_dir.parent / f"{index_dir.name}-uploads"
+
+
+@dataclass
+class UploadReport:
+    message: str  # plain text, several lines
+    notices_added: int = 0
+    problems: int = 0
+    changed: bool = False
+
+
+def _upload_path(item) -> Path | None:
+    if item is None:
+        return None
+    if isinstance(item, (str, Path)):
+        return Path(item)
+    for attr in ("path", "name"):
+        value = item.get(attr) if isinstance(item, dict) else getattr(item, attr, None)
+        if value:
+            return Path(value)
+    return None
+
+
+def ingest_uploads(assistant: Assistant, files, uploads_dir: Path | None = None,
+                   on_progress: Callable[[int, int], None] | None = None) -> UploadReport:
+    """Add uploaded files to the assistant's index and swap the new index in.
+
+    The files are copied beside the index (so their source paths stay valid) and
+    indexed with IndexUpdater, which writes the index atomically: a failure leaves
+    the previous index in place. Every file that could not be used is reported
+    with its name and the reason. Never raises for a bad file.
+    """
+    from ingest.readers import supported_suffixes
+    from rag.build import IndexUpdater
+    from rag.index import IndexProblem, NoticeIndex
+
+    suffixes = supported_suffixes()
+    paths = [p for p in (_upload_path(f) for f in (files or [])) if p is not None]
+    if not paths:
+        return UploadReport(f"업로드된 파일이 없습니다. (No file was uploaded; supported: {' '.join(suffixes)})")
+    if assistant.index_dir is None:
+        return UploadReport("이 서버는 색인 폴더 없이 열려 업로드를 받을 수 없습니다. (Uploads are off: no index folder.)")
+    target = Path(uploads_dir) if uploads_dir is not None else uploads_dir_for(assistant.index_dir)
+    problems: list[tuple[str, str]] = []
+    ready: list[Path] = []
+    for path in paths:
+        name = path.name
+        if path.suffix.lower() not in suffixes:
+            problems.append((name, f"unsupported file type {path.suffix or '(none)'}; supported: {', '.join(suffixes)}"))
+            continue
+        try:
+            size = path.stat().st_size
+        except OSError as exc:
+            problems.append((name, f"the upload cannot be read ({exc.strerror or exc})"))
+            continue
+        if size == 0:
+            problems.append((name, "empty file (0 bytes)"))
+            continue
+        try:
+            target.mkdir(parents=True, exist_ok=True)
+            dest = target / name
+            if path.resolve() != dest.resolve():
+                shutil.copyfile(path, dest)
+            ready.append(dest)
+        except OSError as exc:
+            problems.append((name, f"cannot store the upload ({exc.strerror or exc})"))
+
+    result = None
+    if ready:
+        embedder = _LockedEmbedder(assistant.retriever.embedder, assistant.lock)
+        try:
+            with _INGEST_LOCK:
+                updater = IndexUpdater(embedder, progress=False, on_progress=on_progress)
+                result = updater.run(Path(assistant.index_dir), ready)
+                if result.files_indexed:
+                    assistant.replace_index(NoticeIndex.load(assistant.index_dir, expected_model=embedder.name))
+        except (IndexProblem, OSError, ValueError) as exc:
+            return UploadReport(f"업로드 실패, 색인은 바뀌지 않았습니다 (upload failed; the index is unchanged): "
+                                f"{one_line(exc)}", problems=len(paths))
+        prefix = str(target) + os.sep
+        for skip in result.skipped:
+            shown = skip.path[len(prefix):] if skip.path.startswith(prefix) else skip.path
+            problems.append((shown, skip.reason))
+
+    summary = assistant.summary()
+    lines = []
+    if result is not None:
+        lines.append(f"{len(paths)}개 파일 중 {result.files_indexed}개 색인, {result.files_unchanged}개 변경 없음 "
+                     f"(+{result.notices_added} notices, +{result.chunks_added} chunks, {result.seconds:.1f} s).")
+    if result is None or not result.notices_added:
+        lines.append("추가된 보도자료가 없습니다. (No notices were added.)")
+    if problems:
+        lines.append("색인하지 못한 파일 (not indexed):")
+        lines.extend(f"  - {name}: {one_line(reason)}" for name, reason in problems)
+    lines.append(f"색인 현황: 보도자료 {summary.notices:,}건, 구간 {summary.chunks:,}개, 기관 "
+                 f"{len([a for a, _ in summary.agencies if a != '(unknown)'])}곳.")
+    return UploadReport("\n".join(lines), notices_added=result.notices_added if result else 0,
+                        problems=len(problems), changed=bool(result and result.files_indexed))
+
+
+def render_upload_report(report: UploadReport) -> str:
+    css = "pr-error" if report.problems and not report.notices_added else "pr-upload"
+    return f'<div class="{css}" id="pr-upload-report">{_lines(escape(report.message))}</div>'
+
+
+# -- the UI -------------------------------------------------------------------------------------------
+
+
+def _fresh_state(state: Any) -> dict:
+    state = state if isinstance(state, dict) else {}
+    return {"messages": list(state.get("messages", [])), "questions": list(state.get("questions", []))}
+
+
+def build_ui(assistant: Assistant, settings: Settings):
+    """The Blocks app (not launched). Pass ``launch_options()`` to ``launch`` for the page style."""
+    import gradio as gr
+
+    from rag.index import IndexProblem
+    from rag.retrieve import QueryProblem
+
+    k = int(getattr(settings, "k", 8) or 8)
+    summary = assistant.summary()
+
+    def respond(message, state, agencies, since, until):
+        state = _fresh_state(state)
+        messages, questions = state["messages"], state["questions"]
+
+        def out():
+            return list(messages), {"messages": list(messages), "questions": list(questions)}, ""
+
+        try:
+            text = check_question(message)
+        except QueryProblem as exc:
+            if (message or "").strip():
+                messages.append({"role": "user", "content": render_question_html(message.strip())})
+            messages.append({"role": "assistant", "content": render_error_html(str(exc))})
+            yield out()
+            return
+        messages.append({"role": "user", "content": render_question_html(text)})
+        messages.append({"role": "assistant", "content": render_draft_html("")})
+        yield out()
+        resolved = resolve_follow_up(text, questions)
+        draft, answer = "", None
+        try:
+            filters = make_filters(agencies, since, until)
+            for item in answer_events(assistant, resolved, k=k, filters=filters, pace_s=0.03):
+                if isinstance(item, str):
+                    draft += item
+                    messages[-1] = {"role": "assistant", "content": render_draft_html(draft)}
+                    yield out()
+                else:
+                    answer = item
+            messages[-1] = {"role": "assistant", "content": render_answer_html(
+                answer, assistant.index.notices, resolved=resolved if resolved != text else None)}
+            questions.append(text)
+        except (QueryProblem, IndexProblem) as exc:
+            messages[-1] = {"role": "assistant", "content": render_error_html(str(exc))}
+        except Exception as exc:  # noqa: BLE001 - the page gets one line, the log the traceback
+            traceback.print_exc(file=sys.stderr)
+            messages[-1] = {"role": "assistant", "content": render_error_html(
+                f"내부 오류 (internal error: {type(exc).__name__}: {one_line(exc, 160)}); 서버 로그를 확인하세요.")}
+        yield out()
+
+    def new_chat():
+        return [], {"messages": [], "questions": []}, ""
+
+    def upload(files, progress=gr.Progress()):
+        progress(0, desc="파일 읽는 중 (reading)")
+
+        def on_progress(done: int, total: int) -> None:
+            progress(done / total if total else 1.0, desc=f"임베딩 (embedding) {done}/{total}")
+
+        try:
+            report = ingest_uploads(assistant, files, on_progress=on_progress)
+        except Exception as exc:  # noqa: BLE001 - the server keeps running; the log gets the traceback
+            traceback.print_exc(file=sys.stderr)
+            report = UploadReport(f"업로드 실패 (upload failed): {type(exc).__name__}: {one_line(exc, 200)}",
+                                  problems=1)
+        now = assistant.summary()
+        return (render_upload_report(report), render_corpus_html(now),
+                gr.Dropdown(choices=agency_choices(now)), None)
+
+    with gr.Blocks(title=TITLE, analytics_enabled=False, fill_width=False) as demo:
+        state = gr.State({"messages": [], "questions": []})
+        gr.HTML(f"<h2 style='margin:0.2em 0'>{escape(TITLE)}</h2>"
+                "<div class='pr-meta'>정부 보도자료에서 답을 찾아 문장을 그대로 인용하고, 인용마다 원문 구절을 보여 줍니다. "
+                "(Answers quote the indexed press releases; every [n] links to its passage.)</div>")
+        with gr.Row():
+            with gr.Column(scale=3, min_width=420):
+                chatbot = gr.Chatbot(label="대화 (Chat)", elem_id="pr-chat", height=640, latex_delimiters=[],
+                                     sanitize_html=True, render_markdown=True, feedback_options=None,
+                                     group_consecutive_messages=False, buttons=["copy", "copy_all"],
+                                     placeholder="보도자료에 대해 질문하세요. 예: 전자정부 2020의 5대 전략은?")
+                with gr.Row(equal_height=True):
+                    question = gr.Textbox(show_label=False, placeholder="질문을 입력하고 Enter (Ask a question)",
+                                          elem_id="pr-question", scale=6, lines=1, max_lines=6, autofocus=True)
+                    ask = gr.Button("질문 (Ask)", variant="primary", elem_id="pr-ask", scale=1, min_width=90)
+                    clear = gr.Button("새 대화 (New chat)", elem_id="pr-clear", scale=1, min_width=90)
+                gr.Examples(examples=[[q] for q in EXAMPLES], inputs=[question], label="예시 질문 (Examples)")
+            with gr.Column(scale=2, min_width=300):
+                with gr.Accordion("검색 범위 (Filters)", open=True):
+                    agencies = gr.Dropdown(choices=agency_choices(summary), value=[], multiselect=True,
+                                           label="기관 (Agency)", elem_id="pr-agency")
+                    with gr.Row():
+                        since = gr.Textbox(label="시작일 (since)", placeholder="YYYY-MM-DD", elem_id="pr-since")
+                        until = gr.Textbox(label="종료일 (until)", placeholder="YYYY-MM-DD", elem_id="pr-until")
+                with gr.Accordion("색인 (Corpus)", open=True):
+                    corpus = gr.HTML(render_corpus_html(summary), elem_id="pr-corpus")
+                    files = gr.File(label="보도자료 추가 (.txt .md .jsonl .pdf .hwp .hwpx)", file_count="multiple",
+                                    file_types=list(UPLOAD_SUFFIXES), elem_id="pr-upload")
+                    add = gr.Button("색인에 추가 (Add to index)", elem_id="pr-add")
+                    report = gr.HTML("", elem_id="pr-report")
+        gr.HTML(footer_html())
+
+        chat_inputs = [question, state, agencies, since, until]
+        chat_outputs = [chatbot, state, question]
+        for trigger in (question.submit, ask.click):
+            trigger(respond, chat_inputs, chat_outputs, concurrency_limit=4, concurrency_id="chat",
+                    show_progress="hidden")
+        clear.click(new_chat, None, chat_outputs, queue=False)
+        chatbot.clear(new_chat, None, chat_outputs, queue=False)
+        add.click(upload, [files], [report, corpus, agencies, files], concurrency_limit=1,
+                  concurrency_id="upload")
+    demo.queue(default_concurrency_limit=2, max_size=64)
+    return demo
+
+
+def launch_options() -> dict:
+    """Page options for ``Blocks.launch`` (Gradio 6 takes theme and css there): local fonts only."""
+    import gradio as gr
+
+    theme = gr.themes.Default(font=["NanumGothic", "Nanum Gothic", "Noto Sans CJK KR", "ui-sans-serif",
+                                    "system-ui", "sans-serif"],
+                              font_mono=["NanumGothicCoding", "ui-monospace", "monospace"])
+    return {"theme": theme, "css": CSS, "footer_links": ["settings"]}
+
+
+def launch(settings: Settings) -> None:
+    """Open the assistant for ``settings``, build the UI and serve it (blocks until stopped)."""
+    from rag.service import open_assistant
+
+    assistant = open_assistant(settings)
+    demo = build_ui(assistant, settings)
+    demo.launch(server_name=settings.host, server_port=settings.port, share=False, inbrowser=False,
+                show_error=False, ssr_mode=False, pwa=False, mcp_server=False,
+                max_file_size=200 * 1024 * 1024, **launch_options())
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="app.py", description="pressrag web chat (127.0.0.1 by default)")
+    parser.add_argument("--host", help="address to listen on (default 127.0.0.1, or PRESSRAG_HOST)")
+    parser.add_argument("--port", type=int, help="port (default 7860, or PRESSRAG_PORT)")
+    parser.add_argument("--index", type=Path, help="index folder (built from the demo corpus when missing)")
+    args = parser.parse_args(argv)
+    from pydantic import ValidationError
+
+    from rag.index import IndexProblem
+    from rag.settings import Settings
+
+    overrides = {name: value for name, value in (("host", args.host), ("port", args.port), ("index", args.index))
+                 if value is not None}
+    try:
+        settings = Settings(**overrides)
+        launch(settings)
+    except ValidationError as exc:
+        sys.exit(f"error: {one_line(exc.errors()[0].get('msg', exc))}")
+    except (IndexProblem, OSError) as exc:
+        sys.exit(f"error: {one_line(exc)}")
+
+
+if __name__ == "__main__":
+    main()

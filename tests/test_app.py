@@ -1,0 +1,476 @@
+"""The web app without a browser: HTML rendering (escaping, highlights, links), follow-ups, streaming, uploads."""
+
+from __future__ import annotations
+
+import html
+import re
+import threading
+from pathlib import Path
+
+import pytest
+
+import app
+from ingest.models import Notice
+from rag.followup import is_follow_up, resolve_follow_up
+from rag.retrieve import QueryProblem
+from rag.types import Answer, AnswerSentence, Citation
+from tests.conftest import HashEmbedder
+
+XSS = "<script>window.__xss=1</script>"
+
+
+def _notice(body: str, **kw) -> Notice:
+    fields = dict(doc_id="doc1", title="제목", body=body, agency="행정안전부", published="2026-05-14",
+                  url="https://www.korea.kr/briefing/pressReleaseView.do?newsId=1", source="data/x.jsonl",
+                  source_type="korea.kr")
+    fields.update(kw)
+    return Notice(**fields)
+
+
+def _citation(notice: Notice, spans, n: int = 1) -> Citation:
+    quote = " ".join(notice.body[s:e] for s, e in spans)
+    return Citation.from_notice(n, notice, quote, spans)
+
+
+def _answer(text: str, citations, refused: bool = False, **kw) -> Answer:
+    return Answer(question="q", answer=text, refused=refused, citations=list(citations), **kw)
+
+
+# -- escaping ---------------------------------------------------------------------------------------
+
+
+def test_question_is_escaped():
+    out = app.render_question_html(f"전략은? {XSS} & <b>bold</b>")
+    assert "<script" not in out and "<b>" not in out
+    assert "&lt;script&gt;window.__xss=1&lt;/script&gt;" in out
+    assert "&amp;" in out
+
+
+def test_long_question_is_shortened_for_display():
+    out = app.render_question_html("가" * 5000)
+    assert "5,000자" in out and len(out) < 1000
+
+
+def test_notice_text_title_agency_and_quote_are_escaped():
+    body = f"첫 문장이다. {XSS} 두 번째 <img src=x onerror=alert(1)> 문장이다. 끝."
+    notice = _notice(body, title=f"제목 {XSS}", agency="<i>부처</i>")
+    start = body.index("두 번째")
+    cit = _citation(notice, [(start, len(body) - 3)])
+    out = app.render_answer_html(_answer(f"답 {XSS} [1]", [cit]), {notice.doc_id: notice})
+    assert "<script" not in out and "<img" not in out and "<i>" not in out
+    assert out.count("&lt;script&gt;") == 3  # answer text, title, passage
+    assert "&lt;img src=x onerror=alert(1)&gt;" in out
+
+
+def test_rendered_message_has_no_blank_line():
+    # A blank line would end the markdown HTML block and let the rest be parsed as markdown.
+    body = "첫 줄이다.\n\n둘째 줄이다.\r\n\r\n셋째 줄이다."
+    notice = _notice(body)
+    cit = _citation(notice, [(0, 6), (len(body) - 7, len(body))])
+    out = app.render_answer_html(_answer("하나 [1]\n\n둘 [1]", [cit]), {notice.doc_id: notice})
+    assert "\n" not in out and "\r" not in out
+    assert "<br>" in out
+
+
+# -- highlights -------------------------------------------------------------------------------------
+
+
+def test_marks_wrap_exactly_the_cited_spans():
+    body = "서론 문장이다. 핵심 <첫> 문장이다. 중간 문장이다. 핵심 둘째 & 문장이다. 맺음말."
+    spans = [(body.index("핵심 <첫>"), body.index("중간") - 1), (body.index("핵심 둘째"), body.index("맺음말") - 1)]
+    out = app.highlight_passage(body, spans, context=400)
+    marked = re.findall(r"<mark>(.*?)</mark>", out)
+    assert [html.unescape(m) for m in marked] == [body[s:e] for s, e in spans]
+    assert marked[0] == "핵심 &lt;첫&gt; 문장이다."
+    # everything outside the marks is the body, escaped, in order
+    assert html.unescape(re.sub(r"</?mark>", "", out)) == body
+
+
+def test_overlapping_and_out_of_range_spans_are_merged_and_clamped():
+    assert app.merge_spans([(5, 9), (0, 3), (2, 4), (8, 12), (20, 99), (7, 7)], 25) == [(0, 4), (5, 12), (20, 25)]
+    body = "abcdefghij"
+    out = app.highlight_passage(body, [(2, 5), (4, 7), (30, 40)])
+    assert out == "ab<mark>cdefg</mark>hij"
+
+
+def test_distant_spans_become_separate_excerpts():
+    body = "앞 " + "가" * 50 + " 첫째 인용. " + "나 " * 400 + "둘째 인용. " + "다 " * 400 + "끝."
+    first = body.index("첫째 인용.")
+    second = body.index("둘째 인용.")
+    out = app.highlight_passage(body, [(first, first + 6), (second, second + 6)], context=40)
+    assert out.count("<mark>") == 2
+    assert out.count('<span class="pr-gap">…</span>') == 3  # before, between, after
+    assert len(out) < 600
+
+
+def test_citation_without_body_marks_its_quote():
+    notice = _notice("본문.")
+    cit = Citation.from_notice(1, notice, f"인용 {XSS}", [(0, 3)])
+    out = app.render_citation(cit, None)
+    assert f"<mark>인용 {html.escape(XSS)}</mark>" in out
+
+
+# -- sources, links and citations ---------------------------------------------------------------------
+
+
+def test_citation_list_shows_number_title_agency_date_link_and_attribution():
+    body = "소방청은 인도네시아와 협력의향서를 체결했다. 담당자는 홍길동이다."
+    a = _notice(body, doc_id="a", title="소방청, 협력의향서 체결", agency="소방청", published="2026-06-13")
+    b = _notice("전자정부 2020 기본계획. 5대 전략.", doc_id="b", title="2020년, 국민을 즐겁게 하는 전자정부",
+                url="", source="data/bidpro/000_784a45d05de28dc5.txt", source_type="bidpro",
+                published="2016-04-01")
+    answer = _answer("체결했다. [1]\n5대 전략. [2]", [_citation(a, [(0, 23)], 1), _citation(b, [(15, 21)], 2)])
+    out = app.render_answer_html(answer, {"a": a, "b": b})
+    assert '<span class="pr-cite">[1]</span>' in out and '<span class="pr-cite">[2]</span>' in out
+    assert out.index('data-n="1"') < out.index('data-n="2"')
+    assert "소방청, 협력의향서 체결" in out and "2026-06-13" in out and "2016-04-01" in out
+    assert f'href="{html.escape(a.url)}"' in out and 'rel="noopener noreferrer"' in out
+    assert "data/bidpro/000_784a45d05de28dc5.txt" in out  # no url: the source file is shown
+    assert "정책브리핑(www.korea.kr)" in out and "공공누리 제1유형" in out
+    assert "비드프로(BidPro)" in out
+
+
+@pytest.mark.parametrize("url", ["javascript:window.__xss=1", "data:text/html,<script>x</script>",
+                                 'https://x.kr/" onmouseover="alert(1)'])
+def test_unsafe_urls_are_not_links(url):
+    notice = _notice("본문이다.", url=url)
+    out = app.render_citation(_citation(notice, [(0, 4)]), notice)
+    assert "href=" not in out
+    assert "<script" not in out and '" onmouseover' not in out
+
+
+def test_refusal_shows_nearest_notices_without_highlight():
+    notice = _notice("관련 보도자료 본문.")
+    related = Citation.from_notice(1, notice, notice.body[:10])
+    out = app.render_answer_html(_answer("찾지 못했습니다.", [], refused=True, related=[related]),
+                                 {notice.doc_id: notice})
+    assert 'data-refused="true"' in out and "Nearest notices" in out and "<mark>" not in out
+
+
+def test_resolved_question_and_note_are_shown_escaped():
+    out = app.render_answer_html(_answer("답 [1]", [], note="note <b>x</b>"), resolved=f"이전 질문 {XSS}")
+    assert "searched as" in out and html.escape(XSS) in out and "&lt;b&gt;" in out
+
+
+def test_draft_and_error_rendering():
+    assert "searching" in app.render_draft_html("")
+    assert app.render_draft_html(f"초안 {XSS} [1]\n").count("<script") == 0
+    err = app.render_error_html("first line <x>\nTraceback (most recent call last):\n  boom")
+    assert "Traceback" not in err and "first line &lt;x&gt;" in err
+
+
+def test_footer_carries_kogl_attribution():
+    footer = app.footer_html()
+    assert "출처: 각 부처 보도자료, 정책브리핑(www.korea.kr) — 공공누리 제1유형(출처표시)" in footer
+    assert "BidPro" in footer
+
+
+# -- questions and filters ------------------------------------------------------------------------------
+
+
+def test_empty_and_huge_questions_are_refused_with_a_message():
+    with pytest.raises(QueryProblem, match="empty"):
+        app.check_question("   ")
+    with pytest.raises(QueryProblem, match="too long"):
+        app.check_question("가" * (app.MAX_QUESTION_CHARS + 1))
+    assert app.check_question("  전략은?  ") == "전략은?"
+
+
+def test_filters_from_form_fields():
+    f = app.make_filters(["소방청"], " 2026-05-01 ", "")
+    assert f.agencies == ("소방청",) and f.since == "2026-05-01" and not f.until
+    with pytest.raises(QueryProblem, match="YYYY-MM-DD"):
+        app.make_filters([], "2026/05/01", "")
+    with pytest.raises(QueryProblem, match="inverted"):
+        app.make_filters(None, "2026-06-01", "2026-05-01")
+
+
+# -- follow-ups -----------------------------------------------------------------------------------------
+
+PREVIOUS = ["전자정부 2020의 5대 전략은?"]
+
+
+@pytest.mark.parametrize("question", [
+    "그중 두 번째는?", "그 중 두 번째는?", "그 담당자는?", "이 중 가장 중요한 것은?", "그것의 예산은?", "거기 담당 부서는?",
+    "두 번째는?", "더 자세히 알려줘", "담당자는?", "그럼 예산은?",
+    "what about the second one?", "Tell me more about it", "Who is in charge of that?", "And the budget?",
+])
+def test_follow_ups_are_joined_to_the_previous_question(question):
+    assert is_follow_up(question)
+    assert resolve_follow_up(question, PREVIOUS) == f"{PREVIOUS[0]} {question}"
+
+
+@pytest.mark.parametrize("question", [
+    "소방청 인도네시아 협력의향서 체결 내용은?", "전자정부 2020의 두 번째 전략은?",
+    "What are the five strategies of e-Government 2020?", "IT 인프라 예산은?",
+    "이중국적 허용 요건은?", "지원 범위의 확대 내용은?", "선거기간 공무원 유의사항은?",
+])
+def test_self_contained_questions_are_unchanged(question):
+    assert not is_follow_up(question)
+    assert resolve_follow_up(question, PREVIOUS) == question
+
+
+def test_follow_up_without_history_is_unchanged():
+    assert resolve_follow_up("그중 두 번째는?", []) == "그중 두 번째는?"
+    assert resolve_follow_up("", PREVIOUS) == ""
+
+
+def test_chained_follow_ups_use_the_last_self_contained_question():
+    history = ["소방청 인도네시아 협력의향서 체결 내용은?", "전자정부 2020의 5대 전략은?", "그중 두 번째는?"]
+    assert resolve_follow_up("더 자세히", history) == "전자정부 2020의 5대 전략은? 더 자세히"
+    assert resolve_follow_up("그 담당자는?", ["그중 두 번째는?"]) == "그중 두 번째는? 그 담당자는?"
+
+
+def test_follow_up_finds_the_same_notice_as_the_previous_turn(fake_index):
+    from rag.answer import ExtractiveAnswerer
+    from rag.retrieve import Retriever
+
+    retriever = Retriever(fake_index, HashEmbedder())
+    first = "소방청 인도네시아 협력의향서 체결 내용은?"
+    top = retriever.run(first, k=5).doc_ids[0]
+    resolved = resolve_follow_up("그 담당자는?", [first])
+    assert retriever.run(resolved, k=5).doc_ids[0] == top
+    answer = ExtractiveAnswerer(embedder=HashEmbedder(), idf=fake_index.idf).run(
+        resolved, retriever.run(resolved, k=5), fake_index)
+    assert not answer.refused and answer.citations[0].doc_id == top
+    assert "044-205-7010" in answer.answer  # the contact block of that notice
+
+
+# -- streaming ------------------------------------------------------------------------------------------
+
+
+class _ExtractiveOnly:
+    def __init__(self, answer):
+        self.answer = answer
+
+    def run(self, question, retrieval, index):
+        return self.answer
+
+
+class _Streaming:
+    mode = "generative"
+
+    def __init__(self, answer, deltas):
+        self.answer, self.deltas = answer, deltas
+
+    def run(self, question, retrieval, index):  # pragma: no cover - the app must use .stream
+        raise AssertionError("run() called although stream() exists")
+
+    def stream(self, question, retrieval, index):
+        yield from self.deltas
+        yield self.answer
+
+
+class _Retriever:
+    embedder = None
+
+    def run(self, question, k=8, filters=None):
+        from rag.types import Retrieval
+
+        if not question.strip():
+            raise QueryProblem("the question is empty")
+        return Retrieval(query=question, hits=[], doc_ids=[], timings_ms={"retrieval_ms": 1.0})
+
+
+def _fake_assistant(answerer):
+    from rag.service import Assistant
+
+    class _Index:
+        notices: dict = {}
+
+    return Assistant(_Index(), _Retriever(), answerer)
+
+
+def test_extractive_answer_streams_sentence_by_sentence():
+    final = _answer("첫 문장. [1]\n둘째 문장. [1]\n셋째. [2]", [],
+                    sentences=[AnswerSentence("첫 문장.", (1,)), AnswerSentence("둘째 문장.", (1,)),
+                               AnswerSentence("셋째.", (2,))])
+    events = list(app.answer_events(_fake_assistant(_ExtractiveOnly(final)), "질문"))
+    assert events[:-1] == ["첫 문장. [1]\n", "둘째 문장. [1]\n", "셋째. [2]"]
+    assert events[-1].answer == final.answer and "total_ms" in events[-1].timings_ms
+
+
+def test_generative_answer_streams_deltas_then_the_checked_answer():
+    final = _answer("검증된 답. [1]", [], mode="generative")
+    assistant = _fake_assistant(_Streaming(final, ["초", "안 ", "답 [1]"]))
+    events = list(app.answer_events(assistant, "질문"))
+    assert events[:3] == ["초", "안 ", "답 [1]"]
+    assert isinstance(events[-1], Answer) and events[-1].answer == "검증된 답. [1]"
+    assert assistant.lock.acquire(timeout=1)  # released by the worker thread
+    assistant.lock.release()
+
+
+def test_streaming_raises_query_problems_and_releases_the_lock():
+    assistant = _fake_assistant(_Streaming(_answer("x", []), []))
+    with pytest.raises(QueryProblem, match="empty"):
+        list(app.answer_events(assistant, "  "))
+    assert assistant.lock.acquire(timeout=1)
+    assistant.lock.release()
+
+
+def test_abandoned_stream_never_leaves_the_lock_held():
+    assistant = _fake_assistant(_Streaming(_answer("x", []), ["a", "b", "c"]))
+    stream = app.answer_events(assistant, "질문")
+    next(stream)
+    stream.close()  # a closed browser tab
+    assert assistant.lock.acquire(timeout=5)
+    assistant.lock.release()
+
+
+# -- uploads -----------------------------------------------------------------------------------------------
+
+NOTICE_TEXT = ("행정안전부 펭귄마을 안전점검 계획\n2026-06-20\n\n"
+               "행정안전부는 20일 펭귄마을 안전점검 계획을 발표했다. 점검은 7월 31일까지 진행된다.\n")
+
+
+@pytest.fixture()
+def disk_assistant(tmp_path):
+    from rag.answer import ExtractiveAnswerer
+    from rag.build import IndexUpdater
+    from rag.index import NoticeIndex
+    from rag.retrieve import Retriever
+    from rag.service import Assistant
+
+    seed = tmp_path / "seed" / "seed.txt"
+    seed.parent.mkdir()
+    seed.write_text("소방청 협력의향서 체결\n2026-06-13\n\n소방청은 인도네시아 내무부와 협력의향서를 체결했다.\n",
+                    encoding="utf-8")
+    folder = tmp_path / "index"
+    embedder = HashEmbedder()
+    IndexUpdater(embedder, progress=False).run(folder, [seed])
+    index = NoticeIndex.load(folder, expected_model=embedder.name)
+    return Assistant(index, Retriever(index, embedder), ExtractiveAnswerer(embedder=embedder, idf=index.idf),
+                     index_dir=folder)
+
+
+def test_upload_adds_notices_and_reports_each_bad_file(disk_assistant, tmp_path):
+    up = tmp_path / "upload"
+    up.mkdir()
+    good = up / "penguin.txt"
+    good.write_text(NOTICE_TEXT, encoding="utf-8")
+    empty = up / "empty.txt"
+    empty.write_bytes(b"")
+    image = up / "photo.png"
+    image.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * 64)
+    binary = up / "blob.pdf"
+    binary.write_bytes(b"not a pdf at all \x00\x01\x02" * 20)
+    progress = []
+    before = disk_assistant.summary().notices
+
+    report = app.ingest_uploads(disk_assistant, [str(good), str(empty), str(image), str(binary)],
+                                on_progress=lambda done, total: progress.append((done, total)))
+
+    assert report.notices_added == 1 and report.changed
+    assert disk_assistant.summary().notices == before + 1
+    assert progress and progress[-1][0] == progress[-1][1]
+    text = report.message
+    assert "empty.txt: empty file (0 bytes)" in text
+    assert "photo.png: unsupported file type .png" in text
+    assert "blob.pdf:" in text
+    assert report.problems == 3
+    assert f"보도자료 {before + 1:,}건" in text
+    # the new notice is searchable right away, and its copy outlives the upload folder
+    answer = disk_assistant.ask("펭귄마을 안전점검 계획은?")
+    assert not answer.refused and answer.citations[0].title.startswith("행정안전부 펭귄마을")
+    assert Path(answer.citations[0].source).parent == app.uploads_dir_for(disk_assistant.index_dir)
+
+
+def test_upload_of_nothing_usable_says_so_and_keeps_the_index(disk_assistant, tmp_path):
+    empty = tmp_path / "zero.txt"
+    empty.write_bytes(b"")
+    manifest = (disk_assistant.index_dir / "manifest.json").read_text(encoding="utf-8")
+    report = app.ingest_uploads(disk_assistant, [str(empty)])
+    assert report.notices_added == 0 and not report.changed
+    assert "No notices were added" in report.message and "zero.txt: empty file" in report.message
+    assert (disk_assistant.index_dir / "manifest.json").read_text(encoding="utf-8") == manifest
+    assert "No file was uploaded" in app.ingest_uploads(disk_assistant, []).message
+    html_report = app.render_upload_report(report)
+    assert "pr-error" in html_report and "\n" not in html_report
+
+
+def test_upload_failure_leaves_the_index_unchanged(disk_assistant, tmp_path, monkeypatch):
+    from rag.build import IndexUpdater
+    from rag.index import IndexProblem
+
+    def broken(self, folder, paths, **kw):
+        raise IndexProblem("index at X was built with other chunker settings; re-ingest with --rebuild")
+
+    monkeypatch.setattr(IndexUpdater, "run", broken)
+    good = tmp_path / "penguin.txt"
+    good.write_text(NOTICE_TEXT, encoding="utf-8")
+    before = disk_assistant.index
+    report = app.ingest_uploads(disk_assistant, [str(good)])
+    assert "index is unchanged" in report.message and "chunker settings" in report.message
+    assert disk_assistant.index is before
+
+
+def test_locked_embedder_waits_for_questions(disk_assistant):
+    locked = app._LockedEmbedder(disk_assistant.retriever.embedder, disk_assistant.lock)
+    assert locked.name == HashEmbedder.name and locked.dim == HashEmbedder.dim
+    done = threading.Event()
+    with disk_assistant.lock:
+        worker = threading.Thread(target=lambda: (locked.embed_passages(["가나다"]), done.set()))
+        worker.start()
+        assert not done.wait(0.2)
+    assert done.wait(5)
+
+
+# -- the app object and the command line ---------------------------------------------------------------
+
+
+def test_build_ui_makes_blocks(disk_assistant):
+    import gradio as gr
+
+    from rag.settings import Settings
+
+    demo = app.build_ui(disk_assistant, Settings(index=disk_assistant.index_dir))
+    assert isinstance(demo, gr.Blocks)
+    options = app.launch_options()
+    assert "mark" in options["css"]
+
+
+def test_main_passes_host_port_and_index(monkeypatch, tmp_path):
+    seen = {}
+    monkeypatch.setattr(app, "launch", lambda settings: seen.setdefault("settings", settings))
+    app.main(["--host", "0.0.0.0", "--port", "8123", "--index", str(tmp_path / "idx")])
+    settings = seen["settings"]
+    assert (settings.host, settings.port, settings.index) == ("0.0.0.0", 8123, tmp_path / "idx")
+    with pytest.raises(SystemExit, match="PRESSRAG_PORT"):
+        app.main(["--port", "70000"])
+
+
+def test_gradio_is_not_imported_at_module_import():
+    import subprocess
+    import sys
+
+    code = "import sys, os, app; print('gradio' in sys.modules, os.environ['GRADIO_ANALYTICS_ENABLED'])"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         cwd=Path(app.__file__).parent, check=True).stdout.split()
+    assert out == ["False", "False"]
+
+
+def test_generative_stream_over_http_reaches_the_chat_as_deltas(fake_index):
+    from rag.answer import ExtractiveAnswerer
+    from rag.generate import GenerativeAnswerer, LLMSettings
+    from rag.retrieve import Retriever
+    from rag.service import Assistant
+    from tests.conftest import SEED_ID
+    from tests.openai_stub import OpenAIStub
+
+    body = fake_index.notices[SEED_ID].body
+    start = body.index("첫째,")
+    sentence = body[start:body.index(".", start) + 1]
+    embedder = HashEmbedder()
+    with OpenAIStub() as stub:
+        stub.reply(f"{sentence}[1]", chunk_chars=6)
+        answerer = GenerativeAnswerer(LLMSettings(base_url=stub.base_url, model="stub"), embedder=embedder,
+                                      fallback=ExtractiveAnswerer(embedder=embedder, idf=fake_index.idf))
+        assistant = Assistant(fake_index, Retriever(fake_index, embedder), answerer)
+        events = list(app.answer_events(assistant, "전자정부 2020의 5대 전략은?"))
+        assert stub.requests[-1]["json"]["stream"] is True
+    *deltas, final = events
+    assert len(deltas) > 3 and all(isinstance(d, str) for d in deltas)
+    assert "".join(deltas) == f"{sentence}[1]"
+    assert isinstance(final, Answer) and "total_ms" in final.timings_ms
+    out = app.render_answer_html(final, fake_index.notices)
+    assert "\n" not in out and "<script" not in out

@@ -1,0 +1,207 @@
+"""The web chat in headless Chromium: answers with citations, escaping, uploads, two tabs at once, follow-ups.
+
+Needs Debian's chromium at /usr/bin/chromium (never ``playwright install``) and
+fonts-nanum for Hangul in the screenshot. The server runs in-process on a free
+port over a copy of the real demo index (uploads here must not touch the
+session's shared index).
+"""
+
+from __future__ import annotations
+
+import shutil
+import socket
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import FIVE_STRATEGIES
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+SEED_TITLE = "2020년, 국민을 즐겁게 하는 전자정부"
+XSS = "<script>window.__xss=1</script>"
+ANSWER_TIMEOUT_MS = 180_000
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.slow,
+    pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian chromium at /usr/bin/chromium (apt install chromium)"),
+]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(demo_index_dir, tmp_path_factory):
+    import app
+    from rag.service import open_assistant
+    from rag.settings import Settings
+
+    index = tmp_path_factory.mktemp("web") / "index"
+    shutil.copytree(demo_index_dir, index)
+    settings = Settings(index=index)
+    assistant = open_assistant(settings, progress=False)
+    demo = app.build_ui(assistant, settings)
+    port = _free_port()
+    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, share=False, quiet=True,
+                ssr_mode=False, **app.launch_options())
+    try:
+        yield {"url": f"http://127.0.0.1:{port}/", "assistant": assistant}
+    finally:
+        demo.close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        # Playwright gives the browser a fresh temporary profile; nothing of the user's is read or written.
+        chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+@pytest.fixture()
+def open_page(server, browser):
+    pages = []
+
+    def make():
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.external_requests = []
+        page.on("request", lambda r: None if r.url.startswith(("http://127.0.0.1", "data:", "blob:"))
+                else page.external_requests.append(r.url))
+        page.goto(server["url"])
+        page.wait_for_selector("#pr-question textarea", timeout=60_000)
+        pages.append(page)
+        return page
+
+    yield make
+    for page in pages:
+        assert page.external_requests == [], f"the page reached outside: {page.external_requests[:5]}"
+        page.close()
+
+
+def _replies(page) -> int:
+    return page.locator("#pr-chat .pr-answer, #pr-chat .pr-error").count()
+
+
+def _submit(page, question: str) -> int:
+    before = _replies(page)
+    page.fill("#pr-question textarea", question)
+    page.press("#pr-question textarea", "Enter")
+    return before
+
+
+def _wait_reply(page, before: int):
+    page.wait_for_function(
+        """n => document.querySelectorAll('#pr-chat .pr-answer, #pr-chat .pr-error').length > n
+               && !document.querySelector('#pr-chat .pr-draft')""",
+        arg=before, timeout=ANSWER_TIMEOUT_MS)
+    return page.locator("#pr-chat .pr-answer, #pr-chat .pr-error").last
+
+
+def _ask(page, question: str):
+    return _wait_reply(page, _submit(page, question))
+
+
+def _count(page) -> int:
+    return int(page.locator("#pr-count").inner_text().replace(",", ""))
+
+
+def test_answer_shows_the_five_strategies_with_a_highlighted_citation(open_page, server, tmp_path):
+    page = open_page()
+    reply = _ask(page, "전자정부 2020의 5대 전략은?")
+    text = reply.locator(".pr-text").inner_text()
+    for strategy in FIVE_STRATEGIES:
+        assert strategy in text, strategy
+    assert "[1]" in text
+    source = reply.locator(".pr-source").first
+    assert SEED_TITLE in source.locator("summary").inner_text()
+    assert "[1]" in source.locator("summary").inner_text()
+    assert "2016-04-01" in source.inner_text() and "000_784a45d05de28dc5" in source.inner_text()
+    marks = source.locator(".pr-passage mark")
+    assert marks.count() >= 5
+    assert "정부서비스 Re-디자인" in " ".join(marks.all_inner_texts())
+    footer = page.locator("#pr-footer").inner_text()
+    assert "공공누리 제1유형(출처표시)" in footer and "BidPro" in footer
+    assert _count(page) == server["assistant"].summary().notices > 100
+    shot = tmp_path / "answer.png"
+    page.screenshot(path=str(shot), full_page=True)
+    assert shot.stat().st_size > 10_000
+    print(f"screenshot: {shot}")
+
+
+def test_script_in_a_question_shows_as_text_and_never_runs(open_page):
+    page = open_page()
+    reply = _ask(page, f"{XSS} 전자정부 2020의 5대 전략은?")
+    assert page.evaluate("typeof window.__xss") == "undefined"
+    shown = page.locator("#pr-chat .pr-q").last.inner_text()
+    assert XSS in shown
+    assert page.evaluate("[...document.querySelectorAll('script')].some(s => s.textContent.includes('__xss'))") is False
+    assert reply.count() == 1
+
+
+def test_uploaded_notice_with_markup_is_searchable_and_shown_as_text(open_page, tmp_path):
+    page = open_page()
+    before = _count(page)
+    notice = tmp_path / "penguin.txt"
+    notice.write_text("행정안전부 펭귄마을 스크립트 점검 <script>window.__xss2=1</script>\n2026-06-20\n\n"
+                      "행정안전부는 20일 펭귄마을 스크립트 점검 계획을 발표했다. "
+                      '점검 대상은 <img src=x onerror="window.__xss3=1"> 태그를 포함한 게시물이다. '
+                      "점검은 7월 31일까지 진행된다.\n", encoding="utf-8")
+    empty = tmp_path / "empty.txt"
+    empty.write_bytes(b"")
+    page.set_input_files("#pr-upload input[type=file]", [str(notice), str(empty)])
+    page.wait_for_function("() => document.querySelector('#pr-upload').innerText.includes('penguin.txt')",
+                           timeout=60_000)
+    page.click("#pr-add")
+    page.wait_for_selector("#pr-upload-report", timeout=ANSWER_TIMEOUT_MS)
+    report = page.locator("#pr-upload-report").inner_text()
+    assert "+1 notices" in report
+    assert "empty.txt: empty file (0 bytes)" in report
+    assert _count(page) == before + 1
+
+    reply = _ask(page, "펭귄마을 스크립트 점검 계획은?")
+    assert "펭귄마을" in reply.locator(".pr-text").inner_text()
+    sources = reply.locator(".pr-source").first.inner_text()
+    assert "<script>window.__xss2=1</script>" in sources
+    assert '<img src=x onerror="window.__xss3=1">' in reply.inner_text()
+    assert page.evaluate("[typeof window.__xss2, typeof window.__xss3]") == ["undefined", "undefined"]
+
+
+def test_two_tabs_asking_at_once_both_get_their_answer_and_follow_ups_resolve(open_page):
+    first, second = open_page(), open_page()
+    before_first = _submit(first, "전자정부 2020의 5대 전략은?")
+    before_second = _submit(second, "소방청 인도네시아 협력의향서 체결 내용은?")
+    reply_first = _wait_reply(first, before_first).inner_text()
+    reply_second = _wait_reply(second, before_second).inner_text()
+    assert "글로벌 전자정부 질서 주도" in reply_first and "인도네시아" not in reply_first
+    assert "인도네시아" in reply_second and "협력의향서" in reply_second
+    assert "글로벌 전자정부 질서 주도" not in reply_second
+
+    follow = _ask(second, "그 담당자는?")
+    assert "소방청 인도네시아 협력의향서 체결 내용은? 그 담당자는?" in follow.locator(".pr-resolved").inner_text()
+    assert "044-205-7010" in follow.locator(".pr-text").inner_text()
+    # the other tab's conversation is its own: its follow-up refers to its own first question
+    follow_first = _ask(first, "그중 두 번째는?")
+    assert "전자정부 2020의 5대 전략은? 그중 두 번째는?" in follow_first.inner_text()
+    assert "인지·예측기반 지능행정 실현" in follow_first.inner_text()
+
+
+def test_empty_question_gets_a_message(open_page):
+    page = open_page()
+    before = _replies(page)
+    page.click("#pr-ask")
+    reply = _wait_reply(page, before)
+    assert "empty" in reply.inner_text()
+    page.locator("#pr-since").locator("input, textarea").fill("2026/05/01")
+    reply = _ask(page, "소방청 인도네시아 협력의향서 체결 내용은?")
+    assert "YYYY-MM-DD" in reply.inner_text() and "Traceback" not in reply.inner_text()

@@ -1,0 +1,75 @@
+"""The command line as a user meets it: real processes, real index, one-line errors."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import FIVE_STRATEGIES, SEED_ID
+
+
+def run_cli(*args, env_extra=None, timeout=300):
+    env = {**os.environ, **(env_extra or {})}
+    return subprocess.run([sys.executable, "-m", "rag.cli", *args], capture_output=True, text=True,
+                          env=env, timeout=timeout)
+
+
+@pytest.mark.slow
+@pytest.mark.model
+def test_ask_json_on_the_seed_question(demo_index_dir):
+    proc = run_cli("ask", "--json", "--index", str(demo_index_dir), "What are the five strategies of e-Government 2020?")
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)
+    assert set(data) >= {"question", "answer", "refused", "citations", "timings_ms"}
+    assert data["refused"] is False
+    for strategy in FIVE_STRATEGIES:
+        assert strategy in data["answer"]
+    seed = next(c for c in data["citations"] if c["doc_id"] == SEED_ID)
+    assert seed["title"] == "2020년, 국민을 즐겁게 하는 전자정부"
+    assert seed["published"] == "2016-04-01" and seed["agency"] == "행정안전부"
+    assert set(seed) >= {"n", "doc_id", "title", "agency", "published", "url", "source", "quote"}
+    assert f"[{seed['n']}]" in data["answer"]
+
+
+@pytest.mark.slow
+@pytest.mark.model
+def test_ask_human_output_and_refusal(demo_index_dir):
+    proc = run_cli("ask", "--index", str(demo_index_dir), "전자정부 2020의 5대 전략은?")
+    assert proc.returncode == 0, proc.stderr
+    assert "Sources" in proc.stdout and "[1] 2020년, 국민을 즐겁게 하는 전자정부 — 행정안전부, 2016-04-01" in proc.stdout
+    refused = run_cli("ask", "--json", "--index", str(demo_index_dir), "국방부의 KF-21 전투기 양산 계약 금액은 얼마인가요?")
+    assert refused.returncode == 0
+    assert json.loads(refused.stdout)["refused"] is True
+
+
+def test_missing_index_is_one_line_error(tmp_path):
+    broken = tmp_path / "idx"
+    broken.mkdir()
+    (broken / "manifest.json").write_text("{}", encoding="utf-8")
+    proc = run_cli("ask", "--index", str(broken), "질문")
+    assert proc.returncode == 1
+    assert proc.stderr.startswith("error: ") and len(proc.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in proc.stderr
+
+
+def test_bad_usage_is_reported_without_traceback(tmp_path):
+    proc = run_cli("ask", "--index", str(tmp_path / "none"), "--since", "2026-07-01", "--until", "2026-06-01", "질문")
+    assert proc.returncode == 1 and "inverted" in proc.stderr and "Traceback" not in proc.stderr
+    proc = run_cli("ingest", str(tmp_path / "does-not-exist"), "--index", str(tmp_path / "idx"))
+    assert proc.returncode == 2 and "no such file" in proc.stderr
+    proc = run_cli("ask", "--k", "0", "질문", env_extra={"PRESSRAG_INDEX": str(tmp_path / "idx")})
+    assert proc.returncode == 1 and "PRESSRAG_K" in proc.stderr or "k" in proc.stderr
+
+
+def test_ingest_reports_per_file_problems(tmp_path):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "empty.txt").write_bytes(b"")
+    (folder / "junk.hwp").write_bytes(b"not an hwp file at all" * 10)
+    proc = run_cli("ingest", str(folder), "--index", str(tmp_path / "idx"), "-q")
+    assert proc.returncode == 1
+    assert f"skipped {folder / 'empty.txt'}: empty" in proc.stdout
+    assert f"skipped {folder / 'junk.hwp'}:" in proc.stdout
+    assert "no readable notices" in proc.stderr

@@ -1,0 +1,68 @@
+import json
+from pathlib import Path
+
+import pytest
+
+from rag.evaluate import DEFAULT_GOLD, key_fact_recall, load_gold, retrieval_metrics, run_gold
+
+FLOORS = Path(__file__).resolve().parent.parent / "eval" / "floors.json"
+
+
+def test_metrics_on_hand_made_rankings():
+    m = retrieval_metrics(["b", "a", "c"], {"a"})
+    assert m["hit@1"] == 0.0 and m["hit@5"] == 1.0 and m["mrr"] == 0.5
+    assert m["ndcg@10"] == pytest.approx(1 / 1.5849625, rel=1e-4)
+    both = retrieval_metrics(["a", "x", "b"], {"a", "b"})
+    assert both["recall@5"] == 1.0 and both["hit@1"] == 1.0
+    assert retrieval_metrics([], {"a"})["mrr"] == 0.0
+
+
+def test_key_facts_match_whitespace_and_case_insensitively():
+    assert key_fact_recall("정부서비스 Re -디자인 과 ...", ("정부서비스 re-디자인",)) == 1.0
+    assert key_fact_recall("인지\u0387예측", ("인지·예측",)) == 1.0  # NFC folds U+0387
+    assert key_fact_recall("3,000만 원", ("3,000만 원", "2,000만 원")) == 0.5
+
+
+def test_malformed_gold_lines_are_reported_with_line_numbers(tmp_path):
+    path = tmp_path / "gold.jsonl"
+    good = {"id": "q1", "question": "5대 전략은?", "lang": "ko", "type": "list", "answer": "", "key_facts": [],
+            "doc_ids": ["d1"], "evidence": ""}
+    path.write_text(json.dumps(good, ensure_ascii=False) + "\n{broken\n" + json.dumps({"id": "q3"}) + "\n",
+                    encoding="utf-8")
+    gold = load_gold(path)
+    assert [q.id for q in gold.questions] == ["q1"]
+    assert len(gold.problems) == 2
+    assert f"{path}:2:" in gold.problems[0] and f"{path}:3:" in gold.problems[1]
+
+
+def test_the_shipped_gold_set_loads_cleanly():
+    gold = load_gold(DEFAULT_GOLD)
+    assert len(gold.questions) == 75 and not gold.problems
+    assert {q.type for q in gold.questions} == {"factoid", "number", "date", "list", "contact", "paraphrase",
+                                                 "multi", "unanswerable"}
+
+
+@pytest.mark.slow
+@pytest.mark.model
+def test_regression_gate_on_the_dev_set(demo_index_dir, tmp_path):
+    """The dev set must stay at or above the floors recorded in eval/floors.json."""
+    from rag.settings import Settings
+
+    gold = tmp_path / "gold.jsonl"
+    lines = DEFAULT_GOLD.read_text(encoding="utf-8").splitlines()
+    unknown = dict(json.loads(lines[0]), id="extra-unknown", doc_ids=["no-such-notice"])
+    gold.write_text("\n".join(lines + [json.dumps(unknown, ensure_ascii=False)]) + "\n", encoding="utf-8")
+    report = run_gold(gold, Settings(index=demo_index_dir), progress=False)
+    assert any("extra-unknown" in p and "not in the index" in p for p in report["problems"])
+    report = run_gold(DEFAULT_GOLD, Settings(index=demo_index_dir), progress=False)
+    floors = json.loads(FLOORS.read_text(encoding="utf-8"))
+    for group in ("retrieval", "answer"):
+        for metric, floor in floors[group].items():
+            value = report[group][metric]
+            if metric == "false_refusal_rate":
+                assert value <= floor, f"{group}.{metric} = {value} rose above the ceiling {floor}"
+            else:
+                assert value >= floor, f"{group}.{metric} = {value} fell below the floor {floor}"
+    assert set(report) >= {"n", "retrieval", "answer", "latency_ms", "by_type", "by_lang", "questions"}
+    assert set(report["answer"]) >= {"key_fact_recall", "citation_precision", "refusal_accuracy",
+                                     "false_refusal_rate", "answer_chars_p50"}
