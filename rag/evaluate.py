@@ -90,7 +90,7 @@ def key_fact_recall(answer: str, key_facts: tuple[str, ...]) -> float:
     return sum(1 for f in key_facts if squash(f) in text) / len(key_facts)
 
 
-def _percentile(values: list[float], q: float) -> float:
+def percentile(values: list[float], q: float) -> float:
     if not values:
         return 0.0
     values = sorted(values)
@@ -99,7 +99,7 @@ def _percentile(values: list[float], q: float) -> float:
     return values[lo] + (values[hi] - values[lo]) * (pos - lo)
 
 
-def _mean(values: list[float]) -> float:
+def mean(values: list[float]) -> float:
     return round(sum(values) / len(values), 4) if values else 0.0
 
 
@@ -166,27 +166,27 @@ def summarise(rows: list[dict]) -> dict:
     def block(subset: list[dict]) -> dict:
         answerable = [r for r in subset if r["gold_doc_ids"]]
         unanswerable = [r for r in subset if not r["gold_doc_ids"]]
-        retrieval = {m: _mean([r["retrieval"][m] for r in answerable]) for m in ("hit@1", "hit@5", "mrr", "ndcg@10")}
+        retrieval = {m: mean([r["retrieval"][m] for r in answerable]) for m in ("hit@1", "hit@5", "mrr", "ndcg@10")}
         multi = [r for r in answerable if len(r["gold_doc_ids"]) > 1]
         if multi:
-            retrieval["recall@5_multi"] = _mean([r["retrieval"]["recall@5"] for r in multi])
+            retrieval["recall@5_multi"] = mean([r["retrieval"]["recall@5"] for r in multi])
         precisions = [r["citation_precision"] for r in answerable if r.get("citation_precision") is not None]
         answered = [r for r in subset if not r["refused"]]
         answer = {
-            "key_fact_recall": _mean([r["key_fact_recall"] for r in answerable]),
-            "citation_precision": _mean(precisions),
-            "refusal_accuracy": _mean([float(r["refused"]) for r in unanswerable]) if unanswerable else None,
-            "false_refusal_rate": _mean([float(r["refused"]) for r in answerable]) if answerable else None,
+            "key_fact_recall": mean([r["key_fact_recall"] for r in answerable]),
+            "citation_precision": mean(precisions),
+            "refusal_accuracy": mean([float(r["refused"]) for r in unanswerable]) if unanswerable else None,
+            "false_refusal_rate": mean([float(r["refused"]) for r in answerable]) if answerable else None,
             "answer_chars_p50": statistics.median([len(r["answer"]) for r in answered]) if answered else 0,
         }
         return {"n": len(subset), "retrieval": retrieval, "answer": answer}
 
     report = block(rows)
     report["latency_ms"] = {
-        "retrieval_p50": round(_percentile([r["retrieval_ms"] for r in rows], 0.5), 1),
-        "retrieval_p95": round(_percentile([r["retrieval_ms"] for r in rows], 0.95), 1),
-        "answer_p50": round(_percentile([r["answer_ms"] for r in rows], 0.5), 1),
-        "answer_p95": round(_percentile([r["answer_ms"] for r in rows], 0.95), 1),
+        "retrieval_p50": round(percentile([r["retrieval_ms"] for r in rows], 0.5), 1),
+        "retrieval_p95": round(percentile([r["retrieval_ms"] for r in rows], 0.95), 1),
+        "answer_p50": round(percentile([r["answer_ms"] for r in rows], 0.5), 1),
+        "answer_p95": round(percentile([r["answer_ms"] for r in rows], 0.95), 1),
     }
     report["by_type"] = {t: block([r for r in rows if r["type"] == t]) for t in sorted({r["type"] for r in rows})}
     report["by_lang"] = {lang: block([r for r in rows if r["lang"] == lang]) for lang in sorted({r["lang"] for r in rows})}
@@ -336,10 +336,10 @@ def run_beir(folder: Path, settings: Settings, mode: str = "hybrid", index_dir: 
             per_query.append({"id": qid, **retrieval_metrics(retrieval.doc_ids, set(qrels[qid]))})
         results[m] = {
             "n": len(per_query),
-            "retrieval": {key: _mean([r[src] for r in per_query]) for key, src in
+            "retrieval": {key: mean([r[src] for r in per_query]) for key, src in
                           (("ndcg@10", "ndcg@10"), ("hit@1", "hit@1"), ("hit@10", "hit@10"), ("mrr", "mrr@10"))},
-            "latency_ms": {"retrieval_p50": round(_percentile(latencies, 0.5), 1),
-                           "retrieval_p95": round(_percentile(latencies, 0.95), 1)},
+            "latency_ms": {"retrieval_p50": round(percentile(latencies, 0.5), 1),
+                           "retrieval_p95": round(percentile(latencies, 0.95), 1)},
             "ingest": {"chars": chars, "seconds": round(ingest_seconds, 1),
                        "chars_per_s": round(chars / ingest_seconds) if ingest_seconds else None},
             "mode": m, "dataset": str(folder), "questions": per_query,

