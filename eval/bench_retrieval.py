@@ -341,8 +341,10 @@ def whitespace_search(model: Any, docs: Sequence[Any], k: int, fetch_k: int) -> 
 def stamp_memory(row: Row) -> Row:
     """Record the memory readings right after a row was built (peak is cumulative over the process)."""
     gc.collect()
-    row.rss_mb = round(rss_now_mb(), 1)
-    row.peak_rss_mb = round(peak_rss_mb(), 1)
+    rss = rss_now_mb()
+    row.rss_mb = round(rss, 1)
+    # ru_maxrss is sampled by the kernel and can trail the current VmRSS by a few pages
+    row.peak_rss_mb = round(max(peak_rss_mb(), rss), 1)
     return row
 
 

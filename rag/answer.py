@@ -26,6 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ingest.korean import search_terms
+from ingest.metadata import contact_block
 from ingest.models import Chunk, Notice
 from ingest.normalize import squash
 from rag.embed import Embedder
@@ -364,8 +365,6 @@ class ExtractiveAnswerer:
             people = "; ".join(
                 " ".join(p for p in (c.department, c.role, c.name, c.phone) if p) for c in notice.contacts
             )
-            from ingest.metadata import contact_block
-
             offset, block = contact_block(notice.body)
             spans = [(offset, offset + len(block))] if offset >= 0 else []
             prefix = f"{notice.agency} " if notice.agency else ""

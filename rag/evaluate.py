@@ -110,6 +110,7 @@ def run_gold(gold_path: Path, settings: Settings, mode: str = "hybrid", k: int =
     """Run every gold question through the same path as `ask`; return the report (stable keys)."""
     from rag.retrieve import Retriever
     from rag.service import open_assistant
+    from rag.types import Retrieval
 
     gold = load_gold(gold_path)
     questions = gold.questions[:limit] if limit else gold.questions
@@ -134,8 +135,6 @@ def run_gold(gold_path: Path, settings: Settings, mode: str = "hybrid", k: int =
         retrieval = retriever.run(q.question, k=max(k, 30))
         t1 = time.perf_counter()
         # the answerer sees the same top-k as `ask`
-        from rag.types import Retrieval
-
         top = Retrieval(retrieval.query, retrieval.hits[:k],
                         list(dict.fromkeys(h.chunk.doc_id for h in retrieval.hits[:k])), retrieval.timings_ms)
         answer = assistant.answerer.run(q.question, top, assistant.index)

@@ -13,7 +13,6 @@ crash mid-write leaves the previous index usable.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import os
@@ -26,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from ingest.models import Chunk, Contact, Notice
+from ingest.readers import file_digest
 
 FORMAT = "pressrag-index/1"
 _FILES = ("notices.jsonl", "chunks.jsonl", "vectors.faiss")
@@ -47,14 +47,6 @@ class Manifest:
     format: str = FORMAT
     updated: str = ""
     counts: dict[str, int] = field(default_factory=dict)
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _notice_from_json(data: dict) -> Notice:
@@ -174,7 +166,7 @@ class NoticeIndex:
                 for chunk, terms in zip(self.chunks, self.terms):
                     fh.write(json.dumps({**asdict(chunk), "terms": terms}, ensure_ascii=False) + "\n")
             faiss.write_index(self.faiss_index, str(tmp / "vectors.faiss"))
-            self.manifest.checksums = {name: _sha256(tmp / name) for name in _FILES}
+            self.manifest.checksums = {name: file_digest(tmp / name) for name in _FILES}
             self.manifest.updated = time.strftime("%Y-%m-%dT%H:%M:%S%z")
             self.manifest.counts = {"notices": len(self.notices), "chunks": len(self.chunks)}
             (tmp / "manifest.json").write_text(json.dumps(asdict(self.manifest), ensure_ascii=False, indent=1),
@@ -218,7 +210,7 @@ class NoticeIndex:
         if missing:
             raise IndexProblem(f"index at {folder} is incomplete: {', '.join(missing)} missing; rebuild it")
         for name in _FILES:
-            if manifest.checksums.get(name) != _sha256(folder / name):
+            if manifest.checksums.get(name) != file_digest(folder / name):
                 raise IndexProblem(f"index at {folder} is damaged: {name} does not match its checksum; rebuild it")
         try:
             notices = {}

@@ -73,7 +73,7 @@ def test_bench_prints_every_row_and_writes_json(tiny, tmp_path, capsys):
     for label, cells in table.items():
         scores = [float(c) for c in cells[1:5]]  # hit@1, hit@5, MRR, nDCG@10
         assert all(0.0 <= s <= 1.0 for s in scores), (label, cells)
-        assert float(cells[5]) >= 0 and float(cells[6]) >= float(cells[5])  # p50 ≤ p95
+        assert float(cells[5]) >= 0 and float(cells[6]) >= 0  # latency columns are numbers
         assert re.fullmatch(r"[\d,]+ / [\d,]+", cells[-1]), cells[-1]  # RSS now / peak
     assert table["pressrag dense only"][7] == "same index"
     assert "targets from the issue" in stdout and "cumulative" in stdout
@@ -88,6 +88,7 @@ def test_bench_prints_every_row_and_writes_json(tiny, tmp_path, capsys):
         assert all(0.0 <= v <= 1.0 for v in row["metrics"].values()), key
         assert set(row["by_lang"]) == {"ko", "en"}
         assert {"p50", "p95"} <= set(row["latency_ms"])
+        assert row["latency_ms"]["p95"] >= row["latency_ms"]["p50"] >= 0, (key, row["latency_ms"])
         assert row["peak_rss_mb"] >= row["rss_mb"] > 0
     product = report["rows"]["product"]
     assert product["ingest"]["chunks"] >= 5 and product["ingest"]["chars_per_s"] > 0
