@@ -54,6 +54,8 @@ _GENERIC_FOCUS = frozenset({"이름", "것", "곳", "수", "명", "사람", "내
                             "무엇", "누구", "어디", "언제", "얼마", "몇", "어떤", "어느", "각각", "모두", "총", "전체",
                             "금액", "액수", "규모", "인원", "비율", "수치", "날짜", "기간", "장소", "단체", "기업", "회사",
                             "언급", "소개", "발표", "포함", "선정", "관련", "진행", "계획", "예정", "사업", "대상"})
+_PART_BREAK = re.compile(r"(?<=[가-힣])(?:이고|이며|하고|였고|이었고|했고|되고|고|며),\s+|,\s+and\s+|;\s+")
+_PLURAL_QUESTION = re.compile(r"(?:두|세|네|2|3|4)\s?(?:곳|명|개|기관|가지|건)|각각|모두|\bboth\b|\beach\b|\btwo\b", re.I)
 _CLAUSE_BREAK = re.compile(r"(?<=[,;]) |(?<=[가-힣]며) |(?<=[가-힣]고) (?=[가-힣])")
 _DIGIT = re.compile(r"\d")
 _WH = re.compile(r"(얼마|몇|누구|무엇|어디|언제|어떤|어느|며칠)")
@@ -82,6 +84,12 @@ def focus_terms(question: str) -> list[str]:
                     return [prev.form]
             return []
     return []
+
+
+def question_parts(question: str) -> list[str]:
+    """A question split where it asks two things: "…얼마이고, …몇 명인가요?" → two parts."""
+    parts = [p.strip() for p in _PART_BREAK.split(question) if p and p.strip()]
+    return parts or [question]
 
 
 def question_language(question: str) -> str:
@@ -113,9 +121,10 @@ class ExtractiveAnswerer:
 
     mode = "extractive"
 
-    def __init__(self, embedder: Embedder | None = None, max_chars: int = 370, max_notices: int = 3,
+    def __init__(self, embedder: Embedder | None = None, max_chars: int = 365, max_notices: int = 3,
                  min_coverage: float = 0.15, min_lexical_coverage: float = 0.6, idf: Callable[[str], float] | None = None,
-                 max_sentence_embeddings: int = 12, max_sentence_chars: int = 160, other_notice_gain: float = 0.15):
+                 max_sentence_embeddings: int = 12, max_sentence_chars: int = 160, other_notice_gain: float = 0.15,
+                 plural_relative: float = 0.9):
         if max_chars < 50:
             raise ValueError(f"max_chars must be at least 50, got {max_chars}")
         if not 0.0 <= min_coverage <= 1.0:
@@ -129,6 +138,7 @@ class ExtractiveAnswerer:
         self.max_sentence_embeddings = max_sentence_embeddings
         self.max_sentence_chars = max_sentence_chars
         self.other_notice_gain = other_notice_gain
+        self.plural_relative = plural_relative
         self._terms_cache: dict[str, frozenset[str]] = {}
 
     # -- helpers ------------------------------------------------------------------------
@@ -270,10 +280,21 @@ class ExtractiveAnswerer:
                 if not any(key in k or k in key for k in keys):
                     chosen.append(item)
                     keys.add(key)
+        # A question in parts ("A는 얼마이고, B는 …") gets the best sentence for each part.
+        for part in question_parts(question)[1:] if len(question_parts(question)) > 1 else []:
+            part_terms = {t: q_terms[t] for t in self._terms(part) if t in q_terms}
+            if len(part_terms) < 2:
+                continue
+            part_best = max(ranked, key=lambda c: self._coverage(part_terms, self._terms(c.text), c.text) + 0.1 * c.score)
+            key = squash(part_best.text)
+            if not any(key in k or k in key for k in keys):
+                chosen.append(part_best)
+                keys.add(key)
         used = sum(len(c.text) for c in chosen)
         covered = {t for t in q_terms if any(t in self._terms(c.text) for c in chosen)}
         total = sum(q_terms.values()) or 1.0
         cited = {c.doc_id for c in chosen}
+        plural = bool(_PLURAL_QUESTION.search(question))
         while used < self.max_chars:
             best_gain, pick = 0.0, None
             for cand in ranked[1:]:
@@ -285,7 +306,8 @@ class ExtractiveAnswerer:
                 added = sum(q_terms[t] for t in new) / total
                 gain = relative + added
                 # another notice is cited only for what the first one lacks (multi-notice questions)
-                if cand.doc_id not in cited and added < self.other_notice_gain:
+                # ("…두 곳은?" may need the same kind of sentence from two notices)
+                if cand.doc_id not in cited and added < self.other_notice_gain and not (plural and relative >= self.plural_relative):
                     continue
                 if (relative >= 0.55 or new) and gain > best_gain:
                     best_gain, pick = gain, cand
