@@ -247,7 +247,7 @@ class ExtractiveAnswerer:
         return cand.start + a, cand.start + a + len(text)
 
     def _focus_missing(self, question: str, retrieval: Retrieval, index: NoticeIndex) -> bool:
-        """True when what the question asks about (the words before 얼마/몇/누구/…) is in none of the top notices.
+        """True when what the question asks about (the words before 얼마/몇/누구/…) is not in the notice(s) it would be answered from.
 
         A plausible question about a real event often asks for a detail the notice
         never gives (an entry fee, a contractor's name): the event's words match,
@@ -256,7 +256,10 @@ class ExtractiveAnswerer:
         focus = focus_terms(question)
         if not focus:
             return False
-        texts = [squash(index.notices[d].title + index.notices[d].body) for d in retrieval.doc_ids[: self.max_notices]]
+        # A one-part question is answered from its best notice; a two-part or plural one may need more.
+        several = len(question_parts(question)) > 1 or bool(_PLURAL_QUESTION.search(question))
+        docs = retrieval.doc_ids[: self.max_notices] if several else retrieval.doc_ids[:1]
+        texts = [squash(index.notices[d].title + index.notices[d].body) for d in docs]
         return not any(squash(term) in text for term in focus for text in texts)
 
     def _evidence_coverage(self, q_terms: dict[str, float], best: _Candidate, index: NoticeIndex) -> float:
