@@ -37,12 +37,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rag.followup import resolve_follow_up
+from rag.types import Answer, Citation
 
 if TYPE_CHECKING:  # pragma: no cover
     from ingest.models import Notice
     from rag.service import Assistant, CorpusSummary
     from rag.settings import Settings
-    from rag.types import Answer, Citation
 
 TITLE = "pressrag · 보도자료 질의응답"
 MAX_QUESTION_CHARS = 2000  # the retriever's limit (rag.retrieve.MAX_QUERY_CHARS)
@@ -355,26 +355,14 @@ def answer_events(assistant: Assistant, question: str, k: int = 8, filters=None,
 
 
 def _stream_generative(assistant: Assistant, question: str, k: int, filters) -> Iterator[str | Answer]:
-    # The work runs in its own thread, which holds the assistant's lock for retrieval and
-    # generation and always finishes, so a closed browser tab can never leave the lock held.
+    # Assistant.stream runs in its own thread that always finishes, so a closed browser tab
+    # never leaves a model call or the assistant's lock half-way.
     events: queue.Queue = queue.Queue()
 
     def work() -> None:
-        started = time.perf_counter()
         try:
-            with assistant.lock:
-                retrieval = assistant.retriever.run(question, k=k, filters=filters)
-                final = None
-                for item in assistant.answerer.stream(question, retrieval, assistant.index):
-                    if isinstance(item, str):
-                        events.put(("delta", item))
-                    else:
-                        final = item
-            if final is None:
-                raise RuntimeError("the answerer returned no answer")
-            timings = {**retrieval.timings_ms, **final.timings_ms,
-                       "total_ms": (time.perf_counter() - started) * 1000}
-            events.put(("final", replace(final, timings_ms={k_: round(v, 1) for k_, v in timings.items()})))
+            for item in assistant.stream(question, k=k, filters=filters):
+                events.put(("final" if isinstance(item, Answer) else "delta", item))
         except BaseException as exc:  # noqa: BLE001 - handed to the consumer
             events.put(("error", exc))
 
