@@ -17,7 +17,6 @@ thresholds were set on the gold dev set's unanswerable questions.
 
 from __future__ import annotations
 
-import math
 import re
 import time
 from collections.abc import Callable
@@ -27,7 +26,7 @@ import numpy as np
 
 from ingest.korean import search_terms
 from ingest.metadata import contact_block
-from ingest.models import Chunk, Notice
+from ingest.models import Chunk
 from ingest.normalize import squash
 from rag.embed import Embedder
 from rag.index import NoticeIndex

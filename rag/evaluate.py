@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import math
 import statistics
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path

@@ -3,7 +3,7 @@ import json
 import pytest
 
 from ingest.readers import read_file, read_paths
-from tests.conftest import DATA, SEED_ID
+from tests.conftest import SEED_ID
 
 
 def test_bidpro_page_fields(corpus_notices):
