@@ -66,3 +66,34 @@ def test_regression_gate_on_the_dev_set(demo_index_dir, tmp_path):
     assert set(report) >= {"n", "retrieval", "answer", "latency_ms", "by_type", "by_lang", "questions"}
     assert set(report["answer"]) >= {"key_fact_recall", "citation_precision", "refusal_accuracy",
                                      "false_refusal_rate", "answer_chars_p50"}
+
+
+@pytest.mark.model
+def test_beir_layout_dataset_is_indexed_and_scored(tmp_path):
+    """`pressrag eval --beir` on a tiny BEIR folder: stable JSON keys and document-level scores."""
+    import subprocess
+    import sys
+
+    beir = tmp_path / "beir"
+    beir.mkdir()
+    docs = {
+        "d1": "소방청은 인도네시아 내무부와 재난관리 협력의향서를 체결했다.",
+        "d2": "최저임금위원회는 제6차 전원회의를 정부세종청사에서 개최했다.",
+        "d3": "보건복지부는 국립대학병원 육성 방향을 발표했다.",
+    }
+    (beir / "corpus.jsonl").write_text("\n".join(json.dumps({"_id": k, "title": "", "text": v}, ensure_ascii=False)
+                                                 for k, v in docs.items()) + "\n", encoding="utf-8")
+    queries = {"q1": "인도네시아와 재난관리 협력의향서를 맺은 기관은?", "q2": "최저임금위원회 전원회의 장소는?"}
+    (beir / "queries.jsonl").write_text("\n".join(json.dumps({"_id": k, "text": v}, ensure_ascii=False)
+                                                  for k, v in queries.items()) + "\n", encoding="utf-8")
+    (beir / "qrels.tsv").write_text("query-id\tcorpus-id\tscore\nq1\td1\t1\nq2\td2\t1\n", encoding="utf-8")
+    out = tmp_path / "report.json"
+    proc = subprocess.run([sys.executable, "-m", "rag.cli", "eval", "--beir", str(beir), "--json-out", str(out)],
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(out.read_text(encoding="utf-8"))
+    assert report["n"] == 2
+    assert set(report["retrieval"]) == {"ndcg@10", "hit@1", "hit@10", "mrr"}
+    assert report["retrieval"]["hit@1"] == 1.0
+    assert set(report["latency_ms"]) == {"retrieval_p50", "retrieval_p95"}
+    assert report["ingest"]["chars"] == sum(len(v) for v in docs.values()) and report["ingest"]["chars_per_s"] > 0
