@@ -55,6 +55,7 @@ _GENERIC_FOCUS = frozenset({"이름", "것", "곳", "수", "명", "사람", "내
                             "언급", "소개", "발표", "포함", "선정", "관련", "진행", "계획", "예정", "사업", "대상"})
 _PART_BREAK = re.compile(r"(?<=[가-힣])(?:이고|이며|하고|였고|이었고|했고|되고|고|며),\s+|,\s+and\s+|;\s+")
 _PLURAL_QUESTION = re.compile(r"(?:두|세|네|2|3|4)\s?(?:곳|명|개|기관|가지|건)|각각|모두|\bboth\b|\beach\b|\btwo\b", re.I)
+_QUOTED_NAME = re.compile(r"[“「『\"][^”」』\"\n]{2,60}[”」』\"][가-힣]{0,2}")
 _CLAUSE_BREAK = re.compile(r"(?<=[,;]) |(?<=[가-힣]며) |(?<=[가-힣]고) (?=[가-힣])")
 _DIGIT = re.compile(r"\d")
 _WH = re.compile(r"(얼마|몇|누구|무엇|어디|언제|어떤|어느|며칠)")
@@ -352,9 +353,9 @@ class ExtractiveAnswerer:
             return []
         items = []
         for start, end in run[:12]:
-            end = _first_clause_end(notice.body, start, end)
-            items.append(_Candidate(anchor.doc_id, start, end, notice.body[start:end], anchor.chunk_rank,
-                                    anchor.score * 0.9))
+            cut = _first_clause_end(notice.body, start, end)
+            items.append(_Candidate(anchor.doc_id, start, cut, notice.body[start:cut], anchor.chunk_rank,
+                                    anchor.score * 0.9, cut_after=cut < end))
         return items
 
     def _compose(self, question: str, chosen: list[_Candidate], index: NoticeIndex, started: float, note: str) -> Answer:
@@ -410,6 +411,10 @@ class ExtractiveAnswerer:
 
 def _first_clause_end(body: str, start: int, end: int, limit: int = 140) -> int:
     """End offset of a list item's first clause: its first comma after the item label, within ``limit``."""
+    # an item that names itself in quotes («첫째, “정부서비스 Re-디자인”을 통해 …») ends with the name
+    quoted = _QUOTED_NAME.search(body, start, min(end, start + 60))
+    if quoted and quoted.end() < end:
+        return quoted.end()
     if end - start <= limit:
         return end
     comma = body.find(", ", start + 25, start + limit)
