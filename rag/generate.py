@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import queue
 import re
 import threading
@@ -78,21 +77,6 @@ class LLMSettings:
         if not (0.0 <= temperature <= 2.0):
             raise ValueError(f"PRESSRAG_LLM_TEMPERATURE must be between 0 and 2, got {self.temperature!r}")
         object.__setattr__(self, "temperature", temperature)
-
-    @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> LLMSettings | None:
-        """Settings from PRESSRAG_LLM_* variables, or None when PRESSRAG_LLM_BASE_URL is unset (extractive only)."""
-        env = os.environ if env is None else env
-        base_url = env.get("PRESSRAG_LLM_BASE_URL", "").strip()
-        if not base_url:
-            return None
-        return cls(
-            base_url=base_url,
-            model=env.get("PRESSRAG_LLM_MODEL", ""),
-            api_key=env.get("PRESSRAG_LLM_API_KEY", ""),
-            timeout_s=env.get("PRESSRAG_LLM_TIMEOUT", "60") or "60",  # type: ignore[arg-type]
-            temperature=env.get("PRESSRAG_LLM_TEMPERATURE", "0") or "0",  # type: ignore[arg-type]
-        )
 
 
 class Fallback(Protocol):

@@ -111,7 +111,7 @@ def make_answerer(settings: Settings, embedder: Embedder, index: NoticeIndex):
     from rag.generate import GenerativeAnswerer, LLMSettings
 
     llm = LLMSettings(base_url=settings.llm_base_url, model=settings.llm_model, api_key=settings.llm_api_key,
-                      timeout_s=settings.llm_timeout)
+                      timeout_s=settings.llm_timeout, temperature=settings.llm_temperature)
     return GenerativeAnswerer(llm, embedder=embedder, fallback=extractive)
 
 

@@ -33,6 +33,7 @@ class Settings(BaseSettings):
     llm_model: str = ""
     llm_api_key: str = ""
     llm_timeout: float = 60.0
+    llm_temperature: float = 0.0
     host: str = "127.0.0.1"
     port: int = 7860
 
