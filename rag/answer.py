@@ -221,6 +221,7 @@ class ExtractiveAnswerer:
             prior = 1.0 / (1.0 + 0.15 * cand.chunk_rank)
             score = coverage + 0.25 * prior
             if dense is not None:
+                # e5 puts almost any two texts above cosine 0.75: only the part above it says "related"
                 score = 0.5 * coverage + 4.0 * max(dense[i] - 0.75, 0.0) + 0.1 * prior
             start, end = self._trim(cand, q_terms)
             out.append(_Candidate(cand.doc_id, start, end, cand.text[start - cand.start:end - cand.start],
