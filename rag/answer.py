@@ -42,7 +42,7 @@ _CONTACT_QUESTION = re.compile(
 )
 # Items of an enumeration, as press releases write them.
 _ITEM_START = re.compile(r"^\s*(?:첫째|둘째|셋째|넷째|다섯째|여섯째|일곱째|여덟째|아홉째|열째|[①-⑳]|\d{1,2}[.)]\s|[○●◦▲△■□◆◇•ㅇ-]\s?)")
-_ENUM_HEAD = re.compile(r"(\d+|두|세|네|다섯|여섯|일곱|여덟|아홉|열)\s?(?:대|가지|개)\s?(?:전략|과제|원칙|분야|방향|목표|항목|사업|내용|요소)|다음과 같|다음과 같다|주요 내용은")
+_ENUM_HEAD = re.compile(r"(\d+|두|세|네|다섯|여섯|일곱|여덟|아홉|열)\s?(?:대|가지|개)\s?(?:전략|과제|원칙|분야|방향|목표|항목|사업|내용|요소)|다음과 같|주요 내용은")
 _LIST_QUESTION = re.compile(r"(\d+|두|세|네|다섯|여섯)\s?(?:가지|개|대|곳)[^?]*(?:무엇|어디|무슨)|what are the (?:\w+ )?(?:two|three|four|five|six|\d+)|which (?:two|three|four|five|six|\d+)", re.I)
 # Question words carry no evidence: a notice never contains "얼마" or "무엇".
 _QUESTION_WORDS = frozenset({"몇", "얼마", "무엇", "누구", "어디", "언제", "어떤", "어느", "어떻", "무슨", "며칠", "왜",
@@ -285,7 +285,7 @@ class ExtractiveAnswerer:
                     chosen.append(item)
                     keys.add(key)
         # A question in parts ("A는 얼마이고, B는 …") gets the best sentence for each part.
-        for part in question_parts(question)[1:] if len(question_parts(question)) > 1 else []:
+        for part in question_parts(question)[1:]:
             part_terms = {t: q_terms[t] for t in self._terms(part) if t in q_terms}
             if len(part_terms) < 2:
                 continue

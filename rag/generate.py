@@ -29,6 +29,7 @@ from urllib.parse import urlparse
 
 import numpy as np
 
+from rag.answer import question_language
 from rag.embed import Embedder
 from rag.index import NoticeIndex
 from rag.types import Answer, AnswerSentence, Citation, Retrieval
@@ -438,12 +439,8 @@ def _content_text(content) -> str:
     return ""
 
 
-def _is_korean(text: str) -> bool:
-    return _hangul_share(text) >= 0.3
-
-
 def _refusal_text(question: str) -> str:
-    if _is_korean(question):
+    if question_language(question) == "ko":
         return "제공된 보도자료에서 이 질문에 대한 답을 찾지 못했습니다."
     return "The indexed press releases do not contain an answer to this question."
 

@@ -173,13 +173,7 @@ class Retriever:
         if bm25 is None:
             return dense
         if self.fusion == "rrf":
-            fused = np.zeros_like(dense)
-            for scores in (dense, bm25):
-                order = np.argsort(-np.where(mask, scores, -np.inf), kind="stable")
-                ranks = np.empty_like(order)
-                ranks[order] = np.arange(1, len(order) + 1)
-                fused += 1.0 / (self.rrf_k + ranks)
-            return fused
+            return sum(1.0 / (self.rrf_k + _ranks(scores, mask)) for scores in (dense, bm25))
         bm25_weight = (1.0 - self.dense_weight) * coverage ** 2
         return (1.0 - bm25_weight) * _zscores(dense, mask) + bm25_weight * _zscores(bm25, mask)
 

@@ -7,7 +7,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from rag.answer import ExtractiveAnswerer
@@ -16,7 +16,7 @@ from rag.embed import Embedder, make_embedder
 from rag.index import NoticeIndex
 from rag.retrieve import Filters, Retriever
 from rag.settings import DEMO_CORPUS, Settings
-from rag.types import Answer
+from rag.types import Answer, Retrieval
 
 
 @dataclass(frozen=True)
@@ -44,8 +44,7 @@ class Assistant:
         with self.lock:
             retrieval = self.retriever.run(question, k=k, filters=filters)
             answer = self.answerer.run(question, retrieval, self.index)
-        timings = {**retrieval.timings_ms, **answer.timings_ms, "total_ms": (time.perf_counter() - started) * 1000}
-        return _with_timings(answer, timings)
+        return _with_timings(answer, retrieval, started)
 
     def stream(self, question: str, k: int = 8, filters: Filters | None = None) -> Iterator[str | Answer]:
         """Text deltas as a language model writes them (generative mode), then the final checked Answer.
@@ -66,8 +65,7 @@ class Assistant:
                     yield item
         else:
             final = answerer.run(question, retrieval, index)
-        timings = {**retrieval.timings_ms, **final.timings_ms, "total_ms": (time.perf_counter() - started) * 1000}
-        yield _with_timings(final, timings)
+        yield _with_timings(final, retrieval, started)
 
     def summary(self) -> CorpusSummary:
         dates = sorted(n.published for n in self.index.notices.values() if n.published)
@@ -87,9 +85,9 @@ class Assistant:
                 self.answerer.idf = index.idf
 
 
-def _with_timings(answer: Answer, timings: dict[str, float]) -> Answer:
-    from dataclasses import replace
-
+def _with_timings(answer: Answer, retrieval: Retrieval, started: float) -> Answer:
+    """The answer with retrieval, answer and total times (ms) in one dict."""
+    timings = {**retrieval.timings_ms, **answer.timings_ms, "total_ms": (time.perf_counter() - started) * 1000}
     return replace(answer, timings_ms={k: round(v, 1) for k, v in timings.items()})
 
 
