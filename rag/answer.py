@@ -47,17 +47,33 @@ _LIST_QUESTION = re.compile(r"(\d+|두|세|네|다섯|여섯)\s?(?:가지|개|�
 # Question words carry no evidence: a notice never contains "얼마" or "무엇".
 _QUESTION_WORDS = frozenset({"몇", "얼마", "무엇", "누구", "어디", "언제", "어떤", "어느", "어떻", "무슨", "며칠", "왜",
                              "이름", "알리", "궁금", "what", "which", "who", "when", "where", "how", "the", "of", "is", "are"})
-# Words too generic to be the focus of a question.
 # Words too generic to be the focus of a question: answer types (금액, 인원), reporting verbs (언급, 발표).
 _GENERIC_FOCUS = frozenset({"이름", "것", "곳", "수", "명", "사람", "내용", "결과", "기관", "개", "점", "건", "때", "방법",
                             "무엇", "누구", "어디", "언제", "얼마", "몇", "어떤", "어느", "각각", "모두", "총", "전체",
                             "금액", "액수", "규모", "인원", "비율", "수치", "날짜", "기간", "장소", "단체", "기업", "회사",
-                            "언급", "소개", "발표", "포함", "선정", "관련", "진행", "계획", "예정", "사업", "대상"})
+                            "언급", "소개", "발표", "포함", "선정", "관련", "진행", "계획", "예정", "사업", "대상", "예시"})
 _PART_BREAK = re.compile(r"(?<=[가-힣])(?:이고|이며|하고|였고|이었고|했고|되고|고|며),\s+|,\s+and\s+|;\s+")
-_PLURAL_QUESTION = re.compile(r"(?:두|세|네|2|3|4)\s?(?:곳|명|개|기관|가지|건)|각각|모두|\bboth\b|\beach\b|\btwo\b", re.I)
+_PLURAL_QUESTION = re.compile(r"(?:두|세|네|2|3|4)\s?(?:곳|명|개|기관|건)|각각|모두|\bboth\b|\beach of\b|\brespectively\b|\btwo\b", re.I)
+# items listed inside one sentence: "▲ 가 ▲ 나", "① … ②", " 1) … 2)"
+_INLINE_ITEM = re.compile(r"▲|[①-⑳]|(?<=\s)\d{1,2}\)\s")
 _QUOTED_NAME = re.compile(r"[“「『\"][^”」』\"\n]{2,60}[”」』\"][가-힣]{0,2}")
 _CLAUSE_BREAK = re.compile(r"(?<=[,;]) |(?<=[가-힣]며) |(?<=[가-힣]고) (?=[가-힣])")
 _DIGIT = re.compile(r"\d")
+_MONEY_WORDS = (r"금액|예산|상금|비용|요금|입장료|참가비|가격|지원금|보조금|포상금|장려금|급여|임금|시급|시간급|수당|사업비|"
+                r"보수|연봉|투자액|과태료|벌금")
+_MONEY_QUESTION = re.compile(
+    rf"(?:{_MONEY_WORDS})[은는이가을를]?\s*(?:각각\s*|모두\s*|총\s*)?얼마|얼마의\s*(?:{_MONEY_WORDS})|"
+    r"how much (?:\w+ ){0,3}?(?:budget|funding|fund|money|prize|fee|cost|price|subsidy|grant|salary|wage|pay|bonus|reward)"
+    r"|(?:budget|funding|prize money|fee|cost|price|subsidy|grant|salary|wage)s? (?:\w+ ){0,6}?how much", re.I)
+_PEOPLE_QUESTION = re.compile(
+    r"몇\s*명|how many (?:\w+ )?(?:people|persons|participants|visitors|attendees|workers|employees|students|"
+    r"officials|deaths|victims|casualties|members|staff)", re.I)
+_VALUE_PATTERNS = {
+    # a figure with its unit: "1,140만 원", "2,070만원", "7천1백만 원", "30억원", "$5 million"
+    "money": re.compile(r"\d[\d,.]*\s*(?:[천백십]\s*)?(?:[\d,.]*\s*[천백십만억조]\s*)*(?:원|달러|유로|엔)|[$₩€]\s?\d"),
+    "people": re.compile(r"\d[\d,.]*\s*(?:여\s*)?명"),
+}
+_LONG_QUOTE = 200  # characters a quoted sentence may run before it pays for its length
 _WH = re.compile(r"(얼마|몇|누구|무엇|어디|언제|어떤|어느|며칠)")
 _HANGUL = re.compile(r"[가-힣]")
 _LATIN = re.compile(r"[A-Za-z]")
@@ -84,6 +100,19 @@ def focus_terms(question: str) -> list[str]:
                     return [prev.form]
             return []
     return []
+
+
+def expected_value(question: str) -> str | None:
+    """The kind of value a question asks for, when a notice must state one to answer it.
+
+    "money" for 얼마/how much about a sum (상금, 예산, budget, fee …), "people" for 몇 명/how many
+    people; None for everything else (most notices carry dates and counts of some kind anyway).
+    """
+    if _MONEY_QUESTION.search(question):
+        return "money"
+    if _PEOPLE_QUESTION.search(question):
+        return "people"
+    return None
 
 
 def question_parts(question: str) -> list[str]:
@@ -124,11 +153,17 @@ class ExtractiveAnswerer:
     def __init__(self, embedder: Embedder | None = None, max_chars: int = 365, max_notices: int = 3,
                  min_coverage: float = 0.15, min_lexical_coverage: float = 0.6, idf: Callable[[str], float] | None = None,
                  max_sentence_embeddings: int = 12, max_sentence_chars: int = 160, other_notice_gain: float = 0.15,
-                 plural_relative: float = 0.9):
+                 plural_relative: float = 0.9, long_quote_penalty: float = 0.2, compound_credit: float = 0.7,
+                 inline_list_bonus: float = 0.2):
         if max_chars < 50:
             raise ValueError(f"max_chars must be at least 50, got {max_chars}")
         if not 0.0 <= min_coverage <= 1.0:
             raise ValueError(f"min_coverage must be within [0, 1], got {min_coverage}")
+        if not 0.0 <= compound_credit <= 1.0:
+            raise ValueError(f"compound_credit must be within [0, 1], got {compound_credit}")
+        for name, value in (("long_quote_penalty", long_quote_penalty), ("inline_list_bonus", inline_list_bonus)):
+            if value < 0:
+                raise ValueError(f"{name} must not be negative, got {value}")
         self.embedder = embedder
         self.max_chars = max_chars
         self.max_notices = max_notices
@@ -139,6 +174,9 @@ class ExtractiveAnswerer:
         self.max_sentence_chars = max_sentence_chars
         self.other_notice_gain = other_notice_gain
         self.plural_relative = plural_relative
+        self.long_quote_penalty = long_quote_penalty
+        self.compound_credit = compound_credit
+        self.inline_list_bonus = inline_list_bonus
         self._terms_cache: dict[str, frozenset[str]] = {}
 
     # -- helpers ------------------------------------------------------------------------
@@ -156,7 +194,12 @@ class ExtractiveAnswerer:
         if not total:
             return 0.0
         squashed = squash(text)
-        got = sum(w for t, w in q_terms.items() if t in terms or (len(t) > 1 and t in squashed))
+        got = 0.0
+        for term, weight in q_terms.items():
+            if term in terms or (len(term) > 1 and term in squashed):
+                got += weight
+            elif self.compound_credit and len(term) >= 3 and _HANGUL.match(term):
+                got += self.compound_credit * weight * _compound_overlap(term, squashed)
         return got / total
 
     def _candidates(self, retrieval: Retrieval, index: NoticeIndex) -> list[_Candidate]:
@@ -192,6 +235,11 @@ class ExtractiveAnswerer:
         scored = self._score(question, q_terms, candidates, lang)
         if not scored:
             return self._refuse(question, retrieval, index, started, note)
+        if self._value_missing(question, retrieval, index):
+            return self._refuse(question, retrieval, index, started, note)
+        if lang == "en" and _hangul_coverage(q_terms, index) < self.min_lexical_coverage:
+            # The Korean names an English question carries (부처, 사업, 인물) must be in the notices.
+            return self._refuse(question, retrieval, index, started, note)
         if lang == "ko":
             best = max(scored, key=lambda c: c.score)
             # A Korean question whose words the notices mostly never use is about something else.
@@ -215,6 +263,8 @@ class ExtractiveAnswerer:
             query = self.embedder.embed_query(question)
             dense = np.full(len(candidates), 0.0)
             dense[: len(pool)] = vectors @ query
+        # "주요 연구 4가지는?" is best answered by the sentence that lists them (▲ … ▲ …).
+        list_question = bool(_LIST_QUESTION.search(question) or _ENUM_HEAD.search(question))
         out = []
         for i, cand in enumerate(candidates):
             coverage = self._coverage(q_terms, self._terms(cand.text), cand.text)
@@ -224,6 +274,10 @@ class ExtractiveAnswerer:
                 # e5 puts almost any two texts above cosine 0.75: only the part above it says "related"
                 score = 0.5 * coverage + 4.0 * max(dense[i] - 0.75, 0.0) + 0.1 * prior
             start, end = self._trim(cand, q_terms)
+            # A long quote spends the answer's length budget that two short, precise sentences would share.
+            score -= self.long_quote_penalty * max(0, end - start - _LONG_QUOTE) / self.max_chars
+            if list_question and len(_INLINE_ITEM.findall(cand.text)) >= 2:
+                score += self.inline_list_bonus
             out.append(_Candidate(cand.doc_id, start, end, cand.text[start - cand.start:end - cand.start],
                                   cand.chunk_rank, score, coverage, start > cand.start, end < cand.end))
         return out
@@ -257,11 +311,29 @@ class ExtractiveAnswerer:
         focus = focus_terms(question)
         if not focus:
             return False
+        texts = [squash(f"{n.title} {n.body}") for n in self._answering_notices(question, retrieval, index)]
+        forms = {squash(term) for term in focus}
+        # "발표자"/"참석자" asked, "발표"/"참석" written: the agent suffix is the question's paraphrase.
+        forms |= {form[:-1] for form in forms if len(form) >= 3 and form.endswith(("자", "인"))}
+        return not any(form in text for form in forms for text in texts)
+
+    def _value_missing(self, question: str, retrieval: Retrieval, index: NoticeIndex) -> bool:
+        """True when the question asks for a sum of money or a count the answering notice(s) never state.
+
+        "How much budget does each village get?" over a notice with no amount in won
+        cannot be answered from it, however well its other words match.
+        """
+        kind = expected_value(question)
+        if kind is None:
+            return False
+        pattern = _VALUE_PATTERNS[kind]
+        return not any(pattern.search(f"{n.title} {n.body}") for n in self._answering_notices(question, retrieval, index))
+
+    def _answering_notices(self, question: str, retrieval: Retrieval, index: NoticeIndex) -> list:
         # A one-part question is answered from its best notice; a two-part or plural one may need more.
         several = len(question_parts(question)) > 1 or bool(_PLURAL_QUESTION.search(question))
         docs = retrieval.doc_ids[: self.max_notices] if several else retrieval.doc_ids[:1]
-        texts = [squash(index.notices[d].title + index.notices[d].body) for d in docs]
-        return not any(squash(term) in text for term in focus for text in texts)
+        return [index.notices[d] for d in docs]
 
     def _evidence_coverage(self, q_terms: dict[str, float], best: _Candidate, index: NoticeIndex) -> float:
         """Share of the question's weighted words found around the best sentence (and in the notice title)."""
@@ -408,6 +480,26 @@ class ExtractiveAnswerer:
             related.append(Citation.from_notice(n, notice, notice.body[:160]))
         return Answer(question=question, answer=REFUSAL_TEXT, refused=True, citations=[], related=related,
                       note=note, timings_ms={"answer_ms": (time.perf_counter() - started) * 1000})
+
+
+def _hangul_coverage(q_terms: dict[str, float], index: NoticeIndex) -> float:
+    """Weighted share of a question's Korean words that occur anywhere in the index (1.0 when it has none)."""
+    korean = {t: w for t, w in q_terms.items() if _HANGUL.search(t)}
+    total = sum(korean.values())
+    if not total:
+        return 1.0
+    return sum(w for t, w in korean.items() if index.document_frequency(t) > 0) / total
+
+
+def _compound_overlap(term: str, squashed: str) -> float:
+    """Share of a compound word's character bigrams found in the text, when at least two thirds are.
+
+    Kiwi keeps many Korean compounds whole ("최우수상", "수상자"), while the notice may write
+    the same thing split or inflected ("최우수 수상작"): exact-term matching scores that 0.
+    """
+    grams = {term[i:i + 2] for i in range(len(term) - 1)}
+    share = sum(g in squashed for g in grams) / len(grams)
+    return share if share >= 2 / 3 else 0.0
 
 
 def _first_clause_end(body: str, start: int, end: int, limit: int = 140) -> int:

@@ -1,6 +1,6 @@
 import pytest
 
-from rag.answer import REFUSAL_TEXT, ExtractiveAnswerer, is_contact_question, question_language
+from rag.answer import REFUSAL_TEXT, ExtractiveAnswerer, expected_value, is_contact_question, question_language
 from rag.retrieve import Retriever
 from tests.conftest import FIVE_STRATEGIES, SEED_ID, HashEmbedder
 
@@ -51,6 +51,40 @@ def test_unsupported_question_is_refused_with_related_notices(ask):
     assert answer.citations == []
 
 
+def test_question_for_a_sum_the_notice_never_states_is_refused(ask):
+    # the 햇빛소득마을 notice matches every name in the question but gives no amount in won
+    answer = ask("How much funding will each 햇빛소득마을 village get from 행정안전부?")
+    assert answer.refused
+    answer = ask("햇빛소득마을 한 곳당 지원 예산은 얼마인가요?")
+    assert answer.refused
+
+
+def test_question_for_a_sum_the_notice_states_is_answered(ask):
+    answer = ask("제6회 소방 안전 빅데이터 활용 및 아이디어 경진대회의 총상금은 얼마인가요?")
+    assert not answer.refused
+    assert "2,070 만원" in answer.answer
+    assert answer.citations[0].doc_id == "koreakr-156765473"
+
+
+def test_english_question_naming_korean_things_the_notices_never_mention_is_refused(ask):
+    assert ask("When will the 누리호 rocket launch from 나로우주센터?").refused
+    assert ask("What did 우주항공청 say about the 달착륙선 programme?").refused
+
+
+def test_paraphrased_asker_word_is_not_taken_for_a_missing_detail(ask):
+    # the notice says who "발표하였다", the question asks for the "발표자"
+    answer = ask("기초연금 제도개선 전문가 간담회에서 부부 감액 문제를 지적한 발표자는 누구인가요?")
+    assert not answer.refused
+    assert "김태완" in answer.answer
+
+
+def test_list_question_quotes_the_sentence_that_lists_the_items(ask):
+    answer = ask("레스큐 119 포럼에서 발표된 주요 구조 연구 4가지는 무엇인가요?")
+    assert not answer.refused
+    for item in ("무호흡잠수의 수난 구조", "수중 실종자 수색", "비화재 밀폐공간", "실시간 시야 개선"):
+        assert item in answer.answer
+
+
 def test_answers_stay_short(ask):
     answer = ask("소방청이 가뭄 장기화에 대비해 수자원공사와 협력하기로 한 정수장은?")
     assert not answer.refused
@@ -64,8 +98,19 @@ def test_question_classifiers():
     assert question_language("What are the five strategies of e-Government 2020?") == "en"
     assert question_language("전자정부 2020의 5대 전략은?") == "ko"
     assert question_language("Which 쪽방 counseling center did Minister 정은경 visit?") == "en"
+    assert expected_value("해커톤 대상 팀의 상금은 얼마인가요?") == "money"
+    assert expected_value("How much budget does each village get?") == "money"
+    assert expected_value("사고로 다친 사람은 몇 명인가요?") == "people"
+    assert expected_value("How many visitors came to the expo?") == "people"
+    # a fall in fire deaths is a number, not a sum of money; 몇 곳 is a count of places
+    assert expected_value("How much did fire deaths fall?") is None
+    assert expected_value("24시간 서비스가 제공되는 곳은 몇 곳인가요?") is None
 
 
 def test_bad_settings_raise():
     with pytest.raises(ValueError, match="min_coverage"):
         ExtractiveAnswerer(min_coverage=3)
+    with pytest.raises(ValueError, match="compound_credit"):
+        ExtractiveAnswerer(compound_credit=1.5)
+    with pytest.raises(ValueError, match="long_quote_penalty"):
+        ExtractiveAnswerer(long_quote_penalty=-0.1)
