@@ -210,12 +210,17 @@ class ExtractiveAnswerer:
             chunk: Chunk = hit.chunk
             if chunk.doc_id not in docs:
                 continue
-            body = index.notices[chunk.doc_id].body
+            notice = index.notices[chunk.doc_id]
+            body = notice.body
             for start, end in chunk.sentences:
                 if (chunk.doc_id, start) in seen:
                     continue
                 seen.add((chunk.doc_id, start))
-                out.append(_Candidate(chunk.doc_id, start, end, body[start:end], rank))
+                # korea.kr bodies open with the title run into the subtitles and lead; the title is
+                # shown with every citation, so the quote starts after it.
+                quote_start = _after_title(body, start, end, notice.title)
+                out.append(_Candidate(chunk.doc_id, quote_start, end, body[quote_start:end], rank,
+                                      cut_before=quote_start > start))
         return out
 
     # -- the answer ---------------------------------------------------------------------
@@ -279,7 +284,7 @@ class ExtractiveAnswerer:
             if list_question and len(_INLINE_ITEM.findall(cand.text)) >= 2:
                 score += self.inline_list_bonus
             out.append(_Candidate(cand.doc_id, start, end, cand.text[start - cand.start:end - cand.start],
-                                  cand.chunk_rank, score, coverage, start > cand.start, end < cand.end))
+                                  cand.chunk_rank, score, coverage, cand.cut_before or start > cand.start, end < cand.end))
         return out
 
     def _trim(self, cand: _Candidate, q_terms: dict[str, float]) -> tuple[int, int]:
@@ -480,6 +485,26 @@ class ExtractiveAnswerer:
             related.append(Citation.from_notice(n, notice, notice.body[:160]))
         return Answer(question=question, answer=REFUSAL_TEXT, refused=True, citations=[], related=related,
                       note=note, timings_ms={"answer_ms": (time.perf_counter() - started) * 1000})
+
+
+def _after_title(body: str, start: int, end: int, title: str, min_rest: int = 20) -> int:
+    """Where a sentence continues after the notice title it opens with (spacing may differ), else ``start``."""
+    target = squash(title)
+    if not target:
+        return start
+    seen = ""
+    for i in range(start, end):
+        if body[i].isspace():
+            continue
+        seen += body[i].casefold()
+        if not target.startswith(seen):
+            return start
+        if seen == target:
+            rest = i + 1
+            while rest < end and body[rest].isspace():
+                rest += 1
+            return rest if end - rest >= min_rest else start
+    return start
 
 
 def _hangul_coverage(q_terms: dict[str, float], index: NoticeIndex) -> float:

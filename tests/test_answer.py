@@ -85,6 +85,15 @@ def test_list_question_quotes_the_sentence_that_lists_the_items(ask):
         assert item in answer.answer
 
 
+def test_headline_quote_starts_after_the_title_the_citation_already_shows(ask, fake_index):
+    answer = ask("소방청과 베트남 공안부가 맺은 업무 협약은 어떤 분야의 협력인가요?")
+    assert not answer.refused
+    notice = fake_index.notices[answer.citations[0].doc_id]
+    assert notice.body.startswith(notice.title)
+    assert notice.title not in answer.answer
+    assert "소방·구조 및 긴급대응 분야 협력 강화" in answer.answer
+
+
 def test_answers_stay_short(ask):
     answer = ask("소방청이 가뭄 장기화에 대비해 수자원공사와 협력하기로 한 정수장은?")
     assert not answer.refused
