@@ -71,7 +71,7 @@ _PEOPLE_QUESTION = re.compile(
 _VALUE_PATTERNS = {
     # a figure with its unit: "1,140만 원", "2,070만원", "7천1백만 원", "30억원", "$5 million"
     "money": re.compile(r"\d[\d,.]*\s*(?:[천백십]\s*)?(?:[\d,.]*\s*[천백십만억조]\s*)*(?:원|달러|유로|엔)|[$₩€]\s?\d"),
-    "people": re.compile(r"\d[\d,.]*\s*(?:여\s*)?명"),
+    "people": re.compile(r"\d[\d,.]*\s*(?:[천만]\s*)?(?:여\s*)?명"),
 }
 _LONG_QUOTE = 200  # characters a quoted sentence may run before it pays for its length
 _WH = re.compile(r"(얼마|몇|누구|무엇|어디|언제|어떤|어느|며칠)")
@@ -229,7 +229,7 @@ class ExtractiveAnswerer:
         lang = question_language(question)
         note = ENGLISH_NOTE if lang == "en" else ""
         if not retrieval.hits:
-            return self._refuse(question, retrieval, index, started, note)
+            return self._refuse(question, retrieval, index, started)
         if is_contact_question(question):
             answer = self._contact_answer(question, retrieval, index, started, note)
             if answer is not None:
@@ -239,12 +239,12 @@ class ExtractiveAnswerer:
         candidates = self._candidates(retrieval, index)
         scored = self._score(question, q_terms, candidates, lang)
         if not scored:
-            return self._refuse(question, retrieval, index, started, note)
+            return self._refuse(question, retrieval, index, started)
         if self._value_missing(question, retrieval, index):
-            return self._refuse(question, retrieval, index, started, note)
+            return self._refuse(question, retrieval, index, started)
         if lang == "en" and _hangul_coverage(q_terms, index) < self.min_lexical_coverage:
             # The Korean names an English question carries (부처, 사업, 인물) must be in the notices.
-            return self._refuse(question, retrieval, index, started, note)
+            return self._refuse(question, retrieval, index, started)
         if lang == "ko":
             best = max(scored, key=lambda c: c.score)
             # A Korean question whose words the notices mostly never use is about something else.
@@ -252,7 +252,7 @@ class ExtractiveAnswerer:
                              and retrieval.lexical_coverage < self.min_lexical_coverage)
             if (unknown_words or self._evidence_coverage(q_terms, best, index) < self.min_coverage
                     or self._focus_missing(question, retrieval, index)):
-                return self._refuse(question, retrieval, index, started, note)
+                return self._refuse(question, retrieval, index, started)
         chosen = self._select(scored, q_terms, index, question)
         return self._compose(question, chosen, index, started, note)
 
@@ -478,13 +478,14 @@ class ExtractiveAnswerer:
                           timings_ms={"answer_ms": (time.perf_counter() - started) * 1000})
         return None
 
-    def _refuse(self, question: str, retrieval: Retrieval, index: NoticeIndex, started: float, note: str) -> Answer:
+    def _refuse(self, question: str, retrieval: Retrieval, index: NoticeIndex, started: float) -> Answer:
+        # no "quoted from the Korean source" note: a refusal quotes nothing
         related = []
         for n, doc_id in enumerate(retrieval.doc_ids[:3], 1):
             notice = index.notices[doc_id]
             related.append(Citation.from_notice(n, notice, notice.body[:160]))
         return Answer(question=question, answer=REFUSAL_TEXT, refused=True, citations=[], related=related,
-                      note=note, timings_ms={"answer_ms": (time.perf_counter() - started) * 1000})
+                      timings_ms={"answer_ms": (time.perf_counter() - started) * 1000})
 
 
 def _after_title(body: str, start: int, end: int, title: str, min_rest: int = 20) -> int:

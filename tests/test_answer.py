@@ -68,7 +68,9 @@ def test_question_for_a_sum_the_notice_states_is_answered(ask):
 
 def test_english_question_naming_korean_things_the_notices_never_mention_is_refused(ask):
     assert ask("When will the 누리호 rocket launch from 나로우주센터?").refused
-    assert ask("What did 우주항공청 say about the 달착륙선 programme?").refused
+    answer = ask("What did 우주항공청 say about the 달착륙선 programme?")
+    assert answer.refused
+    assert answer.note == ""  # nothing was quoted, so no "quoted from the Korean source" note
 
 
 def test_paraphrased_asker_word_is_not_taken_for_a_missing_detail(ask):
