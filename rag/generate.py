@@ -29,7 +29,7 @@ from urllib.parse import urlparse
 
 import numpy as np
 
-from rag.answer import question_language
+from rag.question import question_language
 from rag.embed import Embedder
 from rag.index import NoticeIndex
 from rag.types import Answer, AnswerSentence, Citation, Retrieval

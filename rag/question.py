@@ -1,0 +1,113 @@
+"""What a question asks: its language, its parts, the word it is about, the kind of value it wants.
+
+Rules over the question text alone (Kiwi for the focus word); the answerer checks
+them against the notices. Kept apart so the answer composer reads as selection
+and the question rules can be read, tested and extended in one place.
+"""
+
+from __future__ import annotations
+
+import re
+
+_CONTACT = re.compile(
+    r"담당자|담당 ?부서|연락처|전화번호|문의처|어디에 문의|누구에게 (?:문의|연락)|연락해야|"
+    r"\bcontact\b|\bin charge\b|phone number|whom should i|who should i (?:call|ask)",
+    re.IGNORECASE,
+)
+_LIST = re.compile(r"(\d+|두|세|네|다섯|여섯)\s?(?:가지|개|대|곳)[^?]*(?:무엇|어디|무슨)|what are the (?:\w+ )?(?:two|three|four|five|six|\d+)|which (?:two|three|four|five|six|\d+)", re.IGNORECASE)
+# Question words carry no evidence: a notice never contains "얼마" or "무엇".
+QUESTION_WORDS = frozenset({"몇", "얼마", "무엇", "누구", "어디", "언제", "어떤", "어느", "어떻", "무슨", "며칠", "왜",
+                            "이름", "알리", "궁금", "what", "which", "who", "when", "where", "how", "the", "of", "is", "are"})
+# Words too generic to be the focus of a question: answer types (금액, 인원), reporting verbs (언급, 발표).
+_GENERIC_FOCUS = frozenset({"이름", "것", "곳", "수", "명", "사람", "내용", "결과", "기관", "개", "점", "건", "때", "방법",
+                            "무엇", "누구", "어디", "언제", "얼마", "몇", "어떤", "어느", "각각", "모두", "총", "전체",
+                            "금액", "액수", "규모", "인원", "비율", "수치", "날짜", "기간", "장소", "단체", "기업", "회사",
+                            "언급", "소개", "발표", "포함", "선정", "관련", "진행", "계획", "예정", "사업", "대상", "예시"})
+_PART_BREAK = re.compile(r"(?<=[가-힣])(?:이고|이며|하고|였고|이었고|했고|되고|고|며),\s+|,\s+and\s+|;\s+")
+_PLURAL = re.compile(r"(?:두|세|네|2|3|4)\s?(?:곳|명|개|기관|건)|각각|모두|\bboth\b|\beach of\b|\brespectively\b|\btwo\b", re.IGNORECASE)
+_MONEY_WORDS = (r"금액|예산|상금|비용|요금|입장료|참가비|가격|지원금|보조금|포상금|장려금|급여|임금|시급|시간급|수당|사업비|"
+                r"보수|연봉|투자액|과태료|벌금")
+_MONEY_QUESTION = re.compile(
+    rf"(?:{_MONEY_WORDS})[은는이가을를]?\s*(?:각각\s*|모두\s*|총\s*)?얼마|얼마의\s*(?:{_MONEY_WORDS})|"
+    r"how much (?:\w+ ){0,3}?(?:budget|funding|fund|money|prize|fee|cost|price|subsidy|grant|salary|wage|pay|bonus|reward)"
+    r"|(?:budget|funding|prize money|fee|cost|price|subsidy|grant|salary|wage)s? (?:\w+ ){0,6}?how much", re.IGNORECASE)
+_COMPANY_QUESTION = re.compile(
+    r"(?:기업|업체|회사|시공사|제조사|운영사)\s*(?:의\s*)?(?:이름|명)[은는이가을를]?\s*(?:무엇|뭐)|(?:어느|어떤|무슨)\s*(?:기업|업체|회사|시공사|제조사)"
+    r"|(?:기업|업체|회사)명(?!단)|which (?:company|companies|firm|firms|contractor)\b|name of the (?:company|firm|contractor)", re.IGNORECASE)
+_PEOPLE_QUESTION = re.compile(
+    r"몇\s*명|how many (?:\w+ )?(?:people|persons|participants|visitors|attendees|workers|employees|students|"
+    r"officials|deaths|victims|casualties|members|staff)", re.IGNORECASE)
+# An award the question names as received: "대상을 받은 팀", "최우수상을 수상한 작품", "1위를 차지한"
+_AWARD_ASKED = re.compile(r"(대상|최우수상|우수상|장려상|금상|은상|동상|특별상|\d+위|\d+등)[을를]?\s*(?:받|수상|차지)")
+_WH = re.compile(r"(얼마|몇|누구|무엇|어디|언제|어떤|어느|며칠)")
+_HANGUL = re.compile(r"[가-힣]")
+_LATIN = re.compile(r"[A-Za-z]")
+
+
+def is_contact_question(question: str) -> bool:
+    """"담당자 연락처는?", "Who is in charge …?": answered from the notice's contact block."""
+    return bool(_CONTACT.search(question))
+
+
+def focus_terms(question: str) -> list[str]:
+    """The content word a question asks about: the nearest one before its question word, or after 어떤/어느."""
+    from ingest.korean import get_kiwi
+
+    tokens = [t for t in get_kiwi().tokenize(question)]
+    for i, tok in enumerate(tokens):
+        if _WH.fullmatch(tok.form) or tok.form in ("몇", "얼마"):
+            if tok.form in ("어떤", "어느") and i + 1 < len(tokens) and tokens[i + 1].tag.startswith("NN"):
+                following = tokens[i + 1].form
+                if following not in _GENERIC_FOCUS:
+                    return [following]
+            # the nearest content word before the question word: "입장료는 얼마", "다친 사람은 몇 명"
+            for prev in reversed(tokens[max(0, i - 8): i]):
+                if prev.tag in ("NNG", "NNP", "XR") and prev.form not in _GENERIC_FOCUS and len(prev.form) > 1:
+                    return [prev.form]
+            return []
+    return []
+
+
+def expected_value(question: str) -> str | None:
+    """The kind of value a question asks for, when a notice must state one to answer it.
+
+    "money" for 얼마/how much about a sum (상금, 예산, budget, fee …), "people" for 몇 명/how many
+    people, "company" for a company's name (기업 이름, 어느 업체, which company); None for
+    everything else (most notices carry dates and counts of some kind anyway).
+    """
+    if _MONEY_QUESTION.search(question):
+        return "money"
+    if _PEOPLE_QUESTION.search(question):
+        return "people"
+    if _COMPANY_QUESTION.search(question):
+        return "company"
+    return None
+
+
+def question_parts(question: str) -> list[str]:
+    """A question split where it asks two things: "…얼마이고, …몇 명인가요?" → two parts."""
+    parts = [p.strip() for p in _PART_BREAK.split(question) if p and p.strip()]
+    return parts or [question]
+
+
+def question_language(question: str) -> str:
+    """'en' when Latin letters clearly outnumber Hangul, else 'ko'."""
+    hangul = len(_HANGUL.findall(question))
+    latin = len(_LATIN.findall(question))
+    return "en" if latin > 2 * hangul else "ko"
+
+
+def is_list_question(question: str) -> bool:
+    """"…4가지는 무엇인가요?", "What are the five …": the answer is a list of items."""
+    return bool(_LIST.search(question))
+
+
+def is_plural_question(question: str) -> bool:
+    """"두 곳", "각각", "both": the answer may need more than one notice."""
+    return bool(_PLURAL.search(question))
+
+
+def award_asked(question: str) -> str | None:
+    """The award a question asks about as received ("대상을 받은 팀" → "대상"), else None."""
+    match = _AWARD_ASKED.search(question)
+    return match.group(1) if match else None

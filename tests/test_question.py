@@ -1,0 +1,61 @@
+"""What a question asks, read from its text alone."""
+
+from rag.question import (
+    award_asked,
+    expected_value,
+    focus_terms,
+    is_contact_question,
+    is_list_question,
+    is_plural_question,
+    question_language,
+    question_parts,
+)
+
+
+def test_contact_language_and_value_kind():
+    assert is_contact_question("담당자 연락처는?")
+    assert is_contact_question("Who is in charge of the 노동이사제 course? Whom should I contact?")
+    assert not is_contact_question("5대 전략은?")
+    assert question_language("What are the five strategies of e-Government 2020?") == "en"
+    assert question_language("전자정부 2020의 5대 전략은?") == "ko"
+    assert question_language("Which 쪽방 counseling center did Minister 정은경 visit?") == "en"
+    assert expected_value("해커톤 대상 팀의 상금은 얼마인가요?") == "money"
+    assert expected_value("How much budget does each village get?") == "money"
+    assert expected_value("사고로 다친 사람은 몇 명인가요?") == "people"
+    assert expected_value("How many visitors came to the expo?") == "people"
+    # a fall in fire deaths is a number, not a sum of money; 몇 곳 is a count of places
+    assert expected_value("How much did fire deaths fall?") is None
+    assert expected_value("24시간 서비스가 제공되는 곳은 몇 곳인가요?") is None
+    assert expected_value("반도체 아카데미를 여는 기업 이름은 무엇인가요?") == "company"
+    assert expected_value("Which company built the plant?") == "company"
+
+
+def test_focus_word_is_the_thing_asked_about():
+    assert focus_terms("국제소방안전박람회 2026의 일반 관람객 입장료는 얼마였나요?") == ["입장료"]
+    assert focus_terms("광주대표도서관 붕괴사고 현장의 원청 시공사 이름은 무엇인가요?") == ["시공사"]
+    # generic words (이름, 대상, 예시) are skipped for the word before them
+    focus = focus_terms("중대재해 사각지대 해소 사업의 예시 대상은 누구였나요?")
+    assert focus and not {"예시", "대상"} & set(focus)
+    assert focus_terms("노인 소득지원 제도의 빈틈을 짚은 발표자는 누구인가요?") == ["발표자"]
+    assert focus_terms("전자정부 2020의 5대 전략을 알려줘") == []
+
+
+def test_two_part_plural_and_list_questions():
+    assert question_parts("최대 금액은 얼마이고, 가장 많이 받은 사례는 얼마인가요?") == [
+        "최대 금액은 얼마", "가장 많이 받은 사례는 얼마인가요?"]
+    assert question_parts("5대 전략은?") == ["5대 전략은?"]
+    assert is_plural_question("합동점검과 기획감독은 각각 몇 곳을 대상으로 하나요?")
+    assert is_plural_question("Which two agencies signed it?")
+    # "4가지" items come from one notice; "each village" is not two notices
+    assert not is_plural_question("주요 연구 4가지는 무엇인가요?")
+    assert not is_plural_question("How much does each village get?")
+    assert is_list_question("주요 연구 4가지는 무엇인가요?")
+    assert is_list_question("What are the five strategies of e-Government 2020?")
+    assert not is_list_question("입장료는 얼마인가요?")
+
+
+def test_award_asked_as_received():
+    assert award_asked("해커톤에서 대상을 받은 팀의 상금은?") == "대상"
+    assert award_asked("최우수상을 수상한 작품은?") == "최우수상"
+    # "지원 대상이 받는" is the target group, not a prize
+    assert award_asked("지원 대상이 받는 수당은 얼마인가요?") is None
