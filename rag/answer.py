@@ -27,7 +27,7 @@ import numpy as np
 
 from ingest.korean import search_terms
 from ingest.metadata import contact_block
-from ingest.models import Chunk
+from ingest.models import Chunk, Notice
 from ingest.normalize import squash
 from rag.embed import Embedder
 from rag.index import NoticeIndex
@@ -280,7 +280,7 @@ class ExtractiveAnswerer:
                     return False
         return True
 
-    def _answering_notices(self, question: str, retrieval: Retrieval, index: NoticeIndex) -> list:
+    def _answering_notices(self, question: str, retrieval: Retrieval, index: NoticeIndex) -> list[Notice]:
         # A one-part question is answered from its best notice; a two-part or plural one may need more.
         several = len(question_parts(question)) > 1 or is_plural_question(question)
         docs = retrieval.doc_ids[: self.max_notices] if several else retrieval.doc_ids[:1]
