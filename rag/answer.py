@@ -59,8 +59,6 @@ _VALUE_PATTERNS = {
 }
 _HANGUL = re.compile(r"[가-힣]")
 _LONG_QUOTE = 200  # characters a quoted sentence may run before it pays for its length
-_HANGUL = re.compile(r"[가-힣]")
-
 
 
 @dataclass(frozen=True)
@@ -171,14 +169,15 @@ class ExtractiveAnswerer:
                 return answer
 
         q_terms = {t: self.idf(t) for t in set(search_terms(question)) if t not in QUESTION_WORDS}
+        answering = self._answering_notices(question, retrieval, index)
+        korean_terms = [t for t in q_terms if _HANGUL.search(t)]
+        if (self._value_missing(question, answering, index)
+                # The Korean names an English question carries (부처, 사업, 인물) must be in the notices.
+                or lang == "en" and korean_terms and index.known_share(korean_terms) < self.min_lexical_coverage):
+            return self._refuse(question, retrieval, index, started)
         candidates = self._candidates(retrieval, index)
         scored = self._score(question, q_terms, candidates, lang)
         if not scored:
-            return self._refuse(question, retrieval, index, started)
-        if self._value_missing(question, retrieval, index):
-            return self._refuse(question, retrieval, index, started)
-        if lang == "en" and _hangul_coverage(q_terms, index) < self.min_lexical_coverage:
-            # The Korean names an English question carries (부처, 사업, 인물) must be in the notices.
             return self._refuse(question, retrieval, index, started)
         if lang == "ko":
             best = max(scored, key=lambda c: c.score)
@@ -186,7 +185,7 @@ class ExtractiveAnswerer:
             unknown_words = (retrieval.lexical_coverage is not None
                              and retrieval.lexical_coverage < self.min_lexical_coverage)
             if (unknown_words or self._evidence_coverage(q_terms, best, index) < self.min_coverage
-                    or self._focus_missing(question, retrieval, index)):
+                    or self._focus_missing(question, answering)):
                 return self._refuse(question, retrieval, index, started)
         chosen = self._select(scored, q_terms, index, question)
         return self._compose(question, chosen, index, started, note)
@@ -204,7 +203,7 @@ class ExtractiveAnswerer:
             dense = np.full(len(candidates), 0.0)
             dense[: len(pool)] = vectors @ query
         # "주요 연구 4가지는?" is best answered by the sentence that lists them (▲ … ▲ …).
-        list_question = is_list_question(question) or bool(_ENUM_HEAD.search(question))
+        list_question = _wants_list(question)
         out = []
         for i, cand in enumerate(candidates):
             coverage = self._coverage(q_terms, self._terms(cand.text), cand.text)
@@ -241,7 +240,7 @@ class ExtractiveAnswerer:
         text = cand.text[a:b].rstrip(", ")
         return cand.start + a, cand.start + a + len(text)
 
-    def _focus_missing(self, question: str, retrieval: Retrieval, index: NoticeIndex) -> bool:
+    def _focus_missing(self, question: str, answering: list[Notice]) -> bool:
         """True when what the question asks about (the words before 얼마/몇/누구/…) is not in the notice(s) it would be answered from.
 
         A plausible question about a real event often asks for a detail the notice
@@ -251,13 +250,13 @@ class ExtractiveAnswerer:
         focus = focus_terms(question)
         if not focus:
             return False
-        texts = [squash(f"{n.title} {n.body}") for n in self._answering_notices(question, retrieval, index)]
+        texts = [squash(f"{n.title} {n.body}") for n in answering]
         forms = {squash(term) for term in focus}
         # "발표자"/"참석자" asked, "발표"/"참석" written: the agent suffix is the question's paraphrase.
         forms |= {form[:-1] for form in forms if len(form) >= 3 and form.endswith(("자", "인"))}
         return not any(form in text for form in forms for text in texts)
 
-    def _value_missing(self, question: str, retrieval: Retrieval, index: NoticeIndex) -> bool:
+    def _value_missing(self, question: str, answering: list[Notice], index: NoticeIndex) -> bool:
         """True when the question asks for a sum, a head count or a company the answering notice(s) never state.
 
         "How much budget does each village get?" over a notice with no amount in won
@@ -267,13 +266,12 @@ class ExtractiveAnswerer:
         if kind is None:
             return False
         pattern = _VALUE_PATTERNS[kind]
-        notices = self._answering_notices(question, retrieval, index)
         name = award_asked(question)
         if name is None:
-            return not any(pattern.search(f"{n.title} {n.body}") for n in notices)
+            return not any(pattern.search(f"{n.title} {n.body}") for n in answering)
         # "대상을 받은 팀의 상금은?": the sum must be stated with that award, not only as the total prize.
         short = name[:-1] if name.endswith("상") and len(name) > 2 else name
-        for notice in notices:
+        for notice in answering:
             for start, end in index.sentence_spans(notice.doc_id):
                 sentence = notice.body[start:end]
                 if short in sentence and pattern.search(sentence):
@@ -281,7 +279,10 @@ class ExtractiveAnswerer:
         return True
 
     def _answering_notices(self, question: str, retrieval: Retrieval, index: NoticeIndex) -> list[Notice]:
-        # A one-part question is answered from its best notice; a two-part or plural one may need more.
+        """The notice(s) an answer would quote, which the refusal checks read.
+
+        A one-part question is answered from its best notice; a two-part or plural one may need more.
+        """
         several = len(question_parts(question)) > 1 or is_plural_question(question)
         docs = retrieval.doc_ids[: self.max_notices] if several else retrieval.doc_ids[:1]
         return [index.notices[d] for d in docs]
@@ -301,7 +302,7 @@ class ExtractiveAnswerer:
         best = ranked[0]
         chosen = [best]
         keys = {squash(best.text)}
-        if is_list_question(question) or _ENUM_HEAD.search(question) or _ENUM_HEAD.search(best.text):
+        if _wants_list(question) or _ENUM_HEAD.search(best.text):
             for item in self._enumeration_near(best, index):
                 key = squash(item.text)
                 if not any(key in k or k in key for k in keys):
@@ -404,7 +405,7 @@ class ExtractiveAnswerer:
                                                   [(c.start, c.end) for c in items]))
         text = "\n".join(f"{s.text} [{s.citations[0]}]" for s in sentences)
         return Answer(question=question, answer=text, refused=False, citations=citations, sentences=sentences,
-                      note=note, timings_ms={"answer_ms": (time.perf_counter() - started) * 1000})
+                      note=note, timings_ms=_answer_timing(started))
 
     def _contact_answer(self, question: str, retrieval: Retrieval, index: NoticeIndex, started: float, note: str) -> Answer | None:
         for doc_id in retrieval.doc_ids[:2]:
@@ -421,7 +422,7 @@ class ExtractiveAnswerer:
             citation = Citation.from_notice(1, notice, block or people, spans)
             return Answer(question=question, answer=text, refused=False, citations=[citation],
                           sentences=[AnswerSentence(text=text[:-4], citations=(1,))], note=note,
-                          timings_ms={"answer_ms": (time.perf_counter() - started) * 1000})
+                          timings_ms=_answer_timing(started))
         return None
 
     def _refuse(self, question: str, retrieval: Retrieval, index: NoticeIndex, started: float) -> Answer:
@@ -431,7 +432,16 @@ class ExtractiveAnswerer:
             notice = index.notices[doc_id]
             related.append(Citation.from_notice(n, notice, notice.body[:160]))
         return Answer(question=question, answer=REFUSAL_TEXT, refused=True, citations=[], related=related,
-                      timings_ms={"answer_ms": (time.perf_counter() - started) * 1000})
+                      timings_ms=_answer_timing(started))
+
+
+def _answer_timing(started: float) -> dict[str, float]:
+    return {"answer_ms": (time.perf_counter() - started) * 1000}
+
+
+def _wants_list(question: str) -> bool:
+    """A question for the items of a list: "…4가지는?", "5대 전략은?"."""
+    return is_list_question(question) or bool(_ENUM_HEAD.search(question))
 
 
 def _after_title(body: str, start: int, end: int, title: str, min_rest: int = 20) -> int:
@@ -439,28 +449,20 @@ def _after_title(body: str, start: int, end: int, title: str, min_rest: int = 20
     target = squash(title)
     if not target:
         return start
-    seen = ""
+    matched = 0  # characters of ``target`` matched so far
     for i in range(start, end):
         if body[i].isspace():
             continue
-        seen += body[i].casefold()
-        if not target.startswith(seen):
+        folded = body[i].casefold()
+        if not target.startswith(folded, matched):
             return start
-        if seen == target:
+        matched += len(folded)
+        if matched == len(target):
             rest = i + 1
             while rest < end and body[rest].isspace():
                 rest += 1
             return rest if end - rest >= min_rest else start
     return start
-
-
-def _hangul_coverage(q_terms: dict[str, float], index: NoticeIndex) -> float:
-    """Weighted share of a question's Korean words that occur anywhere in the index (1.0 when it has none)."""
-    korean = {t: w for t, w in q_terms.items() if _HANGUL.search(t)}
-    total = sum(korean.values())
-    if not total:
-        return 1.0
-    return sum(w for t, w in korean.items() if index.document_frequency(t) > 0) / total
 
 
 def _compound_overlap(term: str, squashed: str) -> float:

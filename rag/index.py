@@ -19,6 +19,7 @@ import os
 import shutil
 import tempfile
 import time
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -115,6 +116,13 @@ class NoticeIndex:
         df = self.document_frequency(term)
         n = len(self.terms)
         return math.log(1.0 + (n - df + 0.5) / (df + 0.5))
+
+    def known_share(self, terms: Iterable[str]) -> float:
+        """IDF-weighted share of distinct ``terms`` that occur in some chunk (0 when there are none)."""
+        weights = {t: self.idf(t) for t in set(terms)}
+        total = sum(weights.values())
+        known = sum(w for t, w in weights.items() if self.document_frequency(t) > 0)
+        return known / total if total else 0.0
 
     def sentence_spans(self, doc_id: str) -> list[tuple[int, int]]:
         """Body offsets of every sentence of a notice, in order (from its chunks)."""

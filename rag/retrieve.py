@@ -146,13 +146,7 @@ class Retriever:
 
     def lexical_coverage(self, terms: list[str]) -> float:
         """IDF-weighted share of ``terms`` that occur anywhere in the index (0 when there are none)."""
-        unique = set(terms)
-        if not unique:
-            return 0.0
-        weights = {t: self.index.idf(t) for t in unique}
-        total = sum(weights.values())
-        known = sum(w for t, w in weights.items() if self.index.document_frequency(t) > 0)
-        return known / total if total else 0.0
+        return self.index.known_share(terms)
 
     def dense_scores(self, query: str) -> np.ndarray:
         n = len(self.index.chunks)
