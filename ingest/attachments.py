@@ -1,7 +1,8 @@
 """Plain text from press-release attachments: PDF, HWPX and HWP 5.
 
 Every reader takes a path and returns the document's text: one paragraph per
-line ("\\n"), each table row on one line with its cells joined by " | ".
+line ("\\n"); a table becomes a block between "[표]" and "[/표]" lines, one line per row,
+each cell named by its column header ("구분: 협력센터; 2025년: 3곳; 2026년: 5곳").
 A one-column table (the boxed summaries Korean releases love) keeps one line per
 paragraph instead, since joining a box's paragraphs would glue sentences together.
 Headers and footers are left out: they repeat page furniture, not content.
@@ -82,19 +83,55 @@ def _finish(lines: Sequence[str], kind: str) -> str:
     return text
 
 
-def _table_lines(rows: Sequence[Row]) -> list[str]:
-    """Flatten a table: one line per row, cells joined by " | ".
+# Tables are written as a marked block a quote can stand on, one line per row:
+#   [표] 구분 | 2025년 | 2026년
+#   구분: 전자정부 예산; 2025년: 1,200억원; 2026년: 1,500억원
+#   [/표]
+# Each row repeats the header, so a sentence quoted from the middle of a schedule, budget or list
+# of winners still says what its figures are; the chunker splits sentences per line, so a row is
+# never cut in two and never glued to the paragraph after the table.
+TABLE_START = "[표]"
+TABLE_END = "[/표]"
+PAIR_SEPARATOR = "; "
+# First cells that name a header row in a two-column table ("구분 | 내용", "지역 | 인원"). Without
+# one, a two-column table is a form of labels and values ("일시 | 2026. 6. 1.(월) 14:00").
+_HEADER_WORDS = frozenset(
+    "구분 항목 내용 분야 부문 순위 연번 번호 순번 지역 기관 기관명 시기 연도 년도 일자 날짜 명칭 성명 과제 과제명 사업 사업명".split()
+)
 
-    A table with at most one cell per row is a text box, not a grid: its
-    paragraphs are returned as they are.
+
+def _cell_text(cell: Cell) -> str:
+    return " ".join(" ".join(cell).split())
+
+
+def _table_lines(rows: Sequence[Row]) -> list[str]:
+    """Flatten a table into a marked block: one line per row, each cell with its column header.
+
+    The first row is the header when the table has three or more columns or its first cell is
+    a header word (구분, 항목 …); a two-column table without one is labels and values, written
+    "label: value". A row whose cell count differs from the header's (merged cells) is written
+    with its cells joined by " | ", since pairing it with the header would misname its figures.
+    A table with at most one cell per row is a text box, not a grid: its paragraphs are
+    returned as they are.
     """
     if all(len(row) <= 1 for row in rows):
         return [line for row in rows for cell in row for line in cell]
-    out: list[str] = []
-    for row in rows:
-        cells = [" ".join(" ".join(cell).split()) for cell in row]
-        if any(cells):
+    table = [cells for cells in ([_cell_text(cell) for cell in row] for row in rows) if any(cells)]
+    if not table:
+        return []
+    width = max(len(cells) for cells in table)
+    header: list[str] = []
+    if len(table) > 1 and (width >= 3 or table[0][0] in _HEADER_WORDS) and all(table[0]):
+        header, table = table[0], table[1:]
+    out = [f"{TABLE_START} {CELL_SEPARATOR.join(header)}" if header else TABLE_START]
+    for cells in table:
+        if header and len(cells) == len(header):
+            out.append(PAIR_SEPARATOR.join(f"{h}: {v}" for h, v in zip(header, cells) if v))
+        elif not header and len(cells) == 2 and cells[0] and cells[1]:
+            out.append(f"{cells[0]}: {cells[1]}")
+        else:
             out.append(CELL_SEPARATOR.join(cells))
+    out.append(TABLE_END)
     return out
 
 

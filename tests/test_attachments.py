@@ -59,9 +59,10 @@ BLOCKS = [TITLE, CENTRES, TABLE, AI, CONTACT]
 EXPECTED_LINES = [
     TITLE,
     CENTRES,
-    "구분 | 2025년 | 2026년",
-    "전자정부 예산 | 1,200억원 | 1,500억원",
-    "협력센터 | 3곳 | 5곳",
+    "[표] 구분 | 2025년 | 2026년",
+    "구분: 전자정부 예산; 2025년: 1,200억원; 2026년: 1,500억원",
+    "구분: 협력센터; 2025년: 3곳; 2026년: 5곳",
+    "[/표]",
     AI,
     CONTACT,
 ]
@@ -83,7 +84,7 @@ def test_pdf_text_comes_back_in_order_with_table_rows(tmp_path: Path) -> None:
     assert squash_ws(text) == expected_text()
     # table rows stay rows (PDF lines may wrap long paragraphs, rows do not)
     lines = text.split("\n")
-    for row in EXPECTED_LINES[2:5]:
+    for row in EXPECTED_LINES[2:6]:
         assert row in lines
 
 
@@ -113,6 +114,95 @@ def test_sections_read_in_numeric_order(tmp_path: Path, fmt: str, reader: Reader
     sections = [[f"제{i}구역 첫 문단", f"제{i}구역 둘째 문단"] for i in range(12)]
     path = make_sectioned(tmp_path / f"many.{fmt}", sections, fmt)
     assert reader(path).split("\n") == [line for section in sections for line in section]
+
+
+# --------------------------------------------------------------------------- tables
+
+# A press-release schedule: three columns, the first row its header.
+SCHEDULE = [
+    ["일시", "장소", "내용"],
+    ["6.16.(화)", "경상권(부산)", "초선의원 연수"],
+    ["7.13.(월)", "강원권(춘천)", "최종 마무리"],
+]
+SCHEDULE_ROWS = [
+    "[표] 일시 | 장소 | 내용",
+    "일시: 6.16.(화); 장소: 경상권(부산); 내용: 초선의원 연수",
+    "일시: 7.13.(월); 장소: 강원권(춘천); 내용: 최종 마무리",
+    "[/표]",
+]
+
+
+@pytest.mark.parametrize(("maker", "reader", "name"), [(make_hwpx, read_hwpx, "t.hwpx"), (make_hwp, read_hwp, "t.hwp")])
+def test_table_rows_carry_their_header(tmp_path: Path, maker: Maker, reader: Reader, name: str) -> None:
+    lines = reader(maker(tmp_path / name, [TITLE, SCHEDULE, AI])).split("\n")
+    assert lines == [TITLE, *SCHEDULE_ROWS, AI]
+
+
+@pytest.mark.parametrize(("maker", "reader", "name"), [(make_hwpx, read_hwpx, "t.hwpx"), (make_hwp, read_hwp, "t.hwp")])
+def test_a_quoted_table_row_names_its_figures(tmp_path: Path, maker: Maker, reader: Reader, name: str) -> None:
+    """Through the reader, normalisation and the chunker: the sentence holding a row holds its header."""
+    from ingest.chunk import Chunker, ChunkerSettings
+    from ingest.readers import read_file
+
+    notice = read_file(maker(tmp_path / name, BLOCKS))[0]
+    chunk = Chunker(ChunkerSettings(max_chars=200)).run(notice)
+    sentences = [notice.body[a:b] for c in chunk for a, b in c.sentences]
+    assert "구분: 협력센터; 2025년: 3곳; 2026년: 5곳" in sentences
+    assert any(c.text.count("[표]") for c in chunk)
+
+
+def test_two_column_form_is_labels_and_values(tmp_path: Path) -> None:
+    # "일시 | …" has no header row: each row is a label and its value
+    form = [["일시", "2026. 6. 1.(월) 14:00"], ["장소", "정부세종청사 15동 대회의실"]]
+    lines = read_hwpx(make_hwpx(tmp_path / "form.hwpx", [TITLE, form])).split("\n")
+    assert lines == [TITLE, "[표]", "일시: 2026. 6. 1.(월) 14:00", "장소: 정부세종청사 15동 대회의실", "[/표]"]
+
+
+def test_two_column_table_with_a_header_word_repeats_it(tmp_path: Path) -> None:
+    table = [["지역", "인원"], ["서울", "30명"], ["부산", "12명"]]
+    lines = read_hwpx(make_hwpx(tmp_path / "t.hwpx", [table])).split("\n")
+    assert lines == ["[표] 지역 | 인원", "지역: 서울; 인원: 30명", "지역: 부산; 인원: 12명", "[/표]"]
+
+
+def test_rows_that_do_not_fit_the_header_are_not_paired() -> None:
+    # merged cells leave a row short: pairing it with the header would misname its figures
+    rows = [[["구분"], ["2025년"], ["2026년"]], [["합계"], ["2,700억원"]], [["협력센터"], ["3곳"], ["5곳"]]]
+    assert attachments._table_lines(rows) == [
+        "[표] 구분 | 2025년 | 2026년",
+        "합계 | 2,700억원",
+        "구분: 협력센터; 2025년: 3곳; 2026년: 5곳",
+        "[/표]",
+    ]
+
+
+def make_latin_table_pdf(path: Path, rows: list[list[str]]) -> Path:
+    """A PDF with a ruled table in a core font (no Korean font needed, so it runs everywhere)."""
+    from fpdf import FPDF
+
+    pdf = FPDF()
+    pdf.add_page()
+    pdf.set_font("Helvetica", size=11)
+    pdf.multi_cell(0, 7, "Budget of the e-Government plan", new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(3)
+    with pdf.table(first_row_as_headings=False) as table:
+        for row in rows:
+            out = table.row()
+            for cell in row:
+                out.cell(cell)
+    path.write_bytes(bytes(pdf.output()))
+    return path
+
+
+def test_pdf_table_rows_carry_their_header(tmp_path: Path) -> None:
+    rows = [["Item", "2025", "2026"], ["Budget", "120", "150"], ["Centres", "3", "5"]]
+    lines = read_pdf(make_latin_table_pdf(tmp_path / "t.pdf", rows)).split("\n")
+    assert lines == [
+        "Budget of the e-Government plan",
+        "[표] Item | 2025 | 2026",
+        "Item: Budget; 2025: 120; 2026: 150",
+        "Item: Centres; 2025: 3; 2026: 5",
+        "[/표]",
+    ]
 
 
 def test_one_column_table_keeps_its_paragraphs(tmp_path: Path) -> None:
