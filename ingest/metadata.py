@@ -24,18 +24,22 @@ _PHONE = r"\(?(0\d{1,2}[-)\s]?\d{3,4}-\d{4})\)?"
 #   담당 : 전자정부정책과 김성일 (02-2100-3908)            (BidPro)
 _BLOCK_START = re.compile(r"(담당\s?부서|문\s?의\s?:|\*?\s?담당자\s?:|담당\s?:)")
 _PERSON = re.compile(r"([가-힣]{2,4})\s?\(\s?(0\d{1,2}-?\d{3,4}-\d{4})\s?\)")
+# The same, but the phone may have a letter O/o typed for a zero: "유자영 (O44-205-7658)"
+# (koreakr-156762520). Used only to split people out of a block already found with _PERSON, so
+# finding the block (and the agency derived from it) is unchanged.
+_PERSON_LENIENT = re.compile(r"([가-힣]{2,4})\s?\(\s?([0Oo][\dOo]{1,2}-?[\dOo]{3,4}-[\dOo]{4})\s?\)")
+_LETTER_O = str.maketrans("Oo", "00")
 _DEPT = re.compile(r"([가-힣A-Za-z0-9·]*(?:과|팀|부|국|실|센터|단|반|관|원|사무국|대변인|본부))(?=\s)")
 _ROLES = ("책임자", "담당자", "관리자")
 # Ranks and fragments that look like department names to the pattern above.
 _NOT_DEPT = {"과", "장", "팀", "국", "실", "반", "관", "원", "단", "부", "주무관", "사무관", "서기관", "연구관", "연구원", "행정관"}
 
 
-def contact_block(body: str) -> tuple[int, str]:
-    """Return (offset, text) of the closing contact block, or (-1, "") when there is none."""
+def _last_contact_block(body: str) -> tuple[int, str]:
+    """The last block start whose text has a contact with a phone number (derive_agency reads this one)."""
     matches = list(_BLOCK_START.finditer(body))
     if not matches:
         return -1, ""
-    # the last block start whose text contains a phone number
     for m in reversed(matches):
         tail = body[m.start():]
         if _PERSON.search(tail[:600]):
@@ -44,19 +48,52 @@ def contact_block(body: str) -> tuple[int, str]:
     return -1, ""
 
 
+# A joint release closes with one block per agency, back to back ("담당 부서 소방청 … 유자영
+# (O44-205-7658) 담당 부서 건강위해대응관 …", koreakr-156762520). A block start before the last one
+# belongs to the same closing run when what lies between is a short list of people, not prose.
+_JOINT_GAP_CHARS = 300
+_SENTENCE_END = re.compile(r"다\s?[.]")
+
+
+def contact_block(body: str) -> tuple[int, str]:
+    """Return (offset, text) of the closing contact block, or (-1, "") when there is none.
+
+    The block runs from the first of the back-to-back blocks that close a joint release.
+    """
+    start, block = _last_contact_block(body)
+    if start < 0:
+        return start, block
+    first = start
+    for m in reversed(list(_BLOCK_START.finditer(body, 0, start))):
+        between = body[m.start():first]
+        if len(between) > _JOINT_GAP_CHARS or _SENTENCE_END.search(between) or not _PERSON_LENIENT.search(between):
+            break
+        first = m.start()
+    return first, (body[first:start] + block).strip()
+
+
+def repair_phone(phone: str) -> str:
+    """A phone number with a letter O/o typed for a zero gets its zero: "O44-205-7658" → "044-205-7658".
+
+    Only the contact field is repaired; the notice body keeps the number as the source wrote it,
+    so a quote still matches the source. A number without letters is returned as written.
+    """
+    return phone.translate(_LETTER_O)
+
+
 def parse_contacts(block: str) -> tuple[Contact, ...]:
-    """Split a contact block into people: department, role, name and phone, as written."""
+    """Split a contact block into people: department, role, name and phone (repaired by ``repair_phone``)."""
     contacts: list[Contact] = []
     last_end = 0
     department = ""
-    for m in _PERSON.finditer(block):
+    for m in _PERSON_LENIENT.finditer(block):
         before = block[last_end:m.start()]
         role = next((r for r in _ROLES if r in before), "")
         depts = _DEPT.findall(re.sub(r"담당\s?부서|문\s?의\s?:|담당자\s?:|담당\s?:", " ", before))
         depts = [d for d in depts if d not in _ROLES and d not in _NOT_DEPT]
         if depts:
             department = " ".join(depts[-2:]) if len(depts) > 1 and depts[-2].endswith(("청", "부", "처")) else depts[-1]
-        contacts.append(Contact(department=department, name=m.group(1), phone=m.group(2), role=role))
+        contacts.append(Contact(department=department, name=m.group(1), phone=repair_phone(m.group(2)), role=role))
         last_end = m.end()
     return tuple(contacts)
 
@@ -67,7 +104,7 @@ def derive_agency(body: str, title: str = "") -> str:
     m = _OPENING_AGENCY.search(head)
     if m:
         return m.group(1).lstrip("·")
-    start, block = contact_block(body)
+    start, block = _last_contact_block(body)
     if block:
         m = re.search(rf"(?:담당\s?부서|담당자\s?:)\s*({_ORG})(?=\s)", block)
         if m:
