@@ -276,8 +276,11 @@ def render_error_html(message: str) -> str:
     return f'<div class="pr-error">⚠ {escape(one_line(message))}</div>'
 
 
-def render_corpus_html(summary: CorpusSummary, max_agencies: int = 8) -> str:
+def render_corpus_html(summary: CorpusSummary, max_agencies: int = 8, index_dir: Path | None = None) -> str:
+    from rag.sync import last_synced
+
     agencies = [a for a, _ in summary.agencies if a and a != "(unknown)"]
+    synced = last_synced(index_dir) if index_dir is not None else ""
     listed = ", ".join(f"{escape(a)} {n}" for a, n in summary.agencies[:max_agencies] if a != "(unknown)")
     more = f" 외 {len(agencies) - max_agencies}곳" if len(agencies) > max_agencies else ""
     span = (f"{escape(summary.first_published)} ~ {escape(summary.last_published)}"
@@ -289,7 +292,8 @@ def render_corpus_html(summary: CorpusSummary, max_agencies: int = 8) -> str:
         f'<div>기간: {span}</div>'
         f'<div class="pr-meta">{listed}{more}</div>'
         f'<div class="pr-meta">임베딩 모델: {escape(summary.model)}</div>'
-        "</div>"
+        + (f'<div class="pr-meta" id="pr-synced">마지막 동기화 (last synced): {escape(synced)}</div>' if synced else "")
+        + "</div>"
     )
 
 
@@ -430,6 +434,22 @@ def _upload_path(item) -> Path | None:
     return None
 
 
+def _upload_destination(path: Path, target: Path) -> Path:
+    """Where an upload is kept: its own name, or "name (2).ext" … when another file holds that name.
+
+    An upload never replaces an earlier one (a re-upload under the same name is a new notice); the
+    same bytes uploaded again map to the copy already kept, so they are not indexed twice.
+    """
+    from ingest.readers import file_digest
+
+    digest = file_digest(path)
+    for n in range(1, 10_000):
+        dest = target / (path.name if n == 1 else f"{path.stem} ({n}){path.suffix}")
+        if not dest.exists() or file_digest(dest) == digest:
+            return dest
+    raise OSError(f"too many uploads named {path.name}")
+
+
 def ingest_uploads(assistant: Assistant, files, uploads_dir: Path | None = None,
                    on_progress: Callable[[int, int], None] | None = None) -> UploadReport:
     """Add uploaded files to the assistant's index and swap the new index in.
@@ -467,8 +487,8 @@ def ingest_uploads(assistant: Assistant, files, uploads_dir: Path | None = None,
             continue
         try:
             target.mkdir(parents=True, exist_ok=True)
-            dest = target / name
-            if path.resolve() != dest.resolve():
+            dest = _upload_destination(path, target)
+            if path.resolve() != dest.resolve() and not dest.exists():
                 shutil.copyfile(path, dest)
             ready.append(dest)
         except OSError as exc:
@@ -586,7 +606,7 @@ def build_ui(assistant: Assistant, settings: Settings):
             report = UploadReport(f"업로드 실패 (upload failed): {type(exc).__name__}: {one_line(exc, 200)}",
                                   problems=1)
         now = assistant.summary()
-        return (render_upload_report(report), render_corpus_html(now),
+        return (render_upload_report(report), render_corpus_html(now, index_dir=assistant.index_dir),
                 gr.Dropdown(choices=agency_choices(now)), None)
 
     with gr.Blocks(title=TITLE, analytics_enabled=False, fill_width=False) as demo:
@@ -614,7 +634,7 @@ def build_ui(assistant: Assistant, settings: Settings):
                         since = gr.Textbox(label="시작일 (since)", placeholder="YYYY-MM-DD", elem_id="pr-since")
                         until = gr.Textbox(label="종료일 (until)", placeholder="YYYY-MM-DD", elem_id="pr-until")
                 with gr.Accordion("색인 (Corpus)", open=True):
-                    corpus = gr.HTML(render_corpus_html(summary), elem_id="pr-corpus")
+                    corpus = gr.HTML(render_corpus_html(summary, index_dir=assistant.index_dir), elem_id="pr-corpus")
                     files = gr.File(label="보도자료 추가 (.txt .md .jsonl .pdf .hwp .hwpx)", file_count="multiple",
                                     file_types=list(UPLOAD_SUFFIXES), elem_id="pr-upload")
                     add = gr.Button("색인에 추가 (Add to index)", elem_id="pr-add")
@@ -659,21 +679,15 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="app.py", description="pressrag web chat (127.0.0.1 by default)")
     parser.add_argument("--host", help="address to listen on (default 127.0.0.1, or PRESSRAG_HOST)")
     parser.add_argument("--port", type=int, help="port (default 7860, or PRESSRAG_PORT)")
-    parser.add_argument("--index", type=Path, help="index folder (built from the demo corpus when missing)")
+    parser.add_argument("--index", type=Path, help="index folder (default: PRESSRAG_INDEX or the user data dir, "
+                        "where the demo corpus is built when missing)")
     args = parser.parse_args(argv)
-    from pydantic import ValidationError
+    from rag.folder import IndexProblem
+    from rag.settings import SettingsProblem, load_settings
 
-    from rag.index import IndexProblem
-    from rag.settings import Settings
-
-    overrides = {name: value for name, value in (("host", args.host), ("port", args.port), ("index", args.index))
-                 if value is not None}
     try:
-        settings = Settings(**overrides)
-        launch(settings)
-    except ValidationError as exc:
-        sys.exit(f"error: {one_line(exc.errors()[0].get('msg', exc))}")
-    except (IndexProblem, OSError) as exc:
+        launch(load_settings(host=args.host, port=args.port, index=args.index))
+    except (SettingsProblem, IndexProblem, OSError) as exc:
         sys.exit(f"error: {one_line(exc)}")
 
 

@@ -23,6 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from rag.build import IndexUpdater  # noqa: E402
 from rag.embed import make_embedder  # noqa: E402
 from rag.evaluate import mean, percentile, load_beir, retrieval_metrics  # noqa: E402
+from rag.folder import IndexFolder  # noqa: E402
 from rag.index import NoticeIndex  # noqa: E402
 from rag.retrieve import Retriever  # noqa: E402
 
@@ -49,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     embedder = make_embedder(os.environ.get("PRESSRAG_EMBED_MODEL"))
     chars = sum(len(n.body) for n in notices)
     ingest = "reused index"
-    if args.index is not None and (args.index / "manifest.json").exists():
+    if args.index is not None and IndexFolder(args.index).has_snapshot():
         index = NoticeIndex.load(args.index, expected_model=embedder.name)
     else:
         started = time.perf_counter()

@@ -19,14 +19,26 @@ from ingest.models import Notice, ReadReport, SkippedFile
 from ingest.normalize import decode_bytes, looks_like_text, normalize_text
 
 # A reader returns the notices of a file; a multi-record file may also return
-# SkippedFile entries for the records it could not read.
-Reader = Callable[[Path], list[Notice | SkippedFile]]
+# SkippedFile entries for the records it could not read. The second argument is the id a
+# whole-file notice gets (records in a multi-record file carry their own ids).
+Reader = Callable[[Path, str], list[Notice | SkippedFile]]
 
 _MAX_FILE_BYTES = 200 * 1024 * 1024
 
 
-def _doc_id_for(path: Path) -> str:
-    return path.stem
+def file_doc_id(path: Path, root: Path | None = None) -> str:
+    """The id of a notice that is a whole file: its path relative to the folder that was ingested.
+
+    Attachments are often named alike (up1/보도자료.txt, up2/보도자료.txt), so the bare file
+    stem is not an id; the relative path is stable across machines and readable in citations.
+    A file given by itself is named by its file name (the index disambiguates clashes).
+    """
+    if root is not None and root != path:
+        try:
+            return path.relative_to(root).as_posix()
+        except ValueError:
+            pass
+    return path.name
 
 
 def _iso_date(text: str) -> str:
@@ -102,24 +114,24 @@ def parse_bidpro_page(text: str, doc_id: str, source: str) -> Notice:
 # --- plain text, Markdown and BidPro pages ------------------------------------------
 
 
-def read_text_file(path: Path) -> list[Notice | SkippedFile]:
+def read_text_file(path: Path, doc_id: str) -> list[Notice | SkippedFile]:
     """A .txt/.md file: a BidPro page when it looks like one, else one notice titled by its first line."""
     text = decode_bytes(path.read_bytes())
     if not looks_like_text(text):
         raise UnreadableFile("binary data, not text")
     if is_bidpro_page(text):
-        return [parse_bidpro_page(text, _doc_id_for(path), str(path))]
-    return [_notice_from_plain_text(text, path, source_type="text")]
+        return [parse_bidpro_page(text, doc_id, str(path))]
+    return [_notice_from_plain_text(text, path, doc_id, source_type="text")]
 
 
-def _notice_from_plain_text(text: str, path: Path, source_type: str) -> Notice:
+def _notice_from_plain_text(text: str, path: Path, doc_id: str, source_type: str) -> Notice:
     body = normalize_text(text)
     if len(body) < 2:
         raise UnreadableFile("no text")
     first_line = next((line.strip("# ").strip() for line in body.splitlines() if line.strip()), "")
     title = first_line[:120] if first_line else path.stem
     return Notice(
-        doc_id=_doc_id_for(path),
+        doc_id=doc_id,
         title=title,
         body=body,
         agency=derive_agency(body, title),
@@ -133,7 +145,7 @@ def _notice_from_plain_text(text: str, path: Path, source_type: str) -> Notice:
 # --- korea.kr JSONL records ---------------------------------------------------------
 
 
-def read_jsonl(path: Path) -> list[Notice | SkippedFile]:
+def read_jsonl(path: Path, doc_id: str = "") -> list[Notice | SkippedFile]:
     """korea.kr records (id, title, published, url, text), one JSON object a line.
 
     A bad line becomes a SkippedFile naming its line number; the file fails as a
@@ -184,13 +196,13 @@ def notice_from_record(record: dict, source: str = "") -> Notice:
 
 
 def _attachment_reader(function_name: str, source_type: str) -> Reader:
-    def read(path: Path) -> list[Notice | SkippedFile]:
+    def read(path: Path, doc_id: str) -> list[Notice | SkippedFile]:
         from ingest import attachments  # PDF/HWP libraries load only when such a file comes
 
         text = getattr(attachments, function_name)(path)
         if not looks_like_text(text):
             raise UnreadableFile("extracted text looks garbled")
-        return [_notice_from_plain_text(text, path, source_type=source_type)]
+        return [_notice_from_plain_text(text, path, doc_id, source_type=source_type)]
 
     read.__doc__ = f"A {source_type.upper()} attachment read as one notice."
     return read
@@ -210,19 +222,25 @@ def supported_suffixes() -> tuple[str, ...]:
     return tuple(sorted(READERS))
 
 
-def iter_files(paths: Iterable[Path]) -> Iterator[Path]:
-    """Files under ``paths`` (folders walked recursively, hidden files skipped), in a stable order."""
+def iter_files(paths: Iterable[Path]) -> Iterator[tuple[Path, str]]:
+    """Files under ``paths`` with the id a whole-file notice of each gets (``file_doc_id``).
+
+    Folders are walked recursively, hidden files skipped, in a stable order.
+    """
     for path in paths:
         if path.is_dir():
             for child in sorted(path.rglob("*")):
                 if child.is_file() and not any(part.startswith(".") for part in child.relative_to(path).parts):
-                    yield child
+                    yield child, file_doc_id(child, path)
         else:
-            yield path
+            yield path, file_doc_id(path)
 
 
-def read_file(path: Path) -> list[Notice | SkippedFile]:
-    """Read one file with the reader its suffix selects; raises UnreadableFile with a reason."""
+def read_file(path: Path, doc_id: str | None = None) -> list[Notice | SkippedFile]:
+    """Read one file with the reader its suffix selects; raises UnreadableFile with a reason.
+
+    ``doc_id`` names a whole-file notice (default: the file name).
+    """
     reader = READERS.get(path.suffix.lower())
     if reader is None:
         raise UnreadableFile(f"unsupported file type {path.suffix or '(none)'}; supported: {', '.join(supported_suffixes())}")
@@ -234,7 +252,7 @@ def read_file(path: Path) -> list[Notice | SkippedFile]:
     if size > _MAX_FILE_BYTES:
         raise UnreadableFile(f"file too large ({size // 1_000_000} MB)")
     try:
-        return reader(path)
+        return reader(path, doc_id or file_doc_id(path))
     except UnreadableFile:
         raise
     except (OSError, ValueError, KeyError, IndexError, EOFError) as exc:
@@ -253,9 +271,9 @@ def file_digest(path: Path) -> str:
 def read_paths(paths: Iterable[Path]) -> ReadReport:
     """Read every supported file under ``paths``; unreadable ones go to ``report.skipped``."""
     report = ReadReport()
-    for path in iter_files(paths):
+    for path, doc_id in iter_files(paths):
         try:
-            items = read_file(path)
+            items = read_file(path, doc_id)
         except UnreadableFile as exc:
             report.skipped.append(SkippedFile(str(path), str(exc)))
             continue

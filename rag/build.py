@@ -16,7 +16,20 @@ from ingest.models import Chunk, Notice, SkippedFile
 from ingest.readers import file_digest, iter_files, read_file
 from ingest.errors import UnreadableFile
 from rag.embed import Embedder
+from rag.folder import IndexFolder
 from rag.index import IndexProblem, NoticeIndex
+
+
+def _unique_file_id(path: Path, file_id: str, key: str, owner: dict[str, str]) -> str:
+    """``file_id``, or, when another file already holds it, the shortest longer tail of the
+    file's absolute path that no other file holds (up1/보도자료.txt beside up2/보도자료.txt)."""
+    parts = path.resolve().parts
+    candidate = file_id
+    depth = len(Path(file_id).parts)
+    while owner.get(candidate) not in (None, key) and depth < len(parts):
+        depth += 1
+        candidate = "/".join(parts[-depth:]).lstrip("/")
+    return candidate
 
 
 def passage_text(chunk: Chunk) -> str:
@@ -55,21 +68,28 @@ class IndexUpdater:
     a changed file's old notices are replaced; with ``prune`` the notices of files
     that no longer exist are removed. A bad file is reported and skipped, and
     what the index already held from it is kept.
+
+    Safety: the folder must be empty, new or a pressrag index (never a folder of the
+    user's files); the whole read-embed-save runs under the folder's write lock, so
+    two ingests into one index both land; a first ingest that indexes nothing leaves
+    no folder behind.
     """
 
     def __init__(self, embedder: Embedder, chunker: Chunker | None = None, batch_size: int = 32,
-                 progress: bool = True, on_progress: Callable[[int, int], None] | None = None):
+                 progress: bool = True, on_progress: Callable[[int, int], None] | None = None,
+                 lock_timeout: float = 600.0):
         self.embedder = embedder
         self.chunker = chunker or Chunker()
         self.batch_size = batch_size
         self.progress = progress
         self.on_progress = on_progress
+        self.lock_timeout = lock_timeout
 
     def _chunker_settings(self) -> dict:
         return asdict(self.chunker.settings)
 
     def open_index(self, folder: Path, rebuild: bool = False) -> NoticeIndex:
-        if not rebuild and (Path(folder) / "manifest.json").exists():
+        if not rebuild and IndexFolder(folder).has_snapshot():
             index = NoticeIndex.load(folder, expected_model=self.embedder.name)
             if index.manifest.chunker != self._chunker_settings():
                 raise IndexProblem(f"index at {folder} was built with other chunker settings; re-ingest with --rebuild")
@@ -77,13 +97,26 @@ class IndexUpdater:
         return NoticeIndex.empty(self.embedder.name, self.embedder.dim, self._chunker_settings())
 
     def run(self, folder: Path, paths: Sequence[Path], prune: bool = False, rebuild: bool = False) -> IngestResult:
+        store = IndexFolder(folder)
+        created = store.claim()  # refuses a file or a folder of other files before writing anything
+        try:
+            with store.write_lock(timeout=self.lock_timeout, announce=self.progress):
+                store.remove_stale()  # whatever a killed writer left, before this one starts
+                return self._run_locked(Path(folder), paths, prune=prune, rebuild=rebuild)
+        finally:
+            if created:
+                store.release_if_unused()
+
+    def _run_locked(self, folder: Path, paths: Sequence[Path], prune: bool, rebuild: bool) -> IngestResult:
         started = time.perf_counter()
+        existed = IndexFolder(folder).has_snapshot()
         index = self.open_index(folder, rebuild=rebuild)
         result = IngestResult()
         known = index.manifest.files
+        owner = {doc_id: key for key, entry in known.items() for doc_id in entry.get("doc_ids", [])}
         new_notices, new_chunks = [], []
         seen: set[str] = set()
-        for path in iter_files(paths):
+        for path, file_id in iter_files(paths):
             result.files_seen += 1
             key = str(path.resolve())
             seen.add(key)
@@ -96,15 +129,19 @@ class IndexUpdater:
                 result.files_unchanged += 1
                 continue
             try:
-                items = read_file(path)
+                items = read_file(path, _unique_file_id(path, file_id, key, owner))
             except UnreadableFile as exc:
                 result.skipped.append(SkippedFile(str(path), str(exc)))
                 continue
-            notices = [item for item in items if not isinstance(item, SkippedFile)]
             result.skipped.extend(item for item in items if isinstance(item, SkippedFile))
+            notices = self._claim_ids([i for i in items if isinstance(i, Notice)], key, owner, known, result)
             old_ids = set(known.get(key, {}).get("doc_ids", []))
             new_ids = {n.doc_id for n in notices}
             index.remove_docs(old_ids | new_ids)
+            new_notices = [n for n in new_notices if n.doc_id not in new_ids]  # a later file took the id over
+            new_chunks = [c for c in new_chunks if c.doc_id not in new_ids]
+            for doc_id in old_ids - new_ids:
+                owner.pop(doc_id, None)
             known[key] = {"sha256": digest, "doc_ids": sorted(new_ids)}
             result.files_indexed += 1
             for notice in notices:
@@ -118,12 +155,44 @@ class IndexUpdater:
         result.notices_added = len(new_notices)
         result.chunks_added = len(new_chunks)
         result.chars_added = sum(len(n.body) for n in new_notices)
-        if new_chunks or result.files_removed or rebuild or not (Path(folder) / "manifest.json").exists():
+        changed = bool(result.files_indexed or result.files_removed)
+        # A first ingest (or a --rebuild) that read nothing must not leave an empty index behind.
+        if changed and (index.notices or existed):
             index.save(folder)
         result.notices_total = len(index.notices)
         result.chunks_total = len(index.chunks)
         result.seconds = time.perf_counter() - started
         return result
+
+    @staticmethod
+    def _claim_ids(notices: list[Notice], key: str, owner: dict[str, str], known: dict[str, dict],
+                   result: IngestResult) -> list[Notice]:
+        """The notices of file ``key`` whose ids it may take; report the rest instead of overwriting.
+
+        A korea.kr record id (newsId) names one release wherever it comes from, so a newer copy
+        (a feed sync, another export) takes the id over. Any other id already held by another
+        file is a genuine collision: reported, and the notice indexed earlier is kept.
+        """
+        kept: list[Notice] = []
+        taken: set[str] = set()
+        for notice in notices:
+            holder = owner.get(notice.doc_id)
+            if notice.doc_id in taken:
+                result.skipped.append(SkippedFile(notice.source or key, f"duplicate id {notice.doc_id} in the same file; "
+                                                  "kept the first"))
+                continue
+            if holder not in (None, key):
+                if notice.source_type != "korea.kr":
+                    result.skipped.append(SkippedFile(
+                        notice.source or key, f"id {notice.doc_id} is already used by {holder}; not overwritten"))
+                    continue
+                ids = known.get(holder, {}).get("doc_ids", [])
+                if notice.doc_id in ids:
+                    ids.remove(notice.doc_id)
+            owner[notice.doc_id] = key
+            taken.add(notice.doc_id)
+            kept.append(notice)
+        return kept
 
     def build_in_memory(self, notices: Sequence[Notice]) -> NoticeIndex:
         """An index of ``notices`` that is never written to disk (benchmarks, BEIR evaluation, tests)."""

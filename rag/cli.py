@@ -21,21 +21,27 @@ def _fail(message: str, code: int = 1) -> None:
     raise typer.Exit(code)
 
 
-def _settings(**overrides):
-    from pydantic import ValidationError
-
-    from rag.settings import Settings
+def _settings(**flags):
+    from rag.settings import SettingsProblem, load_settings
 
     try:
-        return Settings(**{k: v for k, v in overrides.items() if v is not None})
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        _fail(f"bad setting {'.'.join(str(p) for p in first['loc'])}: {first['msg']}")
+        return load_settings(**flags)
+    except SettingsProblem as exc:
+        _fail(str(exc))
+
+
+def _check_text(value: str, what: str) -> None:
+    """Refuse text that is not valid UTF-8 (the shell passed raw bytes) with a message, not a traceback."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        shown = value.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+        _fail(f"the {what} is not valid UTF-8 text ({shown!r}); check the terminal's encoding (e.g. LANG=C.UTF-8)")
 
 
 def _known_errors():
     from ingest.errors import UnreadableFile
-    from rag.index import IndexProblem
+    from rag.folder import IndexProblem
     from rag.retrieve import QueryProblem
 
     return (IndexProblem, QueryProblem, UnreadableFile, ValueError, OSError)
@@ -59,13 +65,16 @@ def ingest(
     if missing:
         _fail(f"no such file or folder: {', '.join(missing)}", 2)
     try:
-        result = IndexUpdater(make_embedder(settings.embed_model), progress=not quiet).run(
-            settings.index, paths, prune=prune, rebuild=rebuild)
+        updater = IndexUpdater(make_embedder(settings.embed_model), progress=not quiet,
+                               lock_timeout=settings.lock_timeout)
+        result = updater.run(settings.index, paths, prune=prune, rebuild=rebuild)
     except _known_errors() as exc:
         _fail(str(exc))
     typer.echo(describe_ingest(result))
-    if result.files_seen and not result.notices_total:
-        _fail("no readable notices were found", 1)
+    if not result.files_seen:
+        _fail(f"no files found in {', '.join(str(p) for p in paths)}", 1)
+    if not (result.files_indexed or result.files_unchanged or result.files_removed):
+        _fail("no readable notices were found; nothing was indexed", 1)
 
 
 def _filters(agency: list[str] | None, since: str | None, until: str | None):
@@ -105,11 +114,13 @@ def ask(
     until: Optional[str] = typer.Option(None, "--until", help="Published on or before YYYY-MM-DD"),
     index: Optional[Path] = typer.Option(None, "--index", help="Index folder"),
     mode: Optional[str] = typer.Option(None, "--mode", help="hybrid | dense | bm25"),
+    demo: bool = typer.Option(False, "--demo", help="Build the demo corpus's index at --index if it has none"),
 ) -> None:
     """Answer a question from the indexed notices, with numbered citations."""
     from rag.service import open_assistant
 
-    settings = _settings(index=index, k=k, mode=mode)
+    _check_text(question, "question")
+    settings = _settings(index=index, k=k, mode=mode, demo=demo or None)
     try:
         filters = _filters(agency, since, until)
         assistant = open_assistant(settings, progress=not as_json)
@@ -144,9 +155,10 @@ def serve(
     host: Optional[str] = typer.Option(None, "--host"),
     port: Optional[int] = typer.Option(None, "--port"),
     index: Optional[Path] = typer.Option(None, "--index"),
+    demo: bool = typer.Option(False, "--demo", help="Build the demo corpus's index at --index if it has none"),
 ) -> None:
     """Start the web chat on 127.0.0.1 (no share link, no analytics)."""
-    settings = _settings(index=index, host=host, port=port)
+    settings = _settings(index=index, host=host, port=port, demo=demo or None)
     import app as web
 
     try:
@@ -188,6 +200,51 @@ def evaluate(
         json_out.parent.mkdir(parents=True, exist_ok=True)
         json_out.write_text(json.dumps(report, ensure_ascii=False, indent=1), encoding="utf-8")
         typer.echo(f"report written to {json_out}")
+
+
+@app.command()
+def sync(
+    feeds: Optional[list[str]] = typer.Argument(None, metavar="[FEED_URL]...",
+                                                help="RSS/Atom feeds (default: $PRESSRAG_FEEDS, korea.kr press releases)"),
+    index: Optional[Path] = typer.Option(None, "--index", help="Index folder"),
+    every: Optional[str] = typer.Option(None, "--every", help="Keep running, one sync per interval (90s, 30m, 2h)"),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar; only problems and the summary"),
+) -> None:
+    """Bring the index up to date from press-release feeds (new and changed items only)."""
+    import time as _time
+
+    from rag.embed import make_embedder
+    from rag.sync import FeedSync, describe_sync, parse_every
+
+    settings = _settings(index=index)
+    try:
+        interval = parse_every(every) if every else None
+    except ValueError as exc:
+        _fail(str(exc), 2)
+    bad = [u for u in feeds or () if not u.lower().startswith(("http://", "https://"))]
+    if bad:
+        _fail(f"not an http(s) feed URL: {', '.join(bad)}", 2)
+    # One embedder and one HTTP client for every run: the model loads once in --every mode.
+    syncer = FeedSync.from_settings(settings, make_embedder(settings.embed_model), feeds, progress=not quiet)
+    try:
+        while True:
+            try:
+                result = syncer.run(settings.index)
+            except _known_errors() as exc:
+                if interval is None:
+                    _fail(str(exc))
+                typer.echo(f"error: {exc}", err=True)  # a service keeps polling; the next run may succeed
+            else:
+                typer.echo(f"[{result.started}] " + describe_sync(result))
+                if interval is None:
+                    if result.all_failed:
+                        _fail("every feed failed; the index was not changed")
+                    return
+            _time.sleep(interval)
+    except KeyboardInterrupt:
+        raise typer.Exit(0)
+    finally:
+        syncer.close()
 
 
 def ask_main() -> None:

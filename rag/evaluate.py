@@ -11,7 +11,7 @@ import json
 import math
 import statistics
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from ingest.normalize import squash
@@ -104,6 +104,18 @@ def mean(values: list[float]) -> float:
 
 # -- gold run ---------------------------------------------------------------------------
 
+def gold_id_aliases(notice_ids) -> dict[str, str]:
+    """Older gold files name a whole-file notice by its bare file stem ("000_784a45d05de28dc5");
+    the index names it by its path ("bidpro/000_784a45d05de28dc5.txt"). Map each unambiguous
+    stem to the id, so gold sets written either way score the same."""
+    by_stem: dict[str, list[str]] = {}
+    for doc_id in notice_ids:
+        stem = Path(doc_id).stem
+        if stem != doc_id:
+            by_stem.setdefault(stem, []).append(doc_id)
+    return {stem: ids[0] for stem, ids in by_stem.items() if len(ids) == 1 and stem not in notice_ids}
+
+
 def run_gold(gold_path: Path, settings: Settings, mode: str = "hybrid", k: int = 8, limit: int | None = None,
              assistant=None, progress: bool = True) -> dict:
     """Run every gold question through the same path as `ask`; return the report (stable keys)."""
@@ -126,7 +138,9 @@ def run_gold(gold_path: Path, settings: Settings, mode: str = "hybrid", k: int =
 
         bar = tqdm(questions, desc=f"eval {mode}", unit="q", file=__import__("sys").stderr)
         iterator = bar
+    aliases = gold_id_aliases(assistant.index.notices)
     for q in iterator:
+        q = replace(q, doc_ids=tuple(aliases.get(d, d) for d in q.doc_ids))
         missing = [d for d in q.doc_ids if d not in assistant.index.notices]
         if missing:
             problems.append(f"{q.id}: gold notice(s) not in the index: {', '.join(missing)}")
@@ -306,6 +320,7 @@ def run_beir(folder: Path, settings: Settings, mode: str = "hybrid", index_dir: 
     """Index a BEIR corpus (temp folder unless ``index_dir``) and score retrieval at document level."""
     from rag.build import IndexUpdater
     from rag.embed import make_embedder
+    from rag.folder import IndexFolder
     from rag.index import NoticeIndex
     from rag.retrieve import Retriever
 
@@ -313,7 +328,7 @@ def run_beir(folder: Path, settings: Settings, mode: str = "hybrid", index_dir: 
     embedder = make_embedder(settings.embed_model)
     updater = IndexUpdater(embedder, progress=progress)
     t0 = time.perf_counter()
-    if index_dir is not None and (index_dir / "manifest.json").exists():
+    if index_dir is not None and IndexFolder(index_dir).has_snapshot():
         index = NoticeIndex.load(index_dir, expected_model=embedder.name)
         ingest_seconds = 0.0
     else:

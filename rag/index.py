@@ -1,14 +1,14 @@
-"""The on-disk index: one folder with FAISS vectors, the chunk and notice store, and a manifest.
+"""The index: notices, their chunks, chunk vectors and BM25 terms, and a manifest, persisted as snapshots.
 
-Layout (no pickle anywhere: a folder a user can be sent must never execute code on load):
+A snapshot is one folder (no pickle anywhere: a folder a user can be sent must never execute code on load):
     manifest.json   format, embedding model and dimension, chunker settings, per-source-file
                     SHA-256 and doc ids, and a SHA-256 of each data file below
     notices.jsonl   one Notice per line
     chunks.jsonl    one Chunk per line, with its BM25 search terms
     vectors.faiss   faiss.write_index of an inner-product flat index, row i = chunk i
 
-Writes go to a temporary sibling folder that replaces the old one by rename, so a
-crash mid-write leaves the previous index usable.
+``rag.folder.IndexFolder`` decides where snapshots go, refuses folders that are not ours, and
+switches to a new snapshot atomically, so a crash at any point leaves the previous index usable.
 """
 
 from __future__ import annotations
@@ -16,8 +16,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import shutil
-import tempfile
 import time
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
@@ -27,15 +25,14 @@ import numpy as np
 
 from ingest.models import Chunk, Contact, Notice
 from ingest.readers import file_digest
+from rag.folder import DATA_FILES as _FILES
+from rag.folder import MANIFEST, IndexFolder, IndexProblem
 
-FORMAT = "pressrag-index/1"
-_FILES = ("notices.jsonl", "chunks.jsonl", "vectors.faiss")
+FORMAT = "pressrag-index/2"
+# Format 1 kept the same files at the top of the folder; its snapshots read the same way.
+_READABLE_FORMATS = ("pressrag-index/1", FORMAT)
 
-
-class IndexProblem(RuntimeError):
-    """The index folder is missing, half-written, tampered with or built for another model."""
-
-
+__all__ = ["FORMAT", "IndexProblem", "Manifest", "NoticeIndex"]
 
 
 @dataclass
@@ -160,79 +157,98 @@ class NoticeIndex:
 
     # -- persistence ------------------------------------------------------------------
     def save(self, folder: Path) -> None:
-        """Write the index atomically: a temp folder beside ``folder`` replaces it by rename."""
+        """Write a new snapshot into ``folder`` and switch to it atomically (under the folder's write lock).
+
+        Refuses a file or a folder of someone else's files; a failure part-way leaves the previous
+        snapshot current and removes the partial one.
+        """
         import faiss
 
-        folder = Path(folder)
-        folder.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.tmp-", dir=folder.parent))
-        try:
-            with (tmp / "notices.jsonl").open("w", encoding="utf-8") as fh:
-                for notice in self.notices.values():
-                    fh.write(json.dumps(asdict(notice), ensure_ascii=False) + "\n")
-            with (tmp / "chunks.jsonl").open("w", encoding="utf-8") as fh:
-                for chunk, terms in zip(self.chunks, self.terms):
-                    fh.write(json.dumps({**asdict(chunk), "terms": terms}, ensure_ascii=False) + "\n")
-            faiss.write_index(self.faiss_index, str(tmp / "vectors.faiss"))
-            self.manifest.checksums = {name: file_digest(tmp / name) for name in _FILES}
-            self.manifest.updated = time.strftime("%Y-%m-%dT%H:%M:%S%z")
-            self.manifest.counts = {"notices": len(self.notices), "chunks": len(self.chunks)}
-            (tmp / "manifest.json").write_text(json.dumps(asdict(self.manifest), ensure_ascii=False, indent=1),
-                                               encoding="utf-8")
-            for name in (*_FILES, "manifest.json"):
-                with (tmp / name).open("rb") as fh:
-                    os.fsync(fh.fileno())
-            old = None
-            if folder.exists():
-                old = folder.with_name(f".{folder.name}.old-{os.getpid()}")
-                folder.rename(old)
-            tmp.rename(folder)
-            if old is not None:
-                shutil.rmtree(old, ignore_errors=True)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
+        store = IndexFolder(folder)
+        store.claim()
+        with store.write_lock():
+            snap = store.new_snapshot()
+            try:
+                with (snap / "notices.jsonl").open("w", encoding="utf-8") as fh:
+                    for notice in self.notices.values():
+                        fh.write(json.dumps(asdict(notice), ensure_ascii=False) + "\n")
+                with (snap / "chunks.jsonl").open("w", encoding="utf-8") as fh:
+                    for chunk, terms in zip(self.chunks, self.terms):
+                        fh.write(json.dumps({**asdict(chunk), "terms": terms}, ensure_ascii=False) + "\n")
+                faiss.write_index(self.faiss_index, str(snap / "vectors.faiss"))
+                self.manifest.format = FORMAT
+                self.manifest.checksums = {name: file_digest(snap / name) for name in _FILES}
+                self.manifest.updated = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+                self.manifest.counts = {"notices": len(self.notices), "chunks": len(self.chunks)}
+                (snap / MANIFEST).write_text(json.dumps(asdict(self.manifest), ensure_ascii=False, indent=1),
+                                             encoding="utf-8")
+                for name in (*_FILES, MANIFEST):
+                    with (snap / name).open("rb") as fh:
+                        os.fsync(fh.fileno())
+            except BaseException:
+                store.discard(snap)
+                raise
+            store.publish(snap)
 
     @classmethod
     def load(cls, folder: Path, expected_model: str | None = None) -> NoticeIndex:
-        """Load and verify an index; raise IndexProblem with a one-line reason if it is unusable."""
+        """Load and verify the current snapshot; raise IndexProblem with a one-line reason if unusable."""
+        store = IndexFolder(folder)
+        store.refuse_if_not_ours()
+        if store.kind() in ("missing", "empty"):
+            raise IndexProblem(f"no index at {folder} (run `pressrag ingest FILES --index {folder}` first)")
+        for _ in range(5):
+            snap = store.current()
+            if snap is None:
+                raise IndexProblem(f"index at {folder} holds no complete snapshot (an ingest did not finish); "
+                                   "run `pressrag ingest` again")
+            try:
+                return cls._load_snapshot(snap, Path(folder), expected_model)
+            except IndexProblem:
+                # A writer may have switched snapshots and removed this one while we read it.
+                if store.current() == snap:
+                    raise
+        raise IndexProblem(f"index at {folder} keeps changing while being read; try again")
+
+    @classmethod
+    def _load_snapshot(cls, snap: Path, folder: Path, expected_model: str | None) -> NoticeIndex:
         import faiss
 
-        folder = Path(folder)
-        manifest_path = folder / "manifest.json"
+        manifest_path = snap / MANIFEST
         if not manifest_path.exists():
-            raise IndexProblem(f"no index at {folder} (run `pressrag ingest` first)")
+            raise IndexProblem(f"index at {folder} is damaged: {MANIFEST} is missing; "
+                               f"rebuild it with `pressrag ingest FILES --index {folder} --rebuild`")
         try:
             raw = json.loads(manifest_path.read_text(encoding="utf-8"))
             manifest = Manifest(**raw)
         except (ValueError, TypeError) as exc:
             raise IndexProblem(f"index manifest at {manifest_path} is unreadable: {exc}") from exc
-        if manifest.format != FORMAT:
+        if manifest.format not in _READABLE_FORMATS:
             raise IndexProblem(f"index at {folder} has format {manifest.format!r}, expected {FORMAT!r}; rebuild it")
         if expected_model and manifest.model != expected_model:
             raise IndexProblem(
                 f"index at {folder} was built with embedding model {manifest.model!r} but "
                 f"{expected_model!r} is configured; re-ingest with --rebuild or set PRESSRAG_EMBED_MODEL={manifest.model}"
             )
-        missing = [name for name in _FILES if not (folder / name).exists()]
+        missing = [name for name in _FILES if not (snap / name).exists()]
         if missing:
             raise IndexProblem(f"index at {folder} is incomplete: {', '.join(missing)} missing; rebuild it")
         for name in _FILES:
-            if manifest.checksums.get(name) != file_digest(folder / name):
+            if manifest.checksums.get(name) != file_digest(snap / name):
                 raise IndexProblem(f"index at {folder} is damaged: {name} does not match its checksum; rebuild it")
         try:
             notices = {}
-            for line in (folder / "notices.jsonl").read_text(encoding="utf-8").splitlines():
+            for line in (snap / "notices.jsonl").read_text(encoding="utf-8").splitlines():
                 notice = _notice_from_json(json.loads(line))
                 notices[notice.doc_id] = notice
             chunks, terms = [], []
-            for line in (folder / "chunks.jsonl").read_text(encoding="utf-8").splitlines():
+            for line in (snap / "chunks.jsonl").read_text(encoding="utf-8").splitlines():
                 chunk, chunk_terms = _chunk_from_json(json.loads(line))
                 chunks.append(chunk)
                 terms.append(chunk_terms)
-            flat = faiss.read_index(str(folder / "vectors.faiss"))
+            flat = faiss.read_index(str(snap / "vectors.faiss"))
             vectors = flat.reconstruct_n(0, flat.ntotal) if flat.ntotal else np.zeros((0, manifest.dim), np.float32)
-        except (ValueError, TypeError, KeyError, RuntimeError) as exc:
+        except (ValueError, TypeError, KeyError, RuntimeError, OSError) as exc:
             raise IndexProblem(f"index at {folder} is unreadable: {exc}") from exc
         if flat.d != manifest.dim:
             raise IndexProblem(f"index at {folder}: vectors have dimension {flat.d}, manifest says {manifest.dim}")

@@ -13,9 +13,10 @@ from pathlib import Path
 from rag.answer import ExtractiveAnswerer
 from rag.build import IndexUpdater, IngestResult
 from rag.embed import Embedder, make_embedder
+from rag.folder import IndexFolder, IndexProblem
 from rag.index import NoticeIndex
 from rag.retrieve import Filters, Retriever
-from rag.settings import DEMO_CORPUS, Settings
+from rag.settings import DEMO_CORPUS, Settings, default_index_dir
 from rag.types import Answer, Retrieval
 
 
@@ -91,15 +92,33 @@ def _with_timings(answer: Answer, retrieval: Retrieval, started: float) -> Answe
     return replace(answer, timings_ms={k: round(v, 1) for k, v in timings.items()})
 
 
-def ensure_index(index_dir: Path, embedder: Embedder, progress: bool = True) -> NoticeIndex:
-    """Load the index; when there is none yet, build it from the bundled demo corpus first."""
-    if not (index_dir / "manifest.json").exists():
+def ensure_index(index_dir: Path, embedder: Embedder, progress: bool = True, demo: bool = False) -> NoticeIndex:
+    """Load the index at ``index_dir``.
+
+    The demo corpus is built only where the user expects it: at the default index location, or
+    anywhere when ``demo`` is set (``--demo``). Elsewhere a missing index is an error, so a typo
+    such as ``--index ~/notices`` never fills (or replaces) a folder the user meant for other things.
+    A folder that holds anything but a pressrag index is never written to.
+    """
+    store = IndexFolder(index_dir)
+    store.refuse_if_not_ours()
+    if not store.has_snapshot():
+        if not (demo or _same_path(index_dir, default_index_dir())):
+            if store.kind() == "ours":
+                raise IndexProblem(f"index at {index_dir} holds no complete snapshot (an ingest did not finish); "
+                                   f"run `pressrag ingest FILES --index {index_dir}` again")
+            raise IndexProblem(f"no index at {index_dir}; build one with `pressrag ingest FILES --index {index_dir}` "
+                               "(or add --demo to build the demo corpus there)")
         if progress:
             print(f"No index at {index_dir}: building it from the demo corpus ({DEMO_CORPUS}) …", file=sys.stderr)
         result = IndexUpdater(embedder, progress=progress).run(index_dir, [DEMO_CORPUS])
         if progress:
             print(describe_ingest(result), file=sys.stderr)
     return NoticeIndex.load(index_dir, expected_model=embedder.name)
+
+
+def _same_path(a: Path, b: Path) -> bool:
+    return Path(a).expanduser().resolve() == Path(b).expanduser().resolve()
 
 
 def make_answerer(settings: Settings, embedder: Embedder, index: NoticeIndex):
@@ -115,7 +134,7 @@ def make_answerer(settings: Settings, embedder: Embedder, index: NoticeIndex):
 
 def open_assistant(settings: Settings, progress: bool = True, embedder: Embedder | None = None) -> Assistant:
     embedder = embedder or make_embedder(settings.embed_model)
-    index = ensure_index(settings.index, embedder, progress=progress)
+    index = ensure_index(settings.index, embedder, progress=progress, demo=settings.demo)
     retriever = Retriever(index, embedder, mode=settings.mode)
     return Assistant(index, retriever, make_answerer(settings, embedder, index), index_dir=settings.index)
 

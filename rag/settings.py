@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import os
+import re
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from ingest.feeds import DEFAULT_FEED
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEMO_CORPUS = REPO_ROOT / "data" / "corpus"
@@ -34,19 +38,60 @@ class Settings(BaseSettings):
     llm_api_key: str = ""
     llm_timeout: float = 60.0
     llm_temperature: float = 0.0
+    demo: bool = False  # build the demo corpus at a non-default index location when it has no index
+    lock_timeout: float = 600.0  # seconds a writer waits for another writer of the same index
     host: str = "127.0.0.1"
     port: int = 7860
+    # Feed sync (`pressrag sync`). PRESSRAG_FEEDS: a JSON list or URLs separated by commas or spaces.
+    feeds: Annotated[list[str], NoDecode] = Field(default_factory=lambda: [DEFAULT_FEED])
+    sync_timeout: float = 20.0  # seconds per HTTP request
+    sync_retries: int = 3  # extra tries after a network error, timeout or HTTP 5xx, with doubling waits
+    sync_attachments: bool = True  # download and index .hwp/.hwpx/.pdf attachments of synced items
+    sync_max_attachment_mb: float = 20.0
+
+    @field_validator("feeds", mode="before")
+    @classmethod
+    def _feed_list(cls, value: object) -> object:
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                return json.loads(text)
+            return [part for part in re.split(r"[,\s]+", text) if part]
+        return value
 
     @field_validator("k")
     @classmethod
     def _positive_k(cls, value: int) -> int:
         if value < 1:
-            raise ValueError("PRESSRAG_K must be at least 1")
+            raise ValueError("must be at least 1")
         return value
 
     @field_validator("port")
     @classmethod
     def _valid_port(cls, value: int) -> int:
         if not 0 < value < 65536:
-            raise ValueError("PRESSRAG_PORT must be between 1 and 65535")
+            raise ValueError("must be between 1 and 65535")
         return value
+
+
+class SettingsProblem(ValueError):
+    """A setting has a bad value; the message names it as the user gave it."""
+
+
+def load_settings(**flags) -> Settings:
+    """Settings from the environment with command-line ``flags`` (None = not given) on top.
+
+    A bad value is reported under the name the user typed: ``--k`` when it came from the flag,
+    ``PRESSRAG_K`` when it came from the environment or a .env file.
+    """
+    from pydantic import ValidationError
+
+    given = {k: v for k, v in flags.items() if v is not None}
+    try:
+        return Settings(**given)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = str(first["loc"][0]) if first["loc"] else ""
+        name = f"--{field.replace('_', '-')}" if field in given else f"PRESSRAG_{field.upper()}"
+        value = given.get(field, first.get("input"))
+        raise SettingsProblem(f"bad value {value!r} for {name}: {first['msg'].removeprefix('Value error, ')}") from None

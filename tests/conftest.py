@@ -10,7 +10,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 DATA = REPO / "data" / "corpus"
-SEED_ID = "000_784a45d05de28dc5"
+SEED_ID = "bidpro/000_784a45d05de28dc5.txt"
 FIVE_STRATEGIES = ["정부서비스 Re-디자인", "인지·예측기반 지능행정 실현", "산업과 상생하는 전자정부 新생태계 조성",
                    "신뢰기반 미래형 인프라 확충", "글로벌 전자정부 질서 주도"]
 

@@ -375,14 +375,30 @@ def test_upload_adds_notices_and_reports_each_bad_file(disk_assistant, tmp_path)
     assert Path(answer.citations[0].source).parent == app.uploads_dir_for(disk_assistant.index_dir)
 
 
+def test_an_upload_never_replaces_an_earlier_one_of_the_same_name(disk_assistant, tmp_path):
+    for folder, count in (("first", "1,284"), ("second", "9,999")):
+        (tmp_path / folder).mkdir()
+        made_up = tmp_path / folder / "release.txt"
+        made_up.write_text(f"행정안전부 보도자료\n행정안전부는 펭귄마을 방문객이 {count}명이라고 밝혔다.", encoding="utf-8")
+        report = app.ingest_uploads(disk_assistant, [str(made_up)])
+        assert report.notices_added == 1
+    bodies = " ".join(n.body for n in disk_assistant.index.notices.values())
+    assert "1,284명" in bodies and "9,999명" in bodies
+    stored = sorted(p.name for p in app.uploads_dir_for(disk_assistant.index_dir).iterdir())
+    assert stored == ["release (2).txt", "release.txt"]
+    # the same bytes uploaded again are the same notice, not a third copy
+    again = app.ingest_uploads(disk_assistant, [str(tmp_path / "second" / "release.txt")])
+    assert again.notices_added == 0 and len(list(app.uploads_dir_for(disk_assistant.index_dir).iterdir())) == 2
+
+
 def test_upload_of_nothing_usable_says_so_and_keeps_the_index(disk_assistant, tmp_path):
     empty = tmp_path / "zero.txt"
     empty.write_bytes(b"")
-    manifest = (disk_assistant.index_dir / "manifest.json").read_text(encoding="utf-8")
+    manifest = (disk_assistant.index_dir / "CURRENT").read_text(encoding="utf-8")
     report = app.ingest_uploads(disk_assistant, [str(empty)])
     assert report.notices_added == 0 and not report.changed
     assert "No notices were added" in report.message and "zero.txt: empty file" in report.message
-    assert (disk_assistant.index_dir / "manifest.json").read_text(encoding="utf-8") == manifest
+    assert (disk_assistant.index_dir / "CURRENT").read_text(encoding="utf-8") == manifest
     assert "No file was uploaded" in app.ingest_uploads(disk_assistant, []).message
     html_report = app.render_upload_report(report)
     assert "pr-error" in html_report and "\n" not in html_report
@@ -435,7 +451,7 @@ def test_main_passes_host_port_and_index(monkeypatch, tmp_path):
     app.main(["--host", "0.0.0.0", "--port", "8123", "--index", str(tmp_path / "idx")])
     settings = seen["settings"]
     assert (settings.host, settings.port, settings.index) == ("0.0.0.0", 8123, tmp_path / "idx")
-    with pytest.raises(SystemExit, match="PRESSRAG_PORT"):
+    with pytest.raises(SystemExit, match="for --port: must be between 1 and 65535"):
         app.main(["--port", "70000"])
 
 

@@ -2,6 +2,7 @@
 import pytest
 
 from rag.build import IndexUpdater
+from rag.folder import IndexFolder
 from rag.index import IndexProblem, NoticeIndex
 from tests.conftest import HashEmbedder
 
@@ -23,11 +24,14 @@ def test_save_and_load_round_trip(tmp_path, corpus):
     result = IndexUpdater(embedder, progress=False).run(tmp_path / "idx", [corpus])
     assert result.notices_total == 2 and result.chunks_total >= 2
     index = NoticeIndex.load(tmp_path / "idx", expected_model=embedder.name)
-    assert set(index.notices) == {"a", "b"}
-    assert index.notices["a"].agency == "소방청"
+    assert set(index.notices) == {"a.txt", "b.txt"}
+    assert index.notices["a.txt"].agency == "소방청"
     assert len(index.chunks) == len(index.terms) == index.faiss_index.ntotal
     assert "소방청" in index.terms[0]
-    files = sorted((tmp_path / "idx").iterdir())
+    top = sorted(f.name for f in (tmp_path / "idx").iterdir())
+    snap = IndexFolder(tmp_path / "idx").current()
+    assert top == sorted(["CURRENT", snap.name, "pressrag-index.json", "write.lock"])
+    files = sorted(snap.iterdir())
     assert [f.name for f in files] == ["chunks.jsonl", "manifest.json", "notices.jsonl", "vectors.faiss"]
     assert not any(f.suffix in (".pkl", ".pickle") for f in files)
 
@@ -43,7 +47,7 @@ def test_rerun_embeds_nothing_and_changed_file_replaces_its_chunks(tmp_path, cor
     changed = updater.run(tmp_path / "idx", [corpus])
     assert changed.files_indexed == 1 and changed.files_unchanged == 1
     index = NoticeIndex.load(tmp_path / "idx")
-    assert "베트남" in index.notices["a"].body and "인도네시아" not in index.notices["a"].body
+    assert "베트남" in index.notices["a.txt"].body and "인도네시아" not in index.notices["a.txt"].body
     assert not any("인도네시아" in c.text for c in index.chunks)
     assert len(index.notices) == 2
 
@@ -56,7 +60,7 @@ def test_prune_removes_deleted_files(tmp_path, corpus):
     assert kept.notices_total == 2  # without --prune nothing is removed
     pruned = updater.run(tmp_path / "idx", [corpus], prune=True)
     assert pruned.files_removed == 1 and pruned.notices_total == 1
-    assert set(NoticeIndex.load(tmp_path / "idx").notices) == {"a"}
+    assert set(NoticeIndex.load(tmp_path / "idx").notices) == {"a.txt"}
 
 
 def test_a_bad_file_keeps_what_was_indexed_from_it(tmp_path, corpus):
@@ -65,24 +69,27 @@ def test_a_bad_file_keeps_what_was_indexed_from_it(tmp_path, corpus):
     (corpus / "a.txt").write_bytes(b"\x00\x01\x02" * 50)
     result = updater.run(tmp_path / "idx", [corpus])
     assert [s.path for s in result.skipped] == [str(corpus / "a.txt")]
-    assert "a" in NoticeIndex.load(tmp_path / "idx").notices
+    assert "a.txt" in NoticeIndex.load(tmp_path / "idx").notices
 
 
 def test_tampered_or_half_written_index_is_refused(tmp_path, corpus):
     IndexUpdater(HashEmbedder(), progress=False).run(tmp_path / "idx", [corpus])
-    chunks = tmp_path / "idx" / "chunks.jsonl"
+    snap = IndexFolder(tmp_path / "idx").current()
+    chunks = snap / "chunks.jsonl"
     chunks.write_text(chunks.read_text(encoding="utf-8").replace("소방청", "경찰청"), encoding="utf-8")
     with pytest.raises(IndexProblem, match="checksum"):
         NoticeIndex.load(tmp_path / "idx")
-    (tmp_path / "idx" / "vectors.faiss").unlink()
+    (snap / "vectors.faiss").unlink()
     with pytest.raises(IndexProblem, match="missing"):
         NoticeIndex.load(tmp_path / "idx")
     with pytest.raises(IndexProblem, match="no index"):
         NoticeIndex.load(tmp_path / "nowhere")
-    (tmp_path / "bad").mkdir()
-    (tmp_path / "bad" / "manifest.json").write_text("{not json", encoding="utf-8")
+    (snap / "manifest.json").write_text("{not json", encoding="utf-8")
     with pytest.raises(IndexProblem, match="unreadable"):
-        NoticeIndex.load(tmp_path / "bad")
+        NoticeIndex.load(tmp_path / "idx")
+    (snap / "manifest.json").unlink()
+    with pytest.raises(IndexProblem, match="manifest.json is missing"):
+        NoticeIndex.load(tmp_path / "idx")
 
 
 def test_model_mismatch_is_a_clear_error(tmp_path, corpus):
@@ -105,5 +112,10 @@ def test_crash_during_write_leaves_the_previous_index_usable(tmp_path, corpus, m
         updater.run(tmp_path / "idx", [corpus])
     monkeypatch.undo()
     index = NoticeIndex.load(tmp_path / "idx")
-    assert set(index.notices) == {"a", "b"}
+    assert set(index.notices) == {"a.txt", "b.txt"}
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".idx")]  # no temp folders left behind
+    assert [p.name for p in (tmp_path / "idx").iterdir() if p.name.startswith("snap-")] == [index_folder_current(tmp_path)]
+
+
+def index_folder_current(tmp_path) -> str:
+    return IndexFolder(tmp_path / "idx").current().name

@@ -74,7 +74,7 @@ def test_one_bad_file_does_not_stop_the_run(tmp_path):
     (tmp_path / "a.txt").write_bytes(b"")
     (tmp_path / "b.txt").write_text("소방청 보도자료\n소방청은 훈련을 실시했다.", encoding="utf-8")
     report = read_paths([tmp_path])
-    assert [n.doc_id for n in report.notices] == ["b"]
+    assert [n.doc_id for n in report.notices] == ["b.txt"]
     assert [s.path for s in report.skipped] == [str(tmp_path / "a.txt")]
 
 
