@@ -34,6 +34,7 @@ class Notice:
     attachments: tuple[str, ...] = ()
     contacts: tuple[Contact, ...] = ()
     breadcrumb: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()  # what ingest changed that a reader of the source should know
 
 
 @dataclass(frozen=True)

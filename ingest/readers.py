@@ -16,7 +16,7 @@ from pathlib import Path
 from ingest.errors import UnreadableFile
 from ingest.metadata import contact_block, derive_agency, parse_contacts
 from ingest.models import Notice, ReadReport, SkippedFile
-from ingest.normalize import decode_bytes, looks_like_text, normalize_text
+from ingest.normalize import decode_bytes, looks_like_text, normalize_report, normalize_text
 
 # A reader returns the notices of a file; a multi-record file may also return
 # SkippedFile entries for the records it could not read. The second argument is the id a
@@ -50,6 +50,15 @@ def _iso_date(text: str) -> str:
     if not (1 <= month <= 12 and 1 <= day <= 31):
         return ""
     return f"{year:04d}-{month:02d}-{day:02d}"
+
+
+def _normalized_body(text: str) -> tuple[str, tuple[str, ...]]:
+    """The normalised body, and notes on what normalisation removed that a person should know."""
+    report = normalize_report(text)
+    notes = ()
+    if report.repeated_chars_dropped:
+        notes = (f"{report.repeated_chars_dropped:,} characters repeated word for word were kept once",)
+    return report.text, notes
 
 
 def _with_contacts(body: str) -> tuple:
@@ -91,7 +100,7 @@ def parse_bidpro_page(text: str, doc_id: str, source: str) -> Notice:
             fields[current].append(stripped)
     if not fields.get("제목") or not body_lines:
         raise UnreadableFile("BidPro page without 제목 or 내용")
-    body = normalize_text("\n".join(body_lines))
+    body, notes = _normalized_body("\n".join(body_lines))
     agency = " ".join(fields.get("기관", [])).strip()
     if not agency and breadcrumb:
         agency = breadcrumb[-1]
@@ -108,6 +117,7 @@ def parse_bidpro_page(text: str, doc_id: str, source: str) -> Notice:
         attachments=tuple(fields.get("파일", [])),
         contacts=_with_contacts(body),
         breadcrumb=breadcrumb,
+        notes=notes,
     )
 
 
@@ -125,7 +135,7 @@ def read_text_file(path: Path, doc_id: str) -> list[Notice | SkippedFile]:
 
 
 def _notice_from_plain_text(text: str, path: Path, doc_id: str, source_type: str) -> Notice:
-    body = normalize_text(text)
+    body, notes = _normalized_body(text)
     if len(body) < 2:
         raise UnreadableFile("no text")
     first_line = next((line.strip("# ").strip() for line in body.splitlines() if line.strip()), "")
@@ -139,6 +149,7 @@ def _notice_from_plain_text(text: str, path: Path, doc_id: str, source_type: str
         source=str(path),
         source_type=source_type,
         contacts=_with_contacts(body),
+        notes=notes,
     )
 
 
@@ -176,7 +187,7 @@ def notice_from_record(record: dict, source: str = "") -> Notice:
         raise KeyError("record has no id")
     if not isinstance(text, str) or not text.strip():
         raise ValueError(f"record {doc_id} has no text")
-    body = normalize_text(text)
+    body, notes = _normalized_body(text)
     title = normalize_text(str(record.get("title") or ""))
     url = str(record.get("url") or "")
     return Notice(
@@ -189,6 +200,7 @@ def notice_from_record(record: dict, source: str = "") -> Notice:
         source=source,
         source_type="korea.kr" if "korea.kr" in url else "jsonl",
         contacts=_with_contacts(body),
+        notes=notes,
     )
 
 

@@ -55,6 +55,7 @@ class IngestResult:
     chunks_total: int = 0
     seconds: float = 0.0
     skipped: list[SkippedFile] = field(default_factory=list)
+    notes: list[tuple[str, str]] = field(default_factory=list)  # (doc id, what ingest changed in it)
 
     @property
     def chars_per_s(self) -> float:
@@ -152,6 +153,7 @@ class IndexUpdater:
                 index.remove_docs(set(known.pop(key)["doc_ids"]))
                 result.files_removed += 1
         self._add(index, new_notices, new_chunks)
+        result.notes = [(n.doc_id, note) for n in new_notices for note in n.notes]
         result.notices_added = len(new_notices)
         result.chunks_added = len(new_chunks)
         result.chars_added = sum(len(n.body) for n in new_notices)

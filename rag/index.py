@@ -51,6 +51,7 @@ def _notice_from_json(data: dict) -> Notice:
     data = dict(data)
     data["attachments"] = tuple(data.get("attachments", ()))
     data["breadcrumb"] = tuple(data.get("breadcrumb", ()))
+    data["notes"] = tuple(data.get("notes", ()))
     data["contacts"] = tuple(Contact(**c) for c in data.get("contacts", ()))
     return Notice(**data)
 

@@ -146,6 +146,8 @@ def describe_ingest(result: IngestResult) -> str:
         f"+{result.notices_added} notices / +{result.chunks_added} chunks in {result.seconds:.1f} s "
         f"({result.chars_per_s:,.0f} chars/s); index holds {result.notices_total} notices, {result.chunks_total} chunks"
     ]
+    for doc_id, note in result.notes:
+        lines.append(f"  note {doc_id}: {note}")
     for skip in result.skipped:
         lines.append(f"  skipped {skip.path}: {skip.reason}")
     return "\n".join(lines)

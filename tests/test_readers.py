@@ -82,3 +82,20 @@ def test_folder_with_nothing_readable(tmp_path):
     (tmp_path / "x.bin").write_bytes(b"\x00" * 10)
     report = read_paths([tmp_path])
     assert report.notices == [] and report.files_read == 0 and len(report.skipped) == 1
+
+
+def test_a_body_pasted_twice_is_kept_once_and_reported_in_the_ingest_summary(corpus_notices, tmp_path):
+    import json
+
+    from rag.build import IndexUpdater
+    from rag.service import describe_ingest
+    from tests.conftest import DATA, HashEmbedder
+
+    doubled = next(n for n in corpus_notices if n.doc_id == "koreakr-156766793")
+    assert doubled.notes and "kept once" in doubled.notes[0]
+    assert not [n for n in corpus_notices if n.notes and n.doc_id != "koreakr-156766793"]
+    line = next(x for x in (DATA / "korea_kr_press_releases.jsonl").read_text(encoding="utf-8").splitlines()
+                if json.loads(x)["id"] == "koreakr-156766793")
+    (tmp_path / "one.jsonl").write_text(line + "\n", encoding="utf-8")
+    result = IndexUpdater(HashEmbedder(), progress=False).run(tmp_path / "idx", [tmp_path / "one.jsonl"])
+    assert "note koreakr-156766793: 1,757 characters repeated word for word were kept once" in describe_ingest(result)
