@@ -221,11 +221,11 @@ def sync(
         interval = parse_every(every) if every else None
     except ValueError as exc:
         _fail(str(exc), 2)
-    bad = [u for u in feeds or () if not u.lower().startswith(("http://", "https://"))]
-    if bad:
-        _fail(f"not an http(s) feed URL: {', '.join(bad)}", 2)
     # One embedder and one HTTP client for every run: the model loads once in --every mode.
     syncer = FeedSync.from_settings(settings, make_embedder(settings.embed_model), feeds, progress=not quiet)
+    bad = [u for u in syncer.feeds if not u.lower().startswith(("http://", "https://"))]
+    if bad or not syncer.feeds:
+        _fail(f"not an http(s) feed URL: {', '.join(bad)}" if bad else "no feeds: give FEED_URL or set PRESSRAG_FEEDS", 2)
     try:
         while True:
             try:
