@@ -24,19 +24,22 @@ os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"  # before gradio is ever import
 
 import argparse
 import html
+import logging
 import queue
 import re
 import shutil
 import sys
+import tempfile
 import threading
 import time
-import traceback
+import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from rag.followup import resolve_follow_up
+from rag.followup import is_follow_up, resolve_follow_up
+from rag.manage import uploads_dir_for
 from rag.types import Answer, Citation
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -52,17 +55,26 @@ EXAMPLES = [
     "전자정부 2020의 5대 전략은?",
     "What are the five strategies of e-Government 2020?",
     "소방청 인도네시아 협력의향서 체결 내용은?",
-    "그 담당자는?",
 ]
 KOGL_NOTICE = "출처: 각 부처 보도자료, 정책브리핑(www.korea.kr) — 공공누리 제1유형(출처표시)"
 BIDPRO_NOTICE = ("「전자정부 2020 기본계획」 공지(2016-04-01, 행정자치부)는 입찰정보 사이트 비드프로(BidPro)의 "
                  "‘국가기관(보도자료)’ 게시판에 게재된 페이지를 그대로 읽은 것입니다 (첨부 .hwp/.pdf는 포함되지 않음).")
 EMPTY_QUESTION = "질문을 입력해 주세요. (The question is empty.)"
+# A follow-up ("그 담당자는?") on a fresh chat has nothing to refer to: ask back instead of guessing.
+NO_HISTORY = ("어느 보도자료를 말씀하시는지 알 수 없습니다. 먼저 보도자료나 주제를 넣어 질문해 주세요 "
+              "(예: 소방청 인도네시아 협력의향서의 담당자는?). "
+              "(This follow-up has no earlier question to refer to: which notice do you mean?)")
+NO_MATCH_FILTERS = ("선택한 검색 범위(기관·기간·유형)에 해당하는 보도자료가 없습니다. 필터를 넓혀 주세요. "
+                    "(The filters leave no notice to search: widen them.)")
+log = logging.getLogger("pressrag.app")
 
 CSS = """
 .pr-q { white-space: normal; }
 .pr-answer .pr-text { line-height: 1.65; }
 .pr-cite { color: #1d4ed8; font-weight: 600; font-size: 0.85em; margin-left: 1px; }
+.pr-cite a { color: inherit; text-decoration: none; }
+.pr-cite a:focus, .pr-cite a:hover { text-decoration: underline; }
+.pr-source:focus { outline: 2px solid #1d4ed8; }
 .pr-resolved, .pr-note, .pr-timing { color: #6b7280; font-size: 0.85em; margin: 0.2em 0 0.5em 0; }
 .pr-sources { margin-top: 0.8em; border-top: 1px solid #e5e7eb; padding-top: 0.5em; }
 .pr-sources-title { font-weight: 600; font-size: 0.9em; margin-bottom: 0.3em; }
@@ -98,15 +110,47 @@ _BLANK_LINES = re.compile(r"\n[ \t]*(?:\n[ \t]*)+")
 _CITE = re.compile(r"\[(\d{1,3}(?:\s*,\s*\d{1,3})*)\]")
 
 
-def render_answer_text(text: str) -> str:
-    """The answer's text, escaped, with its [n] markers styled as citations."""
-    escaped = _CITE.sub(lambda m: f'<span class="pr-cite">[{m.group(1)}]</span>', escape(text))
-    return _lines(escaped)
+def source_anchor(anchor: str, n: int) -> str:
+    """The element id of source card ``n`` of one answer (``anchor`` keeps answers in one chat apart)."""
+    return f"pr-src-{anchor}-{n}"
+
+
+def render_answer_text(text: str, anchor: str | None = None) -> str:
+    """The answer's text, escaped, with its [n] markers styled as citations.
+
+    With ``anchor``, each number is a link to its source card (a keyboard-focusable in-page link).
+    """
+    def cite(m: re.Match) -> str:
+        if anchor is None:
+            return f'<span class="pr-cite">[{m.group(1)}]</span>'
+        numbers = [x.strip() for x in m.group(1).split(",")]
+        links = ", ".join(f'<a href="#{source_anchor(anchor, int(x))}">{x}</a>' for x in numbers)
+        return f'<span class="pr-cite">[{links}]</span>'
+
+    return _lines(_CITE.sub(cite, escape(text)))
+
+
+_ABS_PATH = re.compile(r"(?<![\w.:/])/(?:[^\s/:;,'\"()]+/)+([^\s/:;,'\"()]+)")
+
+
+def hide_paths(text: str) -> str:
+    """``text`` with absolute server paths shortened to their last part (visitors never see the layout)."""
+    return _ABS_PATH.sub(lambda m: m.group(1), text)
+
+
+def shown_source(citation: Citation) -> str:
+    """How a file-read notice names its file to a visitor: the path relative to what was ingested
+    (the notice id of a whole-file notice) or the file's name; never the server's absolute path."""
+    doc_id = citation.doc_id or ""
+    if Path(doc_id).suffix.lower() in UPLOAD_SUFFIXES and not doc_id.startswith("/"):
+        return doc_id
+    return Path(citation.source or doc_id).name
 
 
 def one_line(message: object, limit: int = 300) -> str:
     """The first line of an error message, shortened: users never see a traceback."""
     text = str(message).strip().splitlines()[0].strip() if str(message).strip() else ""
+    text = hide_paths(text)
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
@@ -199,7 +243,8 @@ def attribution(citation: Citation, notice: Notice | None = None) -> str:
     return ""
 
 
-def render_citation(citation: Citation, notice: Notice | None = None, highlight: bool = True) -> str:
+def render_citation(citation: Citation, notice: Notice | None = None, highlight: bool = True,
+                    anchor: str | None = None) -> str:
     """One cited source: number, title, agency, date, link, the passage with the cited sentences marked."""
     meta = []
     if citation.agency:
@@ -212,7 +257,7 @@ def render_citation(citation: Citation, notice: Notice | None = None, highlight:
     elif citation.url:
         meta.append(f'<span class="pr-link">{escape(citation.url)}</span>')
     elif citation.source:
-        meta.append(f'<span class="pr-file">파일: <code>{escape(citation.source)}</code></span>')
+        meta.append(f'<span class="pr-file">파일: <code>{escape(shown_source(citation))}</code></span>')
     body = getattr(notice, "body", None) if notice is not None else None
     if highlight and body and citation.spans:
         passage = highlight_passage(body, citation.spans)
@@ -221,8 +266,9 @@ def render_citation(citation: Citation, notice: Notice | None = None, highlight:
     else:
         passage = _lines(escape(citation.quote))
     attr = attribution(citation, notice)
+    target = f' id="{source_anchor(anchor, citation.n)}" tabindex="-1"' if anchor else ""
     return (
-        f'<details class="pr-source" data-n="{citation.n}" data-doc="{escape(citation.doc_id)}" open>'
+        f'<details class="pr-source"{target} data-n="{citation.n}" data-doc="{escape(citation.doc_id)}" open>'
         f'<summary><span class="pr-n">[{citation.n}]</span> <span class="pr-title">{escape(citation.title or citation.doc_id)}</span></summary>'
         f'<div class="pr-meta">{" · ".join(meta)}</div>'
         f'<div class="pr-passage">{passage}</div>'
@@ -232,24 +278,30 @@ def render_citation(citation: Citation, notice: Notice | None = None, highlight:
 
 
 def render_sources(citations: Sequence[Citation], notices: Mapping[str, Notice] | None = None,
-                   title: str = "출처 (Sources)", highlight: bool = True) -> str:
+                   title: str = "출처 (Sources)", highlight: bool = True, anchor: str | None = None) -> str:
     if not citations:
         return ""
     notices = notices or {}
-    items = "".join(render_citation(c, notices.get(c.doc_id), highlight=highlight) for c in citations)
+    items = "".join(render_citation(c, notices.get(c.doc_id), highlight=highlight, anchor=anchor)
+                    for c in citations)
     return f'<div class="pr-sources"><div class="pr-sources-title">{escape(title)}</div>{items}</div>'
 
 
 def render_answer_html(answer: Answer, notices: Mapping[str, Notice] | None = None,
-                       resolved: str | None = None) -> str:
-    """The whole chat message of an answer: text with [n], note, then the cited sources (one line of HTML)."""
+                       resolved: str | None = None, anchor: str | None = None) -> str:
+    """The whole chat message of an answer: text with [n], note, then the cited sources (one line of HTML).
+
+    Each [n] links to its source card; ``anchor`` (default: a fresh random one) keeps the card ids of
+    the answers in one chat apart.
+    """
+    anchor = anchor or uuid.uuid4().hex[:10]
     parts = [f'<div class="pr-answer" data-refused="{str(bool(answer.refused)).lower()}" data-mode="{escape(answer.mode)}">']
     if resolved:
         parts.append(f'<div class="pr-resolved">이전 질문과 이어서 검색함 (searched as): {escape(resolved)}</div>')
-    parts.append(f'<div class="pr-text">{render_answer_text(answer.answer)}</div>')
+    parts.append(f'<div class="pr-text">{render_answer_text(answer.answer, anchor if answer.citations else None)}</div>')
     if answer.note:
         parts.append(f'<div class="pr-note">{escape(one_line(answer.note, 500))}</div>')
-    parts.append(render_sources(answer.citations, notices))
+    parts.append(render_sources(answer.citations, notices, anchor=anchor))
     if answer.refused and answer.related:
         parts.append(render_sources(answer.related, notices, title="가장 가까운 보도자료 (Nearest notices)",
                                     highlight=False))
@@ -274,6 +326,46 @@ def render_draft_html(text: str) -> str:
 
 def render_error_html(message: str) -> str:
     return f'<div class="pr-error">⚠ {escape(one_line(message))}</div>'
+
+
+def render_notice_html(message: str) -> str:
+    """A reply that is neither an answer nor an error: the chat asks back or explains why it did not search."""
+    return f'<div class="pr-answer pr-askback" data-refused="true">{_lines(escape(message))}</div>'
+
+
+def answer_markdown(answer: Answer, question: str | None = None) -> str:
+    """The answer as a Markdown document: question, answer with its [n], then each numbered source
+    with title, agency, date, link and the quoted passage (what the download button gives)."""
+    lines = [f"# {question or answer.question}", "", answer.answer.strip(), ""]
+    if answer.note:
+        lines += [f"> {one_line(answer.note, 500)}", ""]
+    if answer.citations:
+        lines += ["## 출처 (Sources)", ""]
+    for c in answer.citations:
+        where = safe_url(c.url) or shown_source(c)
+        meta = ", ".join(part for part in (c.agency, c.published, where) if part)
+        lines.append(f"[{c.n}] **{c.title or c.doc_id}** — {meta}")
+        quote = " ".join((c.quote or "").split())
+        if quote:
+            lines.append(f"    > {quote}")
+        attr = attribution(c)
+        if attr:
+            lines.append(f"    {attr}")
+        lines.append("")
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def write_answer_markdown(answer: Answer, question: str | None = None) -> Path:
+    """``answer_markdown`` in a fresh temporary file (Gradio serves files from the temp folder)."""
+    folder = Path(tempfile.mkdtemp(prefix="pressrag-answer-"))
+    path = folder / f"pressrag-answer-{time.strftime('%Y%m%d-%H%M%S')}.md"
+    path.write_text(answer_markdown(answer, question), encoding="utf-8")
+    return path
+
+
+def filters_leave_nothing(index, filters) -> bool:
+    """True when active filters exclude every notice of ``index`` (say so instead of "not found")."""
+    return bool(filters is not None and filters.active and len(index.chunks) and not filters.mask(index).any())
 
 
 def render_corpus_html(summary: CorpusSummary, max_agencies: int = 8, index_dir: Path | None = None) -> str:
@@ -314,14 +406,18 @@ def footer_html() -> str:
 # -- asking ----------------------------------------------------------------------------------------
 
 
-def make_filters(agencies: Sequence[str] | str | None, since: str | None, until: str | None):
+def make_filters(agencies: Sequence[str] | str | None, since: str | None, until: str | None,
+                 source_types: Sequence[str] | str | None = None):
     """Filters from the form fields; QueryProblem (one line) for a bad date."""
     from rag.retrieve import Filters
 
     if isinstance(agencies, str):
         agencies = [agencies]
+    if isinstance(source_types, str):
+        source_types = [source_types]
     return Filters(agencies=tuple(a for a in (agencies or ()) if a),
-                   since=(since or "").strip(), until=(until or "").strip())
+                   since=(since or "").strip(), until=(until or "").strip(),
+                   source_types=tuple(t for t in (source_types or ()) if t))
 
 
 def check_question(question: str | None) -> str:
@@ -406,12 +502,6 @@ class _LockedEmbedder:
     def embed_query(self, text):
         with self.lock:
             return self.inner.embed_query(text)
-
-
-def uploads_dir_for(index_dir: Path) -> Path:
-    """Where uploaded files are kept: beside the index (the index folder itself is replaced on save)."""
-    index_dir = Path(index_dir)
-    return index_dir.parent / f"{index_dir.name}-uploads"
 
 
 @dataclass
@@ -532,30 +622,115 @@ def render_upload_report(report: UploadReport) -> str:
     return f'<div class="{css}" id="pr-upload-report">{_lines(escape(report.message))}</div>'
 
 
+def remove_uploads(assistant: Assistant, doc_ids: Sequence[str]) -> UploadReport:
+    """Remove uploaded notices (and the copies of their files) and swap the new index in."""
+    from rag.index import IndexProblem, NoticeIndex
+    from rag.manage import list_notices, remove_notices
+
+    wanted = [d for d in (doc_ids or []) if d]
+    if not wanted:
+        return UploadReport("삭제할 보도자료를 고르세요. (Choose the uploaded notices to remove.)")
+    if assistant.index_dir is None:
+        return UploadReport("색인 폴더가 없습니다. (No index folder.)", problems=1)
+    uploaded = {n.doc_id for n in list_notices(assistant.index, assistant.index_dir, uploads_only=True)}
+    others = [d for d in wanted if d not in uploaded]
+    if others:  # the web page removes uploads only; the operator removes anything with `pressrag remove`
+        return UploadReport(f"업로드한 보도자료만 삭제할 수 있습니다 (only uploaded notices can be removed here): "
+                            f"{', '.join(others)}", problems=1)
+    try:
+        with _INGEST_LOCK:
+            removal = remove_notices(Path(assistant.index_dir), wanted, announce=False)
+            assistant.replace_index(NoticeIndex.load(assistant.index_dir,
+                                                     expected_model=assistant.retriever.embedder.name))
+    except (IndexProblem, OSError) as exc:
+        return UploadReport(f"삭제 실패, 색인은 바뀌지 않았습니다 (removal failed; the index is unchanged): "
+                            f"{one_line(exc)}", problems=1)
+    return UploadReport(f"삭제함 (removed): {', '.join(removal.removed)}. 색인 현황: 보도자료 "
+                        f"{removal.notices_total:,}건.", changed=True)
+
+
+def uploaded_choices(assistant: Assistant) -> list[tuple[str, str]]:
+    """(label, doc id) of every uploaded notice, for the removal list."""
+    from rag.manage import list_notices
+
+    return [(f"{n.doc_id} — {n.title[:60]}", n.doc_id)
+            for n in list_notices(assistant.index, assistant.index_dir, uploads_only=True)]
+
+
+class IndexWatch:
+    """Reloads the assistant's index when another process (an ingest, a sync) switched the snapshot,
+    so a new visitor sees the corpus as it is now, not as it was when the server started."""
+
+    def __init__(self, assistant: Assistant):
+        self.assistant = assistant
+        self.snapshot = self._current()
+
+    def _current(self) -> Path | None:
+        from rag.folder import IndexFolder
+
+        if self.assistant.index_dir is None:
+            return None
+        try:
+            return IndexFolder(self.assistant.index_dir).current()
+        except OSError:
+            return None
+
+    def refresh(self) -> bool:
+        """True when a newer snapshot was loaded."""
+        from rag.index import IndexProblem, NoticeIndex
+
+        now = self._current()
+        if now is None or now == self.snapshot:
+            return False
+        try:
+            index = NoticeIndex.load(self.assistant.index_dir, expected_model=self.assistant.retriever.embedder.name)
+        except IndexProblem as exc:  # keep serving the index in memory
+            log.warning("index changed on disk but cannot be loaded: %s", exc)
+            return False
+        self.assistant.replace_index(index)
+        self.snapshot = now
+        return True
+
+
+def source_type_choices(assistant: Assistant) -> list[str]:
+    return sorted({n.source_type for n in assistant.index.notices.values() if n.source_type})
+
+
 # -- the UI -------------------------------------------------------------------------------------------
 
 
 def _fresh_state(state: Any) -> dict:
     state = state if isinstance(state, dict) else {}
-    return {"messages": list(state.get("messages", [])), "questions": list(state.get("questions", []))}
+    return {"messages": list(state.get("messages", [])), "questions": list(state.get("questions", [])),
+            "last": state.get("last", "")}
 
 
-def build_ui(assistant: Assistant, settings: Settings):
-    """The Blocks app (not launched). Pass ``launch_options()`` to ``launch`` for the page style."""
+def build_ui(assistant: Assistant, settings: Settings, allow_uploads: bool | None = None):
+    """The Blocks app (not launched). Pass ``launch_options()`` to ``launch`` for the page style.
+
+    Uploads (and removing uploaded notices) are shown only with ``allow_uploads`` (default:
+    ``settings.allow_uploads``, off): an upload changes what every visitor's answers are built from.
+    """
     import gradio as gr
 
     from rag.index import IndexProblem
     from rag.retrieve import QueryProblem
 
+    if allow_uploads is None:
+        allow_uploads = bool(getattr(settings, "allow_uploads", False))
     k = int(getattr(settings, "k", 8) or 8)
+    watch = IndexWatch(assistant)
     summary = assistant.summary()
 
-    def respond(message, state, agencies, since, until):
+    def respond(message, state, agencies, since, until, source_types):
         state = _fresh_state(state)
         messages, questions = state["messages"], state["questions"]
+        keep_box = gr.skip()  # the box is cleared once, when the question is taken; never while streaming
+        download = gr.skip()
 
-        def out():
-            return list(messages), {"messages": list(messages), "questions": list(questions)}, ""
+        def out(box=keep_box):
+            return (list(messages), {"messages": list(messages), "questions": list(questions), "last": state["last"]},
+                    box, download)
 
         try:
             text = check_question(message)
@@ -563,15 +738,27 @@ def build_ui(assistant: Assistant, settings: Settings):
             if (message or "").strip():
                 messages.append({"role": "user", "content": render_question_html(message.strip())})
             messages.append({"role": "assistant", "content": render_error_html(str(exc))})
-            yield out()
+            yield out()  # the typed text stays in the box, to be shortened and sent again
             return
+        state["last"] = text
         messages.append({"role": "user", "content": render_question_html(text)})
+        if is_follow_up(text) and not questions:
+            messages.append({"role": "assistant", "content": render_notice_html(NO_HISTORY)})
+            yield out("")
+            return
         messages.append({"role": "assistant", "content": render_draft_html("")})
-        yield out()
+        yield out("")
         resolved = resolve_follow_up(text, questions)
         draft, answer = "", None
         try:
-            filters = make_filters(agencies, since, until)
+            try:
+                filters = make_filters(agencies, since, until, source_types)
+            except QueryProblem as exc:
+                raise QueryProblem(f"날짜는 YYYY-MM-DD 형식으로 입력하세요 (dates as YYYY-MM-DD): {exc}") from None
+            if filters_leave_nothing(assistant.index, filters):
+                messages[-1] = {"role": "assistant", "content": render_notice_html(NO_MATCH_FILTERS)}
+                yield out()
+                return
             for item in answer_events(assistant, resolved, k=k, filters=filters, pace_s=0.03):
                 if isinstance(item, str):
                     draft += item
@@ -582,16 +769,45 @@ def build_ui(assistant: Assistant, settings: Settings):
             messages[-1] = {"role": "assistant", "content": render_answer_html(
                 answer, assistant.index.notices, resolved=resolved if resolved != text else None)}
             questions.append(text)
+            if not answer.refused:
+                download = gr.DownloadButton(value=str(write_answer_markdown(answer, text)), visible=True)
         except (QueryProblem, IndexProblem) as exc:
             messages[-1] = {"role": "assistant", "content": render_error_html(str(exc))}
         except Exception as exc:  # noqa: BLE001 - the page gets one line, the log the traceback
-            traceback.print_exc(file=sys.stderr)
+            log.exception("answering %r failed", text[:200])
             messages[-1] = {"role": "assistant", "content": render_error_html(
                 f"내부 오류 (internal error: {type(exc).__name__}: {one_line(exc, 160)}); 서버 로그를 확인하세요.")}
         yield out()
 
+    def retry(state, agencies, since, until, source_types):
+        """Gradio's retry button: ask the last question again in place of its answer."""
+        state = _fresh_state(state)
+        last = state.get("last", "")
+        if not last:
+            yield list(state["messages"]), state, gr.skip(), gr.skip()
+            return
+        messages = state["messages"]
+        while messages and messages[-1]["role"] == "assistant":
+            messages.pop()
+        if messages and messages[-1]["role"] == "user":
+            messages.pop()
+        if state["questions"] and state["questions"][-1] == last:
+            state["questions"].pop()
+        for update in respond(last, state, agencies, since, until, source_types):
+            chat, new_state, _box, download = update
+            yield chat, new_state, gr.skip(), download
+
     def new_chat():
-        return [], {"messages": [], "questions": []}, ""
+        return [], {"messages": [], "questions": [], "last": ""}, "", gr.DownloadButton(visible=False)
+
+    def refresh():
+        watch.refresh()
+        now = assistant.summary()
+        outputs = [render_corpus_html(now, index_dir=assistant.index_dir), gr.Dropdown(choices=agency_choices(now)),
+                   gr.Dropdown(choices=source_type_choices(assistant))]
+        if allow_uploads:
+            outputs.append(gr.Dropdown(choices=uploaded_choices(assistant), value=[]))
+        return tuple(outputs)
 
     def upload(files, progress=gr.Progress()):
         progress(0, desc="파일 읽는 중 (reading)")
@@ -602,15 +818,19 @@ def build_ui(assistant: Assistant, settings: Settings):
         try:
             report = ingest_uploads(assistant, files, on_progress=on_progress)
         except Exception as exc:  # noqa: BLE001 - the server keeps running; the log gets the traceback
-            traceback.print_exc(file=sys.stderr)
+            log.exception("upload failed")
             report = UploadReport(f"업로드 실패 (upload failed): {type(exc).__name__}: {one_line(exc, 200)}",
                                   problems=1)
-        now = assistant.summary()
-        return (render_upload_report(report), render_corpus_html(now, index_dir=assistant.index_dir),
-                gr.Dropdown(choices=agency_choices(now)), None)
+        watch.snapshot = watch._current()
+        return (render_upload_report(report), *refresh(), None)
+
+    def remove(doc_ids):
+        report = remove_uploads(assistant, doc_ids)
+        watch.snapshot = watch._current()
+        return (render_upload_report(report), *refresh())
 
     with gr.Blocks(title=TITLE, analytics_enabled=False, fill_width=False) as demo:
-        state = gr.State({"messages": [], "questions": []})
+        state = gr.State({"messages": [], "questions": [], "last": ""})
         gr.HTML(f"<h2 style='margin:0.2em 0'>{escape(TITLE)}</h2>"
                 "<div class='pr-meta'>정부 보도자료에서 답을 찾아 문장을 그대로 인용하고, 인용마다 원문 구절을 보여 줍니다. "
                 "(Answers quote the indexed press releases; every [n] links to its passage.)</div>")
@@ -624,7 +844,10 @@ def build_ui(assistant: Assistant, settings: Settings):
                     question = gr.Textbox(show_label=False, placeholder="질문을 입력하고 Enter (Ask a question)",
                                           elem_id="pr-question", scale=6, lines=1, max_lines=6, autofocus=True)
                     ask = gr.Button("질문 (Ask)", variant="primary", elem_id="pr-ask", scale=1, min_width=90)
+                    stop = gr.Button("중지 (Stop)", variant="stop", elem_id="pr-stop", scale=1, min_width=70)
                     clear = gr.Button("새 대화 (New chat)", elem_id="pr-clear", scale=1, min_width=90)
+                download = gr.DownloadButton("답변과 출처 내려받기 (Download answer, .md)", visible=False,
+                                             elem_id="pr-download", size="sm")
                 gr.Examples(examples=[[q] for q in EXAMPLES], inputs=[question], label="예시 질문 (Examples)")
             with gr.Column(scale=2, min_width=300):
                 with gr.Accordion("검색 범위 (Filters)", open=True):
@@ -633,23 +856,43 @@ def build_ui(assistant: Assistant, settings: Settings):
                     with gr.Row():
                         since = gr.Textbox(label="시작일 (since)", placeholder="YYYY-MM-DD", elem_id="pr-since")
                         until = gr.Textbox(label="종료일 (until)", placeholder="YYYY-MM-DD", elem_id="pr-until")
+                    source_types = gr.Dropdown(choices=source_type_choices(assistant), value=[], multiselect=True,
+                                               label="출처 유형 (Source type)", elem_id="pr-source-type")
                 with gr.Accordion("색인 (Corpus)", open=True):
                     corpus = gr.HTML(render_corpus_html(summary, index_dir=assistant.index_dir), elem_id="pr-corpus")
-                    files = gr.File(label="보도자료 추가 (.txt .md .jsonl .pdf .hwp .hwpx)", file_count="multiple",
-                                    file_types=list(UPLOAD_SUFFIXES), elem_id="pr-upload")
-                    add = gr.Button("색인에 추가 (Add to index)", elem_id="pr-add")
-                    report = gr.HTML("", elem_id="pr-report")
+                    uploaded = None
+                    if allow_uploads:
+                        files = gr.File(label="보도자료 추가 (.txt .md .jsonl .pdf .hwp .hwpx)", file_count="multiple",
+                                        file_types=list(UPLOAD_SUFFIXES), elem_id="pr-upload")
+                        add = gr.Button("색인에 추가 (Add to index)", elem_id="pr-add")
+                        uploaded = gr.Dropdown(choices=uploaded_choices(assistant), value=[], multiselect=True,
+                                               label="업로드한 보도자료 (Uploaded notices)", elem_id="pr-uploaded")
+                        remove_button = gr.Button("선택한 업로드 삭제 (Remove)", elem_id="pr-remove", variant="stop")
+                        report = gr.HTML("", elem_id="pr-report")
+                    else:
+                        gr.HTML("<div class='pr-meta' id='pr-uploads-off'>이 서버는 업로드를 받지 않습니다 "
+                                "(uploads are off; the operator can start it with --allow-uploads).</div>")
         gr.HTML(footer_html())
 
-        chat_inputs = [question, state, agencies, since, until]
-        chat_outputs = [chatbot, state, question]
-        for trigger in (question.submit, ask.click):
-            trigger(respond, chat_inputs, chat_outputs, concurrency_limit=4, concurrency_id="chat",
-                    show_progress="hidden")
+        chat_inputs = [question, state, agencies, since, until, source_types]
+        chat_outputs = [chatbot, state, question, download]
+        # "always_last": a question sent while an answer streams waits in the box and runs next,
+        # instead of being dropped.
+        events = [trigger(respond, chat_inputs, chat_outputs, concurrency_limit=4, concurrency_id="chat",
+                          show_progress="hidden", trigger_mode="always_last")
+                  for trigger in (question.submit, ask.click)]
+        events.append(chatbot.retry(retry, chat_inputs[1:], chat_outputs, concurrency_limit=4,
+                                    concurrency_id="chat", show_progress="hidden"))
+        stop.click(None, None, None, cancels=events, queue=False)
         clear.click(new_chat, None, chat_outputs, queue=False)
         chatbot.clear(new_chat, None, chat_outputs, queue=False)
-        add.click(upload, [files], [report, corpus, agencies, files], concurrency_limit=1,
-                  concurrency_id="upload")
+        refresh_outputs = [corpus, agencies, source_types] + ([uploaded] if allow_uploads else [])
+        demo.load(refresh, None, refresh_outputs, queue=False)
+        if allow_uploads:
+            add.click(upload, [files], [report, *refresh_outputs, files], concurrency_limit=1,
+                      concurrency_id="upload")
+            remove_button.click(remove, [uploaded], [report, *refresh_outputs], concurrency_limit=1,
+                                concurrency_id="upload")
     demo.queue(default_concurrency_limit=2, max_size=64)
     return demo
 
@@ -670,9 +913,52 @@ def launch(settings: Settings) -> None:
 
     assistant = open_assistant(settings)
     demo = build_ui(assistant, settings)
+    log.info("web chat on http://%s:%s/ (uploads %s)", settings.host, settings.port,
+             "ON: visitors can add notices to the shared index" if settings.allow_uploads else "off")
     demo.launch(server_name=settings.host, server_port=settings.port, share=False, inbrowser=False,
                 show_error=False, ssr_mode=False, pwa=False, mcp_server=False,
                 max_file_size=200 * 1024 * 1024, **launch_options())
+
+
+def serve(
+    host: str | None = None,
+    port: int | None = None,
+    index: Path | None = None,
+    allow_uploads: bool = False,
+    demo: bool = False,
+) -> None:
+    """Start the web chat on 127.0.0.1 (no share link, no analytics); uploads only with --allow-uploads."""
+    import typer
+
+    from rag.cli import _known_errors, _settings
+
+    settings = _settings(index=index, host=host, port=port, demo=demo or None, allow_uploads=allow_uploads or None)
+    try:
+        launch(settings)
+    except _known_errors() as exc:
+        typer.echo(f"error: {one_line(exc)}", err=True)
+        raise typer.Exit(1) from None
+
+
+def register_serve(cli) -> None:
+    """Add ``serve`` to the ``pressrag`` command group (rag/ never imports the web app)."""
+    import typer
+
+    # Annotations are evaluated in this module's globals (typer reads them): builtin types only.
+    def serve_command(
+        host: str | None = typer.Option(None, "--host", help="Address to listen on (default 127.0.0.1 or "
+                                           "$PRESSRAG_HOST; 0.0.0.0 shares the chat on the network)"),
+        port: int | None = typer.Option(None, "--port", help="Port (default 7860 or $PRESSRAG_PORT)"),
+        index: Path | None = typer.Option(None, "--index", help="Index folder (default: $PRESSRAG_INDEX or the "
+                                             "user data dir, where the demo corpus is built when missing)"),
+        allow_uploads: bool = typer.Option(False, "--allow-uploads", help="Let visitors add notices to the shared "
+                                           "index (and remove uploaded ones); off by default ($PRESSRAG_ALLOW_UPLOADS)"),
+        demo: bool = typer.Option(False, "--demo", help="Build the demo corpus's index at --index if it has none"),
+    ) -> None:
+        serve(host=host, port=port, index=index, allow_uploads=allow_uploads, demo=demo)
+
+    serve_command.__doc__ = serve.__doc__
+    cli.command("serve")(serve_command)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -681,12 +967,15 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--port", type=int, help="port (default 7860, or PRESSRAG_PORT)")
     parser.add_argument("--index", type=Path, help="index folder (default: PRESSRAG_INDEX or the user data dir, "
                         "where the demo corpus is built when missing)")
+    parser.add_argument("--allow-uploads", action="store_true", default=None,
+                        help="let visitors add notices to the shared index (off by default)")
     args = parser.parse_args(argv)
     from rag.folder import IndexProblem
     from rag.settings import SettingsProblem, load_settings
 
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
     try:
-        launch(load_settings(host=args.host, port=args.port, index=args.index))
+        launch(load_settings(host=args.host, port=args.port, index=args.index, allow_uploads=args.allow_uploads))
     except (SettingsProblem, IndexProblem, OSError) as exc:
         sys.exit(f"error: {one_line(exc)}")
 

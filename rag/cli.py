@@ -1,12 +1,18 @@
 """The `pressrag` command line: a thin edge that reads settings, wires parts and prints.
 
-Library errors become one-line messages and a non-zero exit, never a traceback.
+Library errors become one-line messages and a non-zero exit, never a traceback. Progress and
+diagnostics go through ``logging`` (``-v`` for debug detail); results go to stdout.
+
+``serve`` is not defined here: the web app (app.py) owns it and ``pressrag.cli`` adds it to this
+command group, so nothing under rag/ depends on the web layer.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import sys
+from enum import Enum
 from pathlib import Path
 from typing import Optional
 
@@ -14,6 +20,48 @@ import typer
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Question answering over Korean government press releases, with citations.")
+log = logging.getLogger("pressrag")
+
+
+class Mode(str, Enum):
+    hybrid = "hybrid"
+    dense = "dense"
+    bm25 = "bm25"
+
+
+def version() -> str:
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as dist_version
+
+    try:
+        return dist_version("pressrag")
+    except PackageNotFoundError:
+        return "unknown (not installed)"
+
+
+def setup_logging(verbose: int = 0) -> None:
+    """INFO to stderr (progress notes), DEBUG with -v; third-party libraries stay at WARNING unless -vv."""
+    level = logging.DEBUG if verbose else logging.INFO
+    logging.basicConfig(level=level if verbose > 1 else logging.WARNING, stream=sys.stderr,
+                        format="%(levelname)s %(name)s: %(message)s" if verbose else "%(message)s", force=True)
+    logging.getLogger("pressrag").setLevel(level)
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        typer.echo(f"pressrag {version()}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _options(
+    verbose: int = typer.Option(0, "--verbose", "-v", count=True,
+                                help="More log detail on stderr (-v: pressrag's debug messages, -vv: libraries' too)"),
+    show_version: bool = typer.Option(False, "--version", callback=_show_version, is_eager=True,
+                                      help="Print the installed version and exit"),
+) -> None:
+    """Question answering over Korean government press releases, with citations."""
+    setup_logging(verbose)
 
 
 def _fail(message: str, code: int = 1) -> None:
@@ -77,10 +125,12 @@ def ingest(
         _fail("no readable notices were found; nothing was indexed", 1)
 
 
-def _filters(agency: list[str] | None, since: str | None, until: str | None):
+def _filters(agency: list[str] | None, since: str | None, until: str | None,
+             source_type: list[str] | None = None):
     from rag.retrieve import Filters
 
-    return Filters(agencies=tuple(agency or ()), since=since or "", until=until or "")
+    return Filters(agencies=tuple(agency or ()), since=since or "", until=until or "",
+                   source_types=tuple(source_type or ()))
 
 
 def print_answer(answer, out=None) -> None:
@@ -112,17 +162,19 @@ def ask(
     agency: Optional[list[str]] = typer.Option(None, "--agency", help="Only notices of this agency (repeatable)"),
     since: Optional[str] = typer.Option(None, "--since", help="Published on or after YYYY-MM-DD"),
     until: Optional[str] = typer.Option(None, "--until", help="Published on or before YYYY-MM-DD"),
-    index: Optional[Path] = typer.Option(None, "--index", help="Index folder"),
-    mode: Optional[str] = typer.Option(None, "--mode", help="hybrid | dense | bm25"),
+    source_type: Optional[list[str]] = typer.Option(None, "--source-type",
+                                                    help="Only notices of this source type: korea.kr, bidpro, file, … (repeatable)"),
+    index: Optional[Path] = typer.Option(None, "--index", help="Index folder (default: $PRESSRAG_INDEX or the user data dir)"),
+    mode: Optional[Mode] = typer.Option(None, "--mode", help="Retrieval: hybrid (default), dense or bm25"),
     demo: bool = typer.Option(False, "--demo", help="Build the demo corpus's index at --index if it has none"),
 ) -> None:
     """Answer a question from the indexed notices, with numbered citations."""
     from rag.service import open_assistant
 
     _check_text(question, "question")
-    settings = _settings(index=index, k=k, mode=mode, demo=demo or None)
+    settings = _settings(index=index, k=k, mode=mode.value if mode else None, demo=demo or None)
     try:
-        filters = _filters(agency, since, until)
+        filters = _filters(agency, since, until, source_type)
         assistant = open_assistant(settings, progress=not as_json)
         if as_json:
             answer = assistant.ask(question, k=settings.k, filters=filters)
@@ -150,56 +202,130 @@ def ask(
         print_answer(answer)
 
 
-@app.command()
-def serve(
-    host: Optional[str] = typer.Option(None, "--host"),
-    port: Optional[int] = typer.Option(None, "--port"),
-    index: Optional[Path] = typer.Option(None, "--index"),
-    demo: bool = typer.Option(False, "--demo", help="Build the demo corpus's index at --index if it has none"),
+@app.command("list")
+def list_command(
+    index: Optional[Path] = typer.Option(None, "--index", help="Index folder (default: $PRESSRAG_INDEX or the user data dir)"),
+    uploads: bool = typer.Option(False, "--uploads", help="Only notices uploaded through the web chat"),
+    as_json: bool = typer.Option(False, "--json", help="One JSON object per line"),
 ) -> None:
-    """Start the web chat on 127.0.0.1 (no share link, no analytics)."""
-    settings = _settings(index=index, host=host, port=port, demo=demo or None)
-    import app as web
+    """List the indexed notices: id, date, agency, title (uploads marked with *)."""
+    from dataclasses import asdict
 
+    from rag.index import NoticeIndex
+    from rag.manage import list_notices
+
+    settings = _settings(index=index)
     try:
-        web.launch(settings)
+        listed = list_notices(NoticeIndex.load(settings.index), settings.index, uploads_only=uploads)
     except _known_errors() as exc:
         _fail(str(exc))
+    for n in listed:
+        if as_json:
+            typer.echo(json.dumps(asdict(n), ensure_ascii=False))
+        else:
+            typer.echo(f"{'*' if n.uploaded else ' '} {n.doc_id}\t{n.published or '-'}\t{n.agency or '-'}\t{n.title}")
+
+
+@app.command()
+def remove(
+    doc_ids: list[str] = typer.Argument(..., metavar="DOC_ID...", help="Ids of the notices to remove (see `pressrag list`)"),
+    index: Optional[Path] = typer.Option(None, "--index", help="Index folder (default: $PRESSRAG_INDEX or the user data dir)"),
+) -> None:
+    """Remove notices from the index; a web upload's stored copy is deleted with it (your own files never are)."""
+    from rag.manage import remove_notices
+
+    settings = _settings(index=index)
+    try:
+        removal = remove_notices(settings.index, doc_ids, lock_timeout=settings.lock_timeout)
+    except _known_errors() as exc:
+        _fail(str(exc))
+    typer.echo(f"removed {len(removal.removed)} notices ({', '.join(removal.removed)}); "
+               f"index holds {removal.notices_total} notices"
+               + (f"; deleted upload copies: {', '.join(removal.deleted_files)}" if removal.deleted_files else ""))
+
+
+# Metrics where lower is better: --fail-under treats their value as a ceiling.
+_CEILINGS = {"false_refusal_rate"}
+
+
+def parse_floors(specs: list[str] | None, floors_file: Path | None) -> dict[str, float]:
+    """``METRIC=VALUE`` pairs (and an eval/floors.json-style file) as {metric: floor}."""
+    floors: dict[str, float] = {}
+    if floors_file is not None:
+        data = json.loads(floors_file.read_text(encoding="utf-8"))
+        for group in ("retrieval", "answer"):
+            floors.update({m: float(v) for m, v in data.get(group, {}).items()})
+    for spec in specs or []:
+        metric, sep, value = spec.partition("=")
+        try:
+            floors[metric.strip()] = float(value)
+        except ValueError:
+            sep = ""
+        if not sep or not metric.strip():
+            raise ValueError(f"bad --fail-under {spec!r}: write METRIC=VALUE, e.g. hit@1=0.95")
+    return floors
+
+
+def check_floors(report: dict, floors: dict[str, float]) -> list[str]:
+    """One line per metric of ``report`` that misses its floor (or exceeds its ceiling)."""
+    values = {**report.get("retrieval", {}), **report.get("answer", {})}
+    misses = []
+    for metric, floor in floors.items():
+        if metric not in values:
+            misses.append(f"{metric}: not in the report (known: {', '.join(sorted(values))})")
+            continue
+        value = float(values[metric])
+        if (value > floor) if metric in _CEILINGS else (value < floor):
+            word = "above the ceiling" if metric in _CEILINGS else "below the floor"
+            misses.append(f"{metric} = {value:.3f} is {word} {floor:g}")
+    return misses
 
 
 @app.command("eval")
 def evaluate(
-    gold: Optional[Path] = typer.Option(None, "--gold", help="Gold questions (JSONL); default: eval/gold/dev.jsonl"),
+    gold: Optional[Path] = typer.Option(None, "--gold", help="Gold questions (JSONL); default: the demo corpus's dev set"),
     beir: Optional[Path] = typer.Option(None, "--beir", help="A BEIR-layout folder (corpus.jsonl, queries.jsonl, qrels.tsv)"),
     index: Optional[Path] = typer.Option(None, "--index", help="Index folder"),
-    mode: str = typer.Option("hybrid", "--mode", help="hybrid | dense | bm25"),
-    compare: Optional[str] = typer.Option(None, "--compare", help="A second mode to run and diff against --mode"),
+    mode: Mode = typer.Option(Mode.hybrid, "--mode", help="Retrieval mode to score"),
+    compare: Optional[Mode] = typer.Option(None, "--compare", help="A second mode to run and diff against --mode"),
     k: int = typer.Option(8, "--k", help="Passages given to the answerer"),
     json_out: Optional[Path] = typer.Option(None, "--json-out", help="Write the full report here"),
     limit: Optional[int] = typer.Option(None, "--limit", help="Only the first N questions"),
+    fail_under: Optional[list[str]] = typer.Option(
+        None, "--fail-under", metavar="METRIC=VALUE",
+        help="Exit 1 when METRIC is below VALUE (false_refusal_rate: above); repeatable, e.g. hit@1=0.95"),
+    floors: Optional[Path] = typer.Option(None, "--floors", help="A floors file like eval/floors.json (same test)"),
 ) -> None:
     """Score retrieval and answers against gold questions (or retrieval on a BEIR dataset)."""
     from rag import evaluate as ev
+    from rag.settings import DEMO_GOLD
 
-    settings = _settings(index=index, mode=mode)
+    settings = _settings(index=index, mode=mode.value)
+    try:
+        wanted = parse_floors(fail_under, floors)
+    except (ValueError, OSError) as exc:
+        _fail(str(exc), 2)
     try:
         if beir is not None:
-            report = ev.run_beir(beir, settings, mode=mode, index_dir=index, limit=limit)
+            report = ev.run_beir(beir, settings, mode=mode.value, index_dir=index, limit=limit)
             ev.print_beir_report(report)
         else:
-            gold_path = gold or ev.DEFAULT_GOLD
-            report = ev.run_gold(gold_path, settings, mode=mode, k=k, limit=limit)
+            gold_path = gold or DEMO_GOLD
+            report = ev.run_gold(gold_path, settings, mode=mode.value, k=k, limit=limit)
             ev.print_gold_report(report)
             if compare:
-                other = ev.run_gold(gold_path, settings, mode=compare, k=k, limit=limit)
-                ev.print_comparison(report, other, mode, compare)
-                report = {"a": report, "b": other, "modes": [mode, compare]}
+                other = ev.run_gold(gold_path, settings, mode=compare.value, k=k, limit=limit)
+                ev.print_comparison(report, other, mode.value, compare.value)
+                report = {"a": report, "b": other, "modes": [mode.value, compare.value]}
     except _known_errors() as exc:
         _fail(str(exc))
     if json_out:
         json_out.parent.mkdir(parents=True, exist_ok=True)
         json_out.write_text(json.dumps(report, ensure_ascii=False, indent=1), encoding="utf-8")
         typer.echo(f"report written to {json_out}")
+    misses = check_floors(report.get("a", report), wanted) if wanted else []
+    if misses:
+        _fail("below the floors: " + "; ".join(misses))
 
 
 @app.command()
@@ -249,10 +375,12 @@ def sync(
 
 def ask_main() -> None:
     """Entry point of the top-level `ask` command (same as `pressrag ask`)."""
+    setup_logging(0)
     typer.run(ask)
 
 
 def main() -> None:
+    """The command group without the web app's ``serve`` (``pressrag.cli.main`` adds it)."""
     app()
 
 

@@ -68,8 +68,9 @@ def default_weights_path() -> Path:
 
 
 def _default_cache_dir() -> Path:
-    env = os.environ.get("PRESSRAG_CACHE")
-    return Path(env) if env else Path.home() / ".cache" / "pressrag"
+    from rag.settings import current_settings
+
+    return Path(current_settings().cache)
 
 
 def _cpu_has_native_bf16() -> bool:
@@ -87,7 +88,9 @@ def _cpu_has_native_bf16() -> bool:
 def _matmul_dtype():
     import torch
 
-    choice = os.environ.get("PRESSRAG_E5_DTYPE", "auto").strip().lower()
+    from rag.settings import current_settings
+
+    choice = str(current_settings().e5_dtype).strip().lower()
     if choice in ("fp32", "float32"):
         return torch.float32
     if choice in ("bf16", "bfloat16"):

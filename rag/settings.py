@@ -14,13 +14,36 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from ingest.feeds import DEFAULT_FEED
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-DEMO_CORPUS = REPO_ROOT / "data" / "corpus"
+
+
+def _packaged(name: str, fallback: Path) -> Path:
+    """A folder or file shipped as package data (``pressrag_data``), found through importlib.resources,
+    so a wheel install finds it as well as a source checkout; ``fallback`` when it is not installed."""
+    from importlib import resources
+
+    try:
+        path = Path(str(resources.files("pressrag_data").joinpath(name)))
+    except Exception:  # noqa: BLE001 - not installed, or an unusual loader: read the checkout
+        return fallback
+    return path if path.exists() else fallback
+
+
+# The demo corpus and its gold questions ship inside the wheel (package ``pressrag_data``, made from
+# data/ and eval/gold/ by pyproject.toml); a checkout without an install reads them in place.
+DEMO_CORPUS = _packaged("corpus", REPO_ROOT / "data" / "corpus")
+DEMO_GOLD = _packaged("gold/dev.jsonl", REPO_ROOT / "eval" / "gold" / "dev.jsonl")
 
 
 def default_index_dir() -> Path:
     """Per-user data directory: $XDG_DATA_HOME/pressrag/index, else ~/.local/share/pressrag/index."""
     base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
     return Path(base) / "pressrag" / "index"
+
+
+def default_cache_dir() -> Path:
+    """Per-user cache directory: $XDG_CACHE_HOME/pressrag, else ~/.cache/pressrag."""
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "pressrag"
 
 
 class Settings(BaseSettings):
@@ -42,6 +65,10 @@ class Settings(BaseSettings):
     lock_timeout: float = 600.0  # seconds a writer waits for another writer of the same index
     host: str = "127.0.0.1"
     port: int = 7860
+    # Web uploads change what every visitor's answers are built from: off unless the operator says so.
+    allow_uploads: bool = False
+    cache: Path = Field(default_factory=default_cache_dir)  # PRESSRAG_CACHE; XDG_CACHE_HOME is respected
+    e5_dtype: Literal["auto", "bf16", "bfloat16", "fp32", "float32"] = "auto"  # bulk-embedding matmuls
     # Feed sync (`pressrag sync`). PRESSRAG_FEEDS: a JSON list or URLs separated by commas or spaces.
     feeds: Annotated[list[str], NoDecode] = Field(default_factory=lambda: [DEFAULT_FEED])
     sync_timeout: float = 20.0  # seconds per HTTP request
@@ -72,6 +99,17 @@ class Settings(BaseSettings):
         if not 0 < value < 65536:
             raise ValueError("must be between 1 and 65535")
         return value
+
+
+def current_settings() -> Settings:
+    """Settings from the environment alone, for library code with no CLI flags to merge (falls back to
+    the defaults when a value is bad: the edge that reads it with flags reports the bad value)."""
+    from pydantic import ValidationError
+
+    try:
+        return Settings()
+    except ValidationError:
+        return Settings.model_construct()
 
 
 class SettingsProblem(ValueError):

@@ -120,12 +120,15 @@ def test_citation_list_shows_number_title_agency_date_link_and_attribution():
                 url="", source="data/bidpro/000_784a45d05de28dc5.txt", source_type="bidpro",
                 published="2016-04-01")
     answer = _answer("체결했다. [1]\n5대 전략. [2]", [_citation(a, [(0, 23)], 1), _citation(b, [(15, 21)], 2)])
-    out = app.render_answer_html(answer, {"a": a, "b": b})
-    assert '<span class="pr-cite">[1]</span>' in out and '<span class="pr-cite">[2]</span>' in out
+    out = app.render_answer_html(answer, {"a": a, "b": b}, anchor="t1")
+    # each [n] is an in-page link to its source card, which can take keyboard focus
+    assert '<span class="pr-cite">[<a href="#pr-src-t1-1">1</a>]</span>' in out
+    assert '<span class="pr-cite">[<a href="#pr-src-t1-2">2</a>]</span>' in out
+    assert 'id="pr-src-t1-1" tabindex="-1"' in out and 'id="pr-src-t1-2" tabindex="-1"' in out
     assert out.index('data-n="1"') < out.index('data-n="2"')
     assert "소방청, 협력의향서 체결" in out and "2026-06-13" in out and "2016-04-01" in out
     assert f'href="{html.escape(a.url)}"' in out and 'rel="noopener noreferrer"' in out
-    assert "data/bidpro/000_784a45d05de28dc5.txt" in out  # no url: the source file is shown
+    assert "파일: <code>000_784a45d05de28dc5.txt</code>" in out  # no url: the file's name is shown
     assert "정책브리핑(www.korea.kr)" in out and "공공누리 제1유형" in out
     assert "비드프로(BidPro)" in out
 
@@ -490,3 +493,111 @@ def test_generative_stream_over_http_reaches_the_chat_as_deltas(fake_index):
     assert isinstance(final, Answer) and "total_ms" in final.timings_ms
     out = app.render_answer_html(final, fake_index.notices)
     assert "\n" not in out and "<script" not in out
+
+
+# -- operating a shared chat: uploads off by default, removal, no server paths, chat replies ---------------
+
+
+def test_uploads_are_off_unless_the_operator_turns_them_on(disk_assistant):
+    from rag.settings import Settings
+
+    settings = Settings(index=disk_assistant.index_dir)
+    assert settings.allow_uploads is False
+    off = app.build_ui(disk_assistant, settings).config
+    ids = {c.get("props", {}).get("elem_id") for c in off["components"]}
+    assert "pr-upload" not in ids and "pr-add" not in ids and "pr-remove" not in ids
+    on = app.build_ui(disk_assistant, settings.model_copy(update={"allow_uploads": True})).config
+    ids = {c.get("props", {}).get("elem_id") for c in on["components"]}
+    assert {"pr-upload", "pr-add", "pr-uploaded", "pr-remove"} <= ids
+
+
+def test_uploaded_notices_are_listed_and_removed_with_their_copy(disk_assistant, tmp_path):
+    from rag.manage import list_notices
+
+    (tmp_path / "up").mkdir()
+    made_up = tmp_path / "up" / "release.txt"
+    made_up.write_text("행정안전부 보도자료\n행정안전부는 펭귄마을 방문객이 1,284명이라고 밝혔다.", encoding="utf-8")
+    app.ingest_uploads(disk_assistant, [str(made_up)])
+    choices = app.uploaded_choices(disk_assistant)
+    assert [value for _, value in choices] == ["release.txt"]
+    seed_id = next(n.doc_id for n in list_notices(disk_assistant.index, disk_assistant.index_dir) if not n.uploaded)
+    # the page removes uploads only
+    refused = app.remove_uploads(disk_assistant, [seed_id])
+    assert refused.problems and seed_id in disk_assistant.index.notices
+    report = app.remove_uploads(disk_assistant, ["release.txt"])
+    assert report.changed and "release.txt" in report.message
+    assert "release.txt" not in disk_assistant.index.notices and seed_id in disk_assistant.index.notices
+    assert list(app.uploads_dir_for(disk_assistant.index_dir).iterdir()) == []
+    assert disk_assistant.ask("펭귄마을 방문객은 몇 명?").citations == [] or all(
+        c.doc_id != "release.txt" for c in disk_assistant.ask("펭귄마을 방문객은 몇 명?").citations)
+
+
+def test_remove_keeps_the_users_own_files_and_refuses_unknown_ids(tmp_path):
+    from rag.build import IndexUpdater
+    from rag.index import IndexProblem, NoticeIndex
+    from rag.manage import remove_notices
+
+    own = tmp_path / "notices"
+    own.mkdir()
+    for name, text in (("a.txt", "소방청 협력의향서 체결\n소방청은 협력의향서를 체결했다."),
+                       ("b.txt", "행정안전부 점검\n행정안전부는 점검 계획을 밝혔다.")):
+        (own / name).write_text(text, encoding="utf-8")
+    folder = tmp_path / "index"
+    IndexUpdater(HashEmbedder(), progress=False).run(folder, [own])
+    with pytest.raises(IndexProblem, match="no notice nope.txt"):
+        remove_notices(folder, ["nope.txt"])
+    removal = remove_notices(folder, ["a.txt"])
+    assert removal.removed == ["a.txt"] and removal.deleted_files == [] and removal.notices_total == 1
+    assert (own / "a.txt").exists()  # the user's file is never deleted
+    index = NoticeIndex.load(folder)
+    assert set(index.notices) == {"b.txt"} and len(index.chunks) == len(index.vectors)
+    assert all(str(own / "a.txt") not in key for key in index.manifest.files)
+    # ingesting the folder again brings the removed notice back
+    IndexUpdater(HashEmbedder(), progress=False).run(folder, [own])
+    assert set(NoticeIndex.load(folder).notices) == {"a.txt", "b.txt"}
+
+
+def test_no_absolute_server_path_reaches_the_page(tmp_path):
+    notice = _notice("본문 문장이다.", doc_id="up2/보도자료.txt", url="",
+                     source=str(tmp_path / "srv" / "index-uploads" / "up2" / "보도자료.txt"), source_type="file")
+    out = app.render_answer_html(_answer("본문 [1]", [_citation(notice, [(0, 7)])]), {notice.doc_id: notice})
+    assert str(tmp_path) not in out and "파일: <code>up2/보도자료.txt</code>" in out
+    other = _notice("본문.", doc_id="notes", url="", source="/srv/data/corpus/x.jsonl", source_type="file")
+    assert app.shown_source(_citation(other, [(0, 2)])) == "x.jsonl"
+    error = app.render_error_html(f"index at {tmp_path}/srv/index is damaged: manifest.json missing")
+    assert str(tmp_path) not in error and "index at index is damaged" in error
+    assert "https://www.korea.kr/x" in app.one_line("see https://www.korea.kr/x")
+
+
+def test_follow_up_without_history_asks_back_and_is_not_an_example():
+    assert not any(is_follow_up(q) for q in app.EXAMPLES)
+    assert "which notice do you mean" in app.render_notice_html(app.NO_HISTORY)
+
+
+def test_filters_that_leave_nothing_are_told_apart_from_not_found(fake_index):
+    assert app.filters_leave_nothing(fake_index, app.make_filters([], "2030-01-01", "2030-12-31"))
+    assert not app.filters_leave_nothing(fake_index, app.make_filters([], "", ""))
+    assert not app.filters_leave_nothing(fake_index, app.make_filters([], "2000-01-01", ""))
+    assert app.make_filters(None, "", "", "korea.kr").source_types == ("korea.kr",)
+
+
+def test_answer_downloads_as_markdown_with_numbered_citations(tmp_path):
+    notice = _notice("소방청은 인도네시아와 협력의향서를 체결했다.", title="소방청, 협력의향서 체결", agency="소방청")
+    answer = _answer("소방청은 협력의향서를 체결했다. [1]", [_citation(notice, [(0, 24)])])
+    text = app.answer_markdown(answer, "협력의향서 내용은?")
+    assert text.startswith("# 협력의향서 내용은?\n\n소방청은 협력의향서를 체결했다. [1]")
+    assert "[1] **소방청, 협력의향서 체결** — 소방청, 2026-05-14, https://www.korea.kr/" in text
+    assert "    > 소방청은 인도네시아와 협력의향서를 체결했다." in text
+    path = app.write_answer_markdown(answer)
+    assert path.suffix == ".md" and path.read_text(encoding="utf-8") == app.answer_markdown(answer)
+
+
+def test_serve_is_added_by_the_entry_point_and_rag_never_imports_app():
+    import subprocess
+    import sys
+
+    code = ("import sys, rag.cli, rag.service, rag.manage; assert 'app' not in sys.modules; "
+            "import pressrag.cli; print(sorted(c.name or c.callback.__name__ for c in pressrag.cli.app.registered_commands))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         cwd=Path(app.__file__).parent, check=True).stdout
+    assert "serve" in out and "remove" in out and "list" in out

@@ -1,0 +1,1 @@
+"""Package data: the demo corpus (corpus/) shipped with pressrag, read through importlib.resources."""

@@ -1,0 +1,1 @@
+"""Package data: the gold questions over the demo corpus, read through importlib.resources."""
