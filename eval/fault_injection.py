@@ -36,8 +36,9 @@ from tests.conftest import HashEmbedder  # noqa: E402
 CORPUS = REPO / "data" / "corpus" / "korea_kr_press_releases.jsonl"
 
 
-def make_batches(folder: Path, n_batches: int) -> list[Path]:
-    records = [line for line in CORPUS.read_text(encoding="utf-8").splitlines() if line.strip()]
+def make_batches(folder: Path, n_batches: int, records: int | None = None) -> list[Path]:
+    lines = [line for line in CORPUS.read_text(encoding="utf-8").splitlines() if line.strip()]
+    records = lines[:records] if records else lines
     size = -(-len(records) // n_batches)
     batches = []
     for i in range(n_batches):
@@ -55,16 +56,49 @@ def ingest(folder: Path, batch: Path) -> None:
     IndexUpdater(HashEmbedder(), progress=False).run(folder, [batch])
 
 
-def run(kills: int, n_batches: int, seed: int) -> dict:
+def _steps(step_log: Path) -> list[tuple[str, float]]:
+    """The save steps the child reached, with their times (rag.folder.crash_point writes them)."""
+    rows = [line.split() for line in step_log.read_text(encoding="utf-8").splitlines()]
+    return [(row[0], float(row[1])) for row in rows if len(row) == 2]
+
+
+def _wait_for_save(step_log: Path, pid: int, limit: float = 120.0) -> int | None:
+    """Poll until the child's save has begun; return its wait status if it ended first."""
+    end = time.perf_counter() + limit
+    while time.perf_counter() < end:
+        if _steps(step_log):
+            return None
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            return status
+        time.sleep(0.0005)
+    return None
+
+
+def _time_save(work: Path, batch: Path, step_log: Path) -> float:
+    """Seconds from the start of a save to its last step, on a fresh index."""
+    step_log.write_text("", encoding="utf-8")
+    os.environ["PRESSRAG_STEP_LOG"] = str(step_log)
+    try:
+        ingest(work / "saved", batch)
+    finally:
+        del os.environ["PRESSRAG_STEP_LOG"]
+    steps = _steps(step_log)
+    return max(steps[-1][1] - steps[0][1], 0.002)
+
+
+def run(kills: int, n_batches: int, seed: int, records: int | None = None) -> dict:
     rng = random.Random(seed)
     work = Path(tempfile.mkdtemp(prefix="pressrag-faults-"))
-    batches = make_batches(work, n_batches)
+    batches = make_batches(work, n_batches, records)
     index_dir = work / "index"
     # Calibrate: how long one batch takes (Kiwi warmed up in this process, so children inherit it).
+    step_log = work / "steps.log"
     ingest(work / "warm", batches[0])
     t0 = time.perf_counter()
     ingest(work / "timed", batches[0])
     duration = time.perf_counter() - t0
+    save_seconds = _time_save(work, batches[0], step_log)
     per_batch = -(-kills // len(batches))
     stats = {"kills": 0, "finished before the kill": 0, "index unloadable": 0, "notices lost": 0,
              "partial batch visible": 0, "left old index": 0, "left new index": 0,
@@ -75,24 +109,35 @@ def run(kills: int, n_batches: int, seed: int) -> dict:
         for _ in range(per_batch):
             if stats["kills"] >= kills:
                 break
-            delay = rng.uniform(0.0, duration)
+            # Half the kills land anywhere in the run; the other half inside the save, which is short
+            # (they wait until the save has begun, then a random part of its measured length).
+            in_save = stats["kills"] % 2 == 1
+            delay = rng.uniform(0.0, save_seconds * 1.2) if in_save else rng.uniform(0.0, duration)
+            step_log.write_text("", encoding="utf-8")
             pid = os.fork()
             if pid == 0:  # child: ingest, then leave without running the parent's clean-up
+                os.environ["PRESSRAG_STEP_LOG"] = str(step_log)
                 code = 0
                 try:
                     ingest(index_dir, batch)
                 except BaseException:  # noqa: BLE001 - any failure is a non-zero exit in the child
                     code = 1
                 os._exit(code)
-            time.sleep(delay)
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            _, status = os.waitpid(pid, 0)
+            status = _wait_for_save(step_log, pid) if in_save else None
+            if status is None:
+                time.sleep(delay)
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+                _, status = os.waitpid(pid, 0)
             stats["kills"] += 1
+            steps = [name for name, _ in _steps(step_log)]
             if os.WIFEXITED(status):
                 stats["finished before the kill"] += 1
+            else:
+                where = f"killed after '{steps[-1]}'" if steps else "killed before the save began"
+                stats[where] = stats.get(where, 0) + 1
             try:
                 notices = set(NoticeIndex.load(index_dir).notices)
             except IndexProblem as exc:
@@ -115,6 +160,7 @@ def run(kills: int, n_batches: int, seed: int) -> dict:
         stats["stale files after next ingest"] += len(leftovers)
     stats["batches"] = len(batches)
     stats["seconds per uninterrupted ingest"] = round(duration, 2)
+    stats["seconds per save"] = round(save_seconds, 3)
     return stats
 
 
@@ -123,8 +169,9 @@ def main() -> None:
     parser.add_argument("--kills", type=int, default=100)
     parser.add_argument("--batches", type=int, default=10)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--records", type=int, default=None, help="use only the first N records of the demo corpus")
     args = parser.parse_args()
-    stats = run(args.kills, args.batches, args.seed)
+    stats = run(args.kills, args.batches, args.seed, args.records)
     print("| measure | value |\n|---|---:|")
     for key, value in stats.items():
         print(f"| {key} | {value} |")

@@ -51,7 +51,15 @@ class IndexProblem(RuntimeError):
 
 
 def crash_point(step: str) -> None:
-    """Exit immediately at ``step`` when PRESSRAG_CRASH_AT names it (fault-injection tests only)."""
+    """Exit immediately at ``step`` when PRESSRAG_CRASH_AT names it (fault-injection tests only).
+
+    With PRESSRAG_STEP_LOG set, append the step's name and the time to that file first, so a
+    fault-injection run can tell where a kill landed.
+    """
+    log = os.environ.get("PRESSRAG_STEP_LOG")
+    if log:
+        with open(log, "a", encoding="utf-8") as fh:
+            fh.write(f"{step} {time.time():.6f}\n")
     if os.environ.get("PRESSRAG_CRASH_AT") == step:
         os._exit(137)
 
