@@ -330,7 +330,7 @@ def evaluate(
 
 @app.command()
 def sync(
-    feeds: Optional[list[str]] = typer.Argument(None, metavar="[FEED_URL]...",
+    feeds: Optional[list[str]] = typer.Argument(None, metavar="FEED_URL",
                                                 help="RSS/Atom feeds (default: $PRESSRAG_FEEDS, korea.kr press releases)"),
     index: Optional[Path] = typer.Option(None, "--index", help="Index folder"),
     every: Optional[str] = typer.Option(None, "--every", help="Keep running, one sync per interval (90s, 30m, 2h)"),
