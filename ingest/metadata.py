@@ -7,10 +7,20 @@ from collections import Counter
 
 from ingest.models import Contact
 
-_ORG = r"[가-힣][가-힣·]{1,30}?(?:부|청|처|위원회|공단|연구원|개발원|정보원|교육원|인재개발원|재단|대학|본부|보장원|진흥원|공사|센터|원)"
-# "보건복지부(장관 정은경)는" — the opening sentence of nearly every release.
+_ORG = r"[가-힣][가-힣·]{1,30}?(?:부|청|처|위원회|공단|연구원|개발원|정보원|교육원|인재개발원|재단|대학교|대학|본부|보장원|진흥원|공사|센터|원)"
+# "보건복지부(장관 정은경)는" — the opening sentence of nearly every release; also
+# "보건복지부(제2차관 이형훈)", "한국기술교육대학교(KOREATECH·총장 유길상)는".
 _HEAD_TITLE = r"(?:장관|청장|처장|차관|원장|위원장|이사장|본부장|실장|단장|총장|대표|사무총장|회장)"
-_OPENING_AGENCY = re.compile(rf"({_ORG})\s?\({_HEAD_TITLE}\s")
+_OPENING_AGENCY = re.compile(rf"({_ORG})\s?\((?:[A-Za-z·]{{2,20}}·)?(?:제?\d)?{_HEAD_TITLE}\s")
+# "정은경 보건복지부장관은", "윤호중 행정안전부 장관은", "진영주 보건복지부 사회복지정책실장은": a release
+# that opens with its minister (or an official) doing something. The particle 은/는 marks the one
+# who acts, so in "이형일 재정경제부 1차관과 권창준 고용노동부 차관은" it is the second.
+_TOP_TITLE = r"(?:장관|차관|청장|처장|위원장)"
+_OFFICIAL_SUBJECT = re.compile(
+    rf"(?<![가-힣])[가-힣]{{2,4}} ({_ORG})(?:{_TOP_TITLE}| (?:제?\d)?{_TOP_TITLE}| [가-힣]{{2,12}}?(?:실장|국장|정책관))"
+    r"(?:은|는)\s")
+# Short names a release may use alone ("복지부·심평원·건보공단 … 협조체계"): the ministry's full name.
+_SHORT_NAMES = {"복지부": "보건복지부", "노동부": "고용노동부", "행안부": "행정안전부", "고용부": "고용노동부"}
 _SUBJECT_AGENCY = re.compile(rf"(?<![가-힣])({_ORG})(?:는|은|가|이)\s")
 # "고용노동부 김영훈 장관은"
 _AGENCY_HEAD = re.compile(rf"(?<![가-힣])({_ORG}) [가-힣]{{2,4}} {_HEAD_TITLE}")
@@ -98,12 +108,29 @@ def parse_contacts(block: str) -> tuple[Contact, ...]:
     return tuple(contacts)
 
 
+def _full_name(name: str, body: str) -> str:
+    """A short form ("복지부") as the full name: the one the release also uses, else the usual one."""
+    longer = {m.group(1) for m in _MINISTRY_ANY.finditer(body) if m.group(1).endswith(name) and m.group(1) != name}
+    if len(longer) == 1:
+        return longer.pop()
+    return _SHORT_NAMES.get(name, name)
+
+
+_MINISTRY_ANY = re.compile(r"(?<![가-힣])([가-힣]{2,12}(?:부|청|처|위원회|공단))")
+
+
 def derive_agency(body: str, title: str = "") -> str:
-    """Best guess at the issuing agency of a release whose source gives none."""
+    """Best guess at the issuing agency of a release whose source gives none.
+
+    The publisher first: the opening "○○부(장관 …)는" or the official who acts in the lead
+    ("윤호중 행정안전부 장관은"), whichever comes first; then the agency named in the closing
+    contact block; only then other mentions (a place visited, a partner, a programme), which are
+    often not the publisher ("교황청", "광주보훈요양원", "디지털정부 협력센터").
+    """
     head = body[:1500]
-    m = _OPENING_AGENCY.search(head)
-    if m:
-        return m.group(1).lstrip("·")
+    found = [m for m in (_OPENING_AGENCY.search(head), _OFFICIAL_SUBJECT.search(head)) if m]
+    if found:
+        return min(found, key=lambda m: m.start()).group(1).lstrip("·")
     start, block = _last_contact_block(body)
     if block:
         m = re.search(rf"(?:담당\s?부서|담당자\s?:)\s*({_ORG})(?=\s)", block)
@@ -113,7 +140,10 @@ def derive_agency(body: str, title: str = "") -> str:
         for text in (title, head):
             m = pattern.search(text)
             if m:
-                return m.group(1).lstrip("·")
-    # last resort: the ministry-like name the release mentions most
+                return _full_name(m.group(1).lstrip("·"), body)
+    # last resort: the ministry-like name the release mentions most (with a particle after it, too)
     names = Counter(m.group(1) for m in _MINISTRY.finditer(body))
-    return names.most_common(1)[0][0] if names else ""
+    if not names:
+        names = Counter(m.group(1) for m in re.finditer(
+            r"(?<![가-힣])([가-힣]{2,12}(?:부|청|처|위원회|공단))(?=(?:은|는|이|가|의|과|와|에서|\s))", body))
+    return _full_name(names.most_common(1)[0][0], body) if names else ""
