@@ -142,8 +142,9 @@ class FeedSync:
     def __init__(self, embedder: Embedder, feeds: Sequence[str], *, attachments: bool = True,
                  timeout: float = 20.0, retries: int = 3, backoff: float = 1.0,
                  max_feed_bytes: int = 20 * 1024 * 1024, max_attachment_bytes: int = 20 * 1024 * 1024,
-                 progress: bool = False, fetcher: FeedFetcher | None = None):
+                 progress: bool = False, fetcher: FeedFetcher | None = None, lock_timeout: float = 600.0):
         self.embedder = embedder
+        self.lock_timeout = lock_timeout
         self.feeds = list(dict.fromkeys(u.strip() for u in feeds if u.strip()))
         self.attachments = attachments
         self.progress = progress
@@ -155,7 +156,8 @@ class FeedSync:
                       progress: bool = False) -> FeedSync:
         return cls(embedder, list(feeds) if feeds else settings.feeds, attachments=settings.sync_attachments,
                    timeout=settings.sync_timeout, retries=settings.sync_retries,
-                   max_attachment_bytes=int(settings.sync_max_attachment_mb * 1024 * 1024), progress=progress)
+                   max_attachment_bytes=int(settings.sync_max_attachment_mb * 1024 * 1024), progress=progress,
+                   lock_timeout=settings.lock_timeout)
 
     def close(self) -> None:
         self.fetcher.close()
@@ -243,7 +245,7 @@ class FeedSync:
 
         store = IndexFolder(index_dir)
         store.claim()  # marks the folder as an index before sync/ is written into it
-        with store.write_lock(announce=self.progress):
+        with store.write_lock(timeout=self.lock_timeout, announce=self.progress):
             sync_dir = sync_dir_for(index_dir)
             items_dir, attachments_dir = sync_dir / "items", sync_dir / "attachments"
             for feed in staged:
@@ -270,7 +272,8 @@ class FeedSync:
             # Always ingest what is on disk, not just what changed now: it finishes a run that was
             # killed after writing items, and costs a hash per file when there is nothing to do.
             folders = [d for d in (items_dir, attachments_dir) if d.is_dir()]
-            ingest = IndexUpdater(self.embedder, progress=self.progress).run(index_dir, folders) if folders else None
+            updater = IndexUpdater(self.embedder, progress=self.progress, lock_timeout=self.lock_timeout)
+            ingest = updater.run(index_dir, folders) if folders else None
             self._save_state(sync_dir, staged, known, started_at, ingest)
         return ingest
 
