@@ -163,7 +163,7 @@ def ask(
     since: Optional[str] = typer.Option(None, "--since", help="Published on or after YYYY-MM-DD"),
     until: Optional[str] = typer.Option(None, "--until", help="Published on or before YYYY-MM-DD"),
     source_type: Optional[list[str]] = typer.Option(None, "--source-type",
-                                                    help="Only notices of this source type: korea.kr, bidpro, file, … (repeatable)"),
+                                                    help="Only notices of this source type: korea.kr, bidpro or text (repeatable)"),
     index: Optional[Path] = typer.Option(None, "--index", help="Index folder (default: $PRESSRAG_INDEX or the user data dir)"),
     mode: Optional[Mode] = typer.Option(None, "--mode", help="Retrieval: hybrid (default), dense or bm25"),
     demo: bool = typer.Option(False, "--demo", help="Build the demo corpus's index at --index if it has none"),
