@@ -80,6 +80,9 @@ class NoticeIndex:
         self.vectors = np.ascontiguousarray(vectors, dtype=np.float32).reshape(len(chunks), manifest.dim)
         self._faiss = None
         self._doc_freq: dict[str, int] | None = None
+        # rag.search stores built over these rows (dropped on every edit), and the snapshot they may load from
+        self.search_cache: dict = {}
+        self.snapshot_dir: Path | None = None
         self._sentences: dict[str, list[tuple[int, int]]] | None = None
 
     @classmethod
@@ -133,6 +136,8 @@ class NoticeIndex:
 
     def _invalidate(self) -> None:
         self._faiss = None
+        self.search_cache = {}
+        self.snapshot_dir = None
         self._doc_freq = None
         self._sentences = None
 
@@ -177,13 +182,17 @@ class NoticeIndex:
                     for chunk, terms in zip(self.chunks, self.terms):
                         fh.write(json.dumps({**asdict(chunk), "terms": terms}, ensure_ascii=False) + "\n")
                 faiss.write_index(self.faiss_index, str(snap / "vectors.faiss"))
+                written = list(_FILES)
+                from rag.search.embedded import save_bm25s  # BM25 saved, not rebuilt at every start
+
+                written += save_bm25s(self, snap)
                 self.manifest.format = FORMAT
-                self.manifest.checksums = {name: file_digest(snap / name) for name in _FILES}
+                self.manifest.checksums = {name: file_digest(snap / name) for name in written}
                 self.manifest.updated = time.strftime("%Y-%m-%dT%H:%M:%S%z")
                 self.manifest.counts = {"notices": len(self.notices), "chunks": len(self.chunks)}
                 (snap / MANIFEST).write_text(json.dumps(asdict(self.manifest), ensure_ascii=False, indent=1),
                                              encoding="utf-8")
-                for name in (*_FILES, MANIFEST):
+                for name in (*written, MANIFEST):
                     with (snap / name).open("rb") as fh:
                         os.fsync(fh.fileno())
             except BaseException:
@@ -254,5 +263,10 @@ class NoticeIndex:
         if flat.d != manifest.dim:
             raise IndexProblem(f"index at {folder}: vectors have dimension {flat.d}, manifest says {manifest.dim}")
         index = cls(manifest, notices, chunks, terms, vectors)
+        for name in (n for n in manifest.checksums if n.startswith("bm25s/")):
+            if not (snap / name).exists() or manifest.checksums[name] != file_digest(snap / name):
+                raise IndexProblem(f"index at {folder} is damaged: {name} is missing or does not match its checksum; "
+                                   "rebuild it")
         index._faiss = flat
+        index.snapshot_dir = snap
         return index

@@ -28,6 +28,8 @@ import numpy as np
 from ingest.korean import search_terms
 from rag.embed import Embedder
 from rag.index import NoticeIndex
+from rag.search import STORES, ChunkFilter, Restriction, SearchStores, open_search
+from rag.search.base import date_number
 from rag.types import Hit, Retrieval
 
 MODES = ("hybrid", "dense", "bm25")
@@ -90,27 +92,37 @@ class Filters:
         return keep
 
 
-def _zscores(scores: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    values = scores[mask]
-    out = np.zeros_like(scores)
-    if values.size < 2:
-        return out
-    std = float(values.std())
+def _standardise(values: np.ndarray, sample: np.ndarray) -> np.ndarray:
+    """How many standard deviations each value stands above the sample's mean (0 for a flat sample)."""
+    if sample.size < 2:
+        return np.zeros_like(values)
+    std = float(sample.std())
     if std < 1e-9:
-        return out
-    out[mask] = (values - float(values.mean())) / std
-    return out
+        return np.zeros_like(values)
+    return (values - float(sample.mean())) / std
 
 
 class Retriever:
     """Finds the chunks (and notices) that answer a query.
 
-    Parts are passed in: the index and the embedder that built it. ``mode``
-    switches retrievers off for comparison; ``fusion`` picks how hybrid combines them.
+    Parts are passed in: the index, the embedder that built it, and the search backend
+    (``store``: ``faiss`` embedded, or ``qdrant``). ``mode`` switches retrievers off for
+    comparison; ``fusion`` picks how hybrid combines them.
+
+    Each store returns its top ``candidates`` chunks (at least 4·k) under the filters; the
+    other store scores those chunks exactly, and fusion ranks the union. The z-scores are
+    taken against each store's score distribution over the filtered corpus, read from an evenly
+    spaced sample of at most ``SAMPLE`` filtered rows (all of them in a small index, so results
+    there are the ones whole-corpus scoring gave). Cost grows with k and the sample, not with
+    the corpus (beyond what each engine's own top-k search costs).
     """
 
+    SAMPLE = 4096
+
     def __init__(self, index: NoticeIndex, embedder: Embedder | None, mode: str = "hybrid",
-                 fusion: str = "zscore", dense_weight: float = 0.4, rrf_k: int = 60):
+                 fusion: str = "zscore", dense_weight: float = 0.4, rrf_k: int = 60,
+                 store: str = "faiss", candidates: int = 100, qdrant_url: str = "", qdrant_path: str = "",
+                 qdrant_collection: str = "pressrag"):
         if mode not in MODES:
             raise ValueError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
         if fusion not in FUSIONS:
@@ -119,115 +131,138 @@ class Retriever:
             raise ValueError(f"dense_weight must be within [0, 1], got {dense_weight}")
         if mode != "bm25" and embedder is None:
             raise ValueError("an embedder is needed for dense or hybrid retrieval")
+        if store not in STORES:
+            raise ValueError(f"store must be one of {', '.join(STORES)}, got {store!r}")
         self.index = index
         self.embedder = embedder
         self.mode = mode
         self.fusion = fusion
         self.dense_weight = dense_weight
         self.rrf_k = rrf_k
-        self._bm25 = None
+        self.store = store
+        self.candidates = candidates
+        self.qdrant = {"qdrant_url": qdrant_url, "qdrant_path": qdrant_path, "qdrant_collection": qdrant_collection}
 
-    # -- the two retrievers -------------------------------------------------------------
-    def _bm25_model(self):
-        if self._bm25 is None:
-            import bm25s
+    def options(self) -> dict:
+        """The settings, to build the same retriever over another index."""
+        return {"mode": self.mode, "fusion": self.fusion, "dense_weight": self.dense_weight, "rrf_k": self.rrf_k,
+                "store": self.store, "candidates": self.candidates, **self.qdrant}
 
-            model = bm25s.BM25()
-            # bm25s rejects an all-empty corpus; a placeholder term keeps empty chunks scorable at 0.
-            model.index([t if t else ["\u0000"] for t in self.index.terms] or [["\u0000"]], show_progress=False)
-            self._bm25 = model
-        return self._bm25
+    @property
+    def stores(self) -> SearchStores:
+        return open_search(self.index, self.store, **self.qdrant)
 
-    def bm25_scores(self, query: str, terms: list[str] | None = None) -> np.ndarray:
-        terms = search_terms(query) if terms is None else terms
-        if not terms or not self.index.chunks:
-            return np.zeros(len(self.index.chunks), dtype=np.float32)
-        return np.asarray(self._bm25_model().get_scores(terms), dtype=np.float32)[: len(self.index.chunks)]
+    def warm(self) -> Retriever:
+        """Open the stores now (before a swap), not at the first question."""
+        self.stores
+        return self
 
     def lexical_coverage(self, terms: list[str]) -> float:
         """IDF-weighted share of ``terms`` that occur anywhere in the index (0 when there are none)."""
-        return self.index.known_share(terms)
+        return self.stores.known_share(terms)
 
-    def dense_scores(self, query: str) -> np.ndarray:
-        n = len(self.index.chunks)
-        if not n:
-            return np.zeros(0, dtype=np.float32)
-        vector = self.embedder.embed_query(query).reshape(1, -1).astype(np.float32)
-        scores, rows = self.index.faiss_index.search(vector, n)
-        out = np.full(n, -1.0, dtype=np.float32)
-        valid = rows[0] >= 0
-        out[rows[0][valid]] = scores[0][valid]
-        return out
+    # -- filters ---------------------------------------------------------------------------
+    def _restriction(self, filters: Filters) -> Restriction | None:
+        if not filters.active:
+            return None
+        filters.check_against(self.index)
+        stores = self.stores
+        agencies = tuple(a for a in stores.meta.agency_names if any(f in a for f in filters.agencies))
+        flt = ChunkFilter(agencies=agencies, since=date_number(filters.since), until=date_number(filters.until),
+                          source_types=filters.source_types)
+        return stores.meta.restriction(flt)
+
+    def _sample(self, where: Restriction | None) -> np.ndarray:
+        rows = np.arange(len(self.index.chunks)) if where is None else np.flatnonzero(where.mask)
+        if len(rows) > self.SAMPLE:
+            rows = rows[np.linspace(0, len(rows) - 1, self.SAMPLE).astype(np.int64)]
+        return rows
 
     # -- fusion ----------------------------------------------------------------------------
-    def _fuse(self, dense: np.ndarray | None, bm25: np.ndarray | None, mask: np.ndarray,
-              coverage: float = 1.0) -> np.ndarray:
+    def _fuse(self, dense: np.ndarray | None, bm25: np.ndarray | None, dense_sample: np.ndarray | None,
+              bm25_sample: np.ndarray | None, coverage: float) -> np.ndarray:
         if dense is None:
             return bm25
         if bm25 is None:
             return dense
         if self.fusion == "rrf":
-            return sum(1.0 / (self.rrf_k + _ranks(scores, mask)) for scores in (dense, bm25))
+            return sum(1.0 / (self.rrf_k + _ranks(scores)) for scores in (dense, bm25))
         bm25_weight = (1.0 - self.dense_weight) * coverage ** 2
-        return (1.0 - bm25_weight) * _zscores(dense, mask) + bm25_weight * _zscores(bm25, mask)
+        return ((1.0 - bm25_weight) * _standardise(dense, dense_sample)
+                + bm25_weight * _standardise(bm25, bm25_sample))
 
     def run(self, query: str, k: int = 8, filters: Filters | None = None) -> Retrieval:
-        """Top-``k`` chunks for ``query`` (filters applied before the cut) and their notices in rank order."""
+        """Top-``k`` chunks for ``query`` (filters applied inside the search) and their notices in rank order."""
         query = (query or "").strip()
         if not query:
             raise QueryProblem("the question is empty")
         if k < 1:
             raise QueryProblem(f"k must be at least 1, got {k}")
         query = query[:MAX_QUERY_CHARS]
-        filters = filters or Filters()
-        if filters.active:
-            filters.check_against(self.index)
+        where = self._restriction(filters or Filters())
+        stores = self.stores
         timings: dict[str, float] = {}
-        mask = filters.mask(self.index) if filters.active else np.ones(len(self.index.chunks), dtype=bool)
-
-        dense = bm25 = None
-        coverage = 1.0
-        if self.mode in ("hybrid", "dense"):
+        fetch = max(self.candidates, 4 * k)
+        use_dense, use_bm25 = self.mode in ("hybrid", "dense"), self.mode in ("hybrid", "bm25")
+        empty = np.zeros(0, np.int64)
+        vector, terms, coverage = None, [], 1.0
+        dense_rows = bm25_rows = empty
+        if use_dense and len(self.index.chunks):
             t = time.perf_counter()
-            dense = self.dense_scores(query)
+            vector = self.embedder.embed_query(query)
+            dense_rows, _ = stores.dense.search(vector, fetch, where)
             timings["dense_ms"] = (time.perf_counter() - t) * 1000
-        if self.mode in ("hybrid", "bm25"):
+        if use_bm25:
             t = time.perf_counter()
             terms = search_terms(query)
-            bm25 = self.bm25_scores(query, terms)
+            if terms and len(self.index.chunks):
+                bm25_rows, _ = stores.lexical.search(terms, fetch, where)
             coverage = self.lexical_coverage(terms)
             timings["bm25_ms"] = (time.perf_counter() - t) * 1000
-        fused = self._fuse(dense, bm25, mask, coverage)
-        if bm25 is not None and dense is None and not np.any(bm25[mask] > 0):
-            rows: list[int] = []  # BM25 alone with no matching term: nothing was found
+        if use_bm25 and not use_dense and not len(bm25_rows):
+            rows = empty  # BM25 alone with no matching term: nothing was found
         else:
-            candidates = np.flatnonzero(mask)
-            order = candidates[np.argsort(-fused[candidates], kind="stable")]
-            rows = order[:k].tolist()
+            rows = np.union1d(dense_rows, bm25_rows)
+        t = time.perf_counter()
+        sample = self._sample(where) if self.fusion == "zscore" and use_dense and use_bm25 else empty
+        dense = dense_sample = bm25 = bm25_sample = None
+        if use_dense:
+            dense = stores.dense.score(vector, rows) if vector is not None else np.zeros(0, np.float32)
+            dense_sample = stores.dense.score(vector, sample) if vector is not None and len(sample) else None
+        if use_bm25:
+            bm25 = stores.lexical.score(terms, rows) if terms else np.zeros(len(rows), np.float32)
+            bm25_sample = stores.lexical.score(terms, sample) if terms and len(sample) else np.zeros(len(sample))
+        fused = self._fuse(dense, bm25, dense_sample, bm25_sample, coverage)
+        order = np.argsort(-fused, kind="stable")[:k]
+        timings["fusion_ms"] = (time.perf_counter() - t) * 1000
 
-        dense_rank = _ranks(dense, mask)
-        bm25_rank = _ranks(bm25, mask)
+        dense_rank = _list_ranks(dense_rows, rows) if use_dense else None
+        bm25_rank = _list_ranks(bm25_rows, rows) if use_bm25 else None
         hits = [
             Hit(
-                chunk=self.index.chunks[r],
-                score=float(fused[r]),
-                dense_score=None if dense is None else float(dense[r]),
-                bm25_score=None if bm25 is None else float(bm25[r]),
-                dense_rank=None if dense_rank is None else int(dense_rank[r]),
-                bm25_rank=None if bm25_rank is None else int(bm25_rank[r]),
+                chunk=self.index.chunks[int(rows[i])],
+                score=float(fused[i]),
+                dense_score=None if dense is None else float(dense[i]),
+                bm25_score=None if bm25 is None else float(bm25[i]),
+                dense_rank=None if dense_rank is None else dense_rank[i],
+                bm25_rank=None if bm25_rank is None else bm25_rank[i],
             )
-            for r in rows
+            for i in order
         ]
         doc_ids = list(dict.fromkeys(h.chunk.doc_id for h in hits))
         timings["retrieval_ms"] = sum(timings.values())
         return Retrieval(query=query, hits=hits, doc_ids=doc_ids, timings_ms=timings,
-                         lexical_coverage=coverage if bm25 is not None else None)
+                         lexical_coverage=coverage if use_bm25 else None)
 
 
-def _ranks(scores: np.ndarray | None, mask: np.ndarray) -> np.ndarray | None:
-    if scores is None:
-        return None
-    order = np.argsort(-np.where(mask, scores, -np.inf), kind="stable")
+def _ranks(scores: np.ndarray) -> np.ndarray:
+    order = np.argsort(-scores, kind="stable")
     ranks = np.empty(len(order), dtype=np.int64)
     ranks[order] = np.arange(1, len(order) + 1)
     return ranks
+
+
+def _list_ranks(listed: np.ndarray, rows: np.ndarray) -> list[int | None]:
+    """1-based position of each of ``rows`` in a store's result list (None where the store did not list it)."""
+    position = {int(r): i + 1 for i, r in enumerate(listed)}
+    return [position.get(int(r)) for r in rows]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import sys
 import threading
 import time
@@ -30,21 +31,50 @@ class CorpusSummary:
     model: str
 
 
+@dataclass(frozen=True)
+class _Serving:
+    """What one question is answered with: swapped as a whole, so a question never mixes two indexes."""
+
+    index: NoticeIndex
+    retriever: Retriever
+    answerer: object
+
+
 class Assistant:
-    """Answers questions over one index: retrieval, then the answerer (extractive or generative)."""
+    """Answers questions over one index: retrieval, then the answerer (extractive or generative).
+
+    Questions run concurrently: each takes the current (index, retriever, answerer) in one read
+    and answers from it. ``replace_index`` prepares the new set completely (stores opened,
+    answerer copied) before switching to it under ``lock``, which is held only for the switch; a
+    question in flight finishes on the index it started with.
+    """
 
     def __init__(self, index: NoticeIndex, retriever: Retriever, answerer, index_dir: Path | None = None):
-        self.index = index
-        self.retriever = retriever
-        self.answerer = answerer
+        self._serving = _Serving(index, retriever, answerer)
         self.index_dir = index_dir
-        self.lock = threading.Lock()  # swaps of the index (uploads) vs. questions in flight
+        self.lock = threading.Lock()  # index swaps (and upload embedding batches, app.py); never held while answering
+
+    @property
+    def index(self) -> NoticeIndex:
+        return self._serving.index
+
+    @property
+    def retriever(self) -> Retriever:
+        return self._serving.retriever
+
+    @property
+    def answerer(self):
+        return self._serving.answerer
+
+    def _current(self) -> _Serving:
+        with self.lock:  # waits for a swap in progress; questions do not wait for each other
+            return self._serving
 
     def ask(self, question: str, k: int = 8, filters: Filters | None = None) -> Answer:
         started = time.perf_counter()
-        with self.lock:
-            retrieval = self.retriever.run(question, k=k, filters=filters)
-            answer = self.answerer.run(question, retrieval, self.index)
+        now = self._current()
+        retrieval = now.retriever.run(question, k=k, filters=filters)
+        answer = now.answerer.run(question, retrieval, now.index)
         return _with_timings(answer, retrieval, started)
 
     def stream(self, question: str, k: int = 8, filters: Filters | None = None) -> Iterator[str | Answer]:
@@ -53,37 +83,38 @@ class Assistant:
         The extractive answerer has nothing to stream: it yields the Answer alone.
         """
         started = time.perf_counter()
-        with self.lock:
-            retrieval = self.retriever.run(question, k=k, filters=filters)
-            index = self.index
-            answerer = self.answerer
-        if hasattr(answerer, "stream"):
+        now = self._current()
+        retrieval = now.retriever.run(question, k=k, filters=filters)
+        if hasattr(now.answerer, "stream"):
             final = None
-            for item in answerer.stream(question, retrieval, index):
+            for item in now.answerer.stream(question, retrieval, now.index):
                 if isinstance(item, Answer):
                     final = item
                 else:
                     yield item
         else:
-            final = answerer.run(question, retrieval, index)
+            final = now.answerer.run(question, retrieval, now.index)
         yield _with_timings(final, retrieval, started)
 
     def summary(self) -> CorpusSummary:
-        dates = sorted(n.published for n in self.index.notices.values() if n.published)
-        agencies = Counter(n.agency or "(unknown)" for n in self.index.notices.values())
+        index = self.index
+        dates = sorted(n.published for n in index.notices.values() if n.published)
+        agencies = Counter(n.agency or "(unknown)" for n in index.notices.values())
         return CorpusSummary(
-            notices=len(self.index.notices), chunks=len(self.index.chunks),
+            notices=len(index.notices), chunks=len(index.chunks),
             agencies=agencies.most_common(), first_published=dates[0] if dates else "",
-            last_published=dates[-1] if dates else "", model=self.index.manifest.model,
+            last_published=dates[-1] if dates else "", model=index.manifest.model,
         )
 
     def replace_index(self, index: NoticeIndex) -> None:
+        """Serve ``index`` from now on; built outside the lock, switched in one assignment."""
+        old = self._serving
+        retriever = Retriever(index, old.retriever.embedder, **old.retriever.options()).warm()
+        answerer = copy.copy(old.answerer)  # the old one keeps serving questions in flight unchanged
+        if hasattr(answerer, "idf"):
+            answerer.idf = index.idf
         with self.lock:
-            self.index = index
-            self.retriever = Retriever(index, self.retriever.embedder, mode=self.retriever.mode,
-                                       fusion=self.retriever.fusion, dense_weight=self.retriever.dense_weight)
-            if hasattr(self.answerer, "idf"):
-                self.answerer.idf = index.idf
+            self._serving = _Serving(index, retriever, answerer)
 
 
 def _with_timings(answer: Answer, retrieval: Retrieval, started: float) -> Answer:
@@ -135,8 +166,14 @@ def make_answerer(settings: Settings, embedder: Embedder, index: NoticeIndex):
 def open_assistant(settings: Settings, progress: bool = True, embedder: Embedder | None = None) -> Assistant:
     embedder = embedder or make_embedder(settings.embed_model)
     index = ensure_index(settings.index, embedder, progress=progress, demo=settings.demo)
-    retriever = Retriever(index, embedder, mode=settings.mode)
+    retriever = Retriever(index, embedder, **retriever_options(settings))
     return Assistant(index, retriever, make_answerer(settings, embedder, index), index_dir=settings.index)
+
+
+def retriever_options(settings: Settings) -> dict:
+    """The retriever settings (mode, search backend) from ``settings``."""
+    return {"mode": settings.mode, "store": settings.store, "qdrant_url": settings.qdrant_url,
+            "qdrant_path": str(settings.qdrant_path or ""), "qdrant_collection": settings.qdrant_collection}
 
 
 def describe_ingest(result: IngestResult) -> str:

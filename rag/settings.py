@@ -63,6 +63,12 @@ class Settings(BaseSettings):
     llm_temperature: float = 0.0
     demo: bool = False  # build the demo corpus at a non-default index location when it has no index
     lock_timeout: float = 600.0  # seconds a writer waits for another writer of the same index
+    # Search backend: "faiss" (embedded FAISS + bm25s, the default) or "qdrant" (a server or cluster at
+    # PRESSRAG_QDRANT_URL, or Qdrant's embedded local mode in the folder PRESSRAG_QDRANT_PATH).
+    store: Literal["faiss", "qdrant"] = "faiss"
+    qdrant_url: str = ""
+    qdrant_path: Path | None = None
+    qdrant_collection: str = "pressrag"
     host: str = "127.0.0.1"
     port: int = 7860
     # Web uploads change what every visitor's answers are built from: off unless the operator says so.

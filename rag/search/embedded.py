@@ -1,0 +1,220 @@
+"""The embedded backend (default): FAISS for vectors, bm25s for BM25, both in this process.
+
+Filters run inside the search: FAISS gets an ``IDSelectorBitmap`` of the rows the filter keeps,
+bm25s scores are masked before the top-k cut, and the mask itself is a few vector operations over
+``RowMeta``. Above ``APPROXIMATE_ABOVE`` chunks the dense store is an IVF index (k-means cells,
+``nprobe`` of them searched); a filter that keeps few rows is searched exactly over those rows,
+where an approximate index loses recall and exact search is cheap anyway.
+
+bm25s is saved into the index snapshot (``bm25s/``: .npy arrays and JSON, no pickle) and loaded
+from there, so a process start does not rebuild it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from rag.search.base import Restriction, RowMeta, SearchStores
+
+APPROXIMATE_ABOVE = 200_000  # chunks; below it exact flat search costs < 15 ms a query
+EXACT_BELOW = 20_000  # a filter keeping at most this many rows is searched exactly over them
+BM25_FOLDER = "bm25s"
+_EMPTY = "\u0000"  # bm25s rejects an all-empty corpus; a placeholder term keeps empty chunks scorable at 0
+
+
+def _top(rows: np.ndarray, scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """The ``k`` best (rows, scores), best first; ties keep row order (as a stable sort over rows would)."""
+    if len(rows) > k:
+        part = np.argpartition(-scores, k - 1)[:k]
+        # argpartition cuts ties at the k-th score arbitrarily: keep every row tied with the cut, then sort.
+        cut = scores[part].min()
+        part = np.flatnonzero(scores >= cut)
+        rows, scores = rows[part], scores[part]
+    order = np.lexsort((rows, -scores))[:k]
+    return rows[order], scores[order]
+
+
+class FaissDenseStore:
+    """Chunk vectors in FAISS: flat (exact) below ``approximate_above`` rows, IVF above."""
+
+    def __init__(self, vectors: np.ndarray, flat=None, approximate_above: int = APPROXIMATE_ABOVE,
+                 nprobe: int | None = None, exact_below: int = EXACT_BELOW):
+        import faiss
+
+        self.vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+        self.dim = self.vectors.shape[1]
+        self.exact_below = exact_below
+        self.alive: np.ndarray | None = None  # tombstones of deleted rows (None: all alive)
+        n = len(self.vectors)
+        self.approximate = n > approximate_above
+        if not self.approximate:
+            self.index = flat if flat is not None and flat.ntotal == n else faiss.IndexFlatIP(self.dim)
+            if self.index.ntotal != n:
+                self.index.add(self.vectors)
+            self.nprobe = 0
+        else:
+            nlist = int(4 * np.sqrt(n))  # FAISS's guideline 4·√n to 16·√n cells
+            quantizer = faiss.IndexFlatIP(self.dim)
+            self.index = faiss.IndexIVFFlat(quantizer, self.dim, nlist, faiss.METRIC_INNER_PRODUCT)
+            sample = np.random.default_rng(0).choice(n, size=min(n, 40 * nlist), replace=False)
+            self.index.train(self.vectors[np.sort(sample)])
+            self.index.add(self.vectors)
+            self._quantizer = quantizer
+            self.nprobe = nprobe or max(16, nlist // 50)
+
+    @property
+    def kind(self) -> str:
+        return f"ivf{self.index.nlist}/nprobe{self.nprobe}" if self.approximate else "flat"
+
+    def add(self, rows: np.ndarray, vectors: np.ndarray) -> None:
+        if len(rows) and rows[0] != len(self.vectors):
+            raise ValueError("the embedded dense store appends rows in order")
+        vectors = np.ascontiguousarray(vectors, dtype=np.float32).reshape(-1, self.dim)
+        self.vectors = np.concatenate([self.vectors, vectors])
+        self.index.add(vectors)
+        if self.alive is not None:
+            self.alive = np.concatenate([self.alive, np.ones(len(vectors), bool)])
+
+    def delete(self, rows: np.ndarray) -> None:
+        if self.alive is None:
+            self.alive = np.ones(len(self.vectors), bool)
+        self.alive[np.asarray(rows, dtype=np.int64)] = False
+
+    def _keep(self, where: Restriction | None) -> np.ndarray | None:
+        if where is None:
+            return self.alive
+        return where.mask if self.alive is None else where.mask & self.alive
+
+    def search(self, vector: np.ndarray, k: int, where: Restriction | None = None) -> tuple[np.ndarray, np.ndarray]:
+        import faiss
+
+        n = len(self.vectors)
+        query = np.asarray(vector, dtype=np.float32).reshape(1, self.dim)
+        keep = self._keep(where)
+        count = n if keep is None else int(keep.sum())
+        k = min(k, count)
+        if k <= 0:
+            return np.zeros(0, np.int64), np.zeros(0, np.float32)
+        if keep is not None and (count <= self.exact_below and self.approximate):
+            rows = np.flatnonzero(keep)
+            return _top(rows, self.vectors[rows] @ query[0], k)
+        params = faiss.SearchParametersIVF(nprobe=self.nprobe) if self.approximate else faiss.SearchParameters()
+        bits = None
+        if keep is not None:
+            bits = np.packbits(keep, bitorder="little")
+            params.sel = faiss.IDSelectorBitmap(n, faiss.swig_ptr(bits))
+        scores, rows = self.index.search(query, k, params=params)
+        valid = rows[0] >= 0
+        del bits  # the selector read it during search
+        return rows[0][valid].astype(np.int64), scores[0][valid]
+
+    def score(self, vector: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        return self.vectors[np.asarray(rows, dtype=np.int64)] @ np.asarray(vector, dtype=np.float32).reshape(-1)
+
+
+class Bm25sStore:
+    """BM25 (bm25s, Lucene variant) over chunk search terms, with masks and per-row scoring."""
+
+    def __init__(self, model, terms: list[list[str]] | None = None):
+        self.model = model
+        self.terms = terms  # kept (by reference) only to re-index on add
+        scores = model.scores
+        self.data, self.indices, self.indptr = scores["data"], scores["indices"], scores["indptr"]
+        self.size = int(scores["num_docs"])
+        self.alive: np.ndarray | None = None
+
+    @classmethod
+    def from_terms(cls, terms: list[list[str]]) -> Bm25sStore:
+        import bm25s
+
+        model = bm25s.BM25()
+        model.index([t if t else [_EMPTY] for t in terms] or [[_EMPTY]], show_progress=False)
+        store = cls(model, terms)
+        store.size = len(terms)
+        return store
+
+    @classmethod
+    def load(cls, folder: Path, terms: list[list[str]] | None = None) -> Bm25sStore:
+        import bm25s
+
+        big = (folder / "data.csc.index.npy").stat().st_size > 256 << 20
+        return cls(bm25s.BM25.load(str(folder), mmap=big, show_progress=False), terms)
+
+    def save(self, folder: Path) -> list[str]:
+        folder.mkdir(parents=True, exist_ok=True)
+        self.model.save(str(folder), show_progress=False)
+        return sorted(p.name for p in folder.iterdir() if p.is_file())
+
+    def add(self, rows: np.ndarray, terms: Sequence[list[str]]) -> None:
+        # bm25s has no incremental index (its IDF and length norms are global): re-index once per batch.
+        if self.terms is None:
+            raise ValueError("this bm25s store was loaded without its terms and cannot grow")
+        fresh = Bm25sStore.from_terms(self.terms + list(terms))
+        self.__dict__.update(fresh.__dict__)
+
+    def delete(self, rows: np.ndarray) -> None:
+        if self.alive is None:
+            self.alive = np.ones(self.size, bool)
+        self.alive[np.asarray(rows, dtype=np.int64)] = False
+
+    def _ids(self, terms: list[str]) -> list[int]:
+        return self.model.get_tokens_ids(terms)
+
+    def search(self, terms: list[str], k: int, where: Restriction | None = None) -> tuple[np.ndarray, np.ndarray]:
+        ids = self._ids(terms)
+        if not ids or k <= 0:
+            return np.zeros(0, np.int64), np.zeros(0, np.float32)
+        scores = np.asarray(self.model.get_scores(ids), dtype=np.float32)[: self.size]
+        keep = where.mask if where is not None else None
+        if self.alive is not None:
+            keep = self.alive if keep is None else keep & self.alive
+        if keep is not None:
+            scores = np.where(keep, scores, 0.0).astype(np.float32)
+        rows = np.flatnonzero(scores > 0)
+        return _top(rows, scores[rows], k)
+
+    def score(self, terms: list[str], rows: np.ndarray) -> np.ndarray:
+        """Scores of ``rows`` summed term by term in float32, as bm25s sums them (the same values)."""
+        rows = np.asarray(rows, dtype=np.int64)
+        out = np.zeros(len(rows), dtype=np.float32)
+        for tid in self._ids(terms):
+            start, end = int(self.indptr[tid]), int(self.indptr[tid + 1])
+            docs = self.indices[start:end]
+            if not len(docs):
+                continue
+            pos = np.minimum(np.searchsorted(docs, rows), len(docs) - 1)
+            found = docs[pos] == rows
+            out[found] += self.data[start:end][pos[found]]
+        return out
+
+    def document_frequency(self, terms: Iterable[str]) -> dict[str, int]:
+        vocab = self.model.vocab_dict
+        return {t: int(self.indptr[vocab[t] + 1] - self.indptr[vocab[t]]) for t in terms if t in vocab}
+
+
+def open_embedded(index) -> SearchStores:
+    """FAISS + bm25s over ``index``; bm25s comes from the snapshot when it was saved there."""
+    n = len(index.chunks)
+    flat = index.faiss_index if n <= APPROXIMATE_ABOVE else None
+    dense = FaissDenseStore(index.vectors, flat=flat)
+    lexical = None
+    snap = getattr(index, "snapshot_dir", None)
+    if snap is not None and (Path(snap) / BM25_FOLDER / "params.index.json").exists():
+        loaded = Bm25sStore.load(Path(snap) / BM25_FOLDER, index.terms)
+        if loaded.size == max(n, 1):
+            lexical = loaded
+            lexical.size = n
+    if lexical is None:
+        lexical = Bm25sStore.from_terms(index.terms)
+    return SearchStores(dense=dense, lexical=lexical, meta=RowMeta(index.chunks), name="faiss")
+
+
+def save_bm25s(index, snap: Path) -> list[str]:
+    """Write the index's bm25s model into snapshot ``snap``; the written paths, relative to ``snap``."""
+    from rag.search import open_search
+
+    names = open_search(index, "faiss").lexical.save(snap / BM25_FOLDER)
+    return [f"{BM25_FOLDER}/{name}" for name in names]
