@@ -46,14 +46,20 @@ def server(demo_index_dir, tmp_path_factory):
     shutil.copytree(demo_index_dir, index)
     settings = Settings(index=index)
     assistant = open_assistant(settings, progress=False)
-    demo = app.build_ui(assistant, settings)
-    port = _free_port()
-    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, share=False, quiet=True,
-                ssr_mode=False, **app.launch_options())
+    # Two pages over one assistant: as an operator opens it by default (uploads off), and with
+    # --allow-uploads (the upload tests; they must not leak into the first page's checks).
+    demo = app.build_ui(assistant, settings, allow_uploads=True)
+    plain = app.build_ui(assistant, settings)
+    port, plain_port = _free_port(), _free_port()
+    for blocks, p in ((demo, port), (plain, plain_port)):
+        blocks.launch(server_name="127.0.0.1", server_port=p, prevent_thread_lock=True, share=False, quiet=True,
+                      ssr_mode=False, **app.launch_options())
     try:
-        yield {"url": f"http://127.0.0.1:{port}/", "assistant": assistant}
+        yield {"url": f"http://127.0.0.1:{port}/", "plain_url": f"http://127.0.0.1:{plain_port}/",
+               "assistant": assistant, "root": str(index.parent)}
     finally:
         demo.close()
+        plain.close()
 
 
 @pytest.fixture(scope="module")
@@ -73,12 +79,12 @@ def browser():
 def open_page(server, browser):
     pages = []
 
-    def make():
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    def make(url: str | None = None):
+        page = browser.new_page(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
         page.external_requests = []
         page.on("request", lambda r: None if r.url.startswith(("http://127.0.0.1", "data:", "blob:"))
                 else page.external_requests.append(r.url))
-        page.goto(server["url"])
+        page.goto(url or server["url"])
         page.wait_for_selector("#pr-question textarea", timeout=60_000)
         pages.append(page)
         return page
@@ -205,3 +211,89 @@ def test_empty_question_gets_a_message(open_page):
     page.locator("#pr-since").locator("input, textarea").fill("2026/05/01")
     reply = _ask(page, "소방청 인도네시아 협력의향서 체결 내용은?")
     assert "YYYY-MM-DD" in reply.inner_text() and "Traceback" not in reply.inner_text()
+
+
+def _no_server_paths(page, server) -> None:
+    html_text = page.content()
+    assert server["root"] not in html_text and "/index-uploads/" not in html_text
+
+
+def test_uploads_are_off_by_default(open_page, server):
+    page = open_page(server["plain_url"])
+    assert page.locator("#pr-upload").count() == 0 and page.locator("#pr-add").count() == 0
+    assert "--allow-uploads" in page.locator("#pr-uploads-off").inner_text()
+
+
+def test_same_name_uploads_both_stay_and_an_upload_can_be_removed(open_page, server, tmp_path):
+    page = open_page()
+    before = _count(page)
+    files = []
+    for folder, count in (("first", "1,284"), ("second", "9,999")):
+        (tmp_path / folder).mkdir()
+        made_up = tmp_path / folder / "gull-release.txt"
+        made_up.write_text(f"행정안전부 갈매기섬 방문객 집계\n2026-06-21\n\n행정안전부는 갈매기섬 방문객이 "
+                           f"{count}명이라고 밝혔다.\n", encoding="utf-8")
+        files.append(made_up)
+    for i, made_up in enumerate(files, 1):
+        page.set_input_files("#pr-upload input[type=file]", [str(made_up)])
+        page.wait_for_function("() => document.querySelector('#pr-upload').innerText.includes('gull-release.txt')",
+                               timeout=60_000)
+        page.click("#pr-add")
+        page.wait_for_function("n => document.querySelector('#pr-count').innerText.replace(',', '') == String(n)",
+                               arg=before + i, timeout=ANSWER_TIMEOUT_MS)
+        assert "+1 notices" in page.locator("#pr-upload-report").inner_text()
+    bodies = " ".join(n.body for n in server["assistant"].index.notices.values())
+    assert "1,284명" in bodies and "9,999명" in bodies
+    _no_server_paths(page, server)
+
+    page.click("#pr-uploaded input")
+    page.locator("ul[role=listbox] li", has_text="gull-release (2).txt").first.click()
+    page.keyboard.press("Escape")
+    page.click("#pr-remove")
+    page.wait_for_function("n => document.querySelector('#pr-count').innerText.replace(',', '') == String(n)",
+                           arg=before + 1, timeout=ANSWER_TIMEOUT_MS)
+    assert "removed" in page.locator("#pr-upload-report").inner_text()
+    bodies = " ".join(n.body for n in server["assistant"].index.notices.values())
+    assert "1,284명" in bodies and "9,999명" not in bodies
+
+
+def test_answer_links_focus_their_source_and_download_as_markdown(open_page, server):
+    page = open_page()
+    reply = _ask(page, "전자정부 2020의 5대 전략은?")
+    _no_server_paths(page, server)
+    link = reply.locator(".pr-cite a").first
+    target = link.get_attribute("href")
+    assert target and target.startswith("#pr-src-")
+    link.focus()
+    assert page.evaluate("document.activeElement.tagName") == "A"  # reachable with Tab
+    link.click()
+    page.wait_for_function("id => document.activeElement && document.activeElement.id === id",
+                           arg=target[1:], timeout=10_000)
+    assert "[1]" in page.evaluate("document.activeElement.querySelector('summary').innerText")
+
+    page.wait_for_selector("#pr-download", state="visible", timeout=30_000)
+    with page.expect_download() as info:
+        page.click("#pr-download")
+    text = Path(info.value.path()).read_text(encoding="utf-8")
+    assert text.startswith("# 전자정부 2020의 5대 전략은?") and "[1]" in text
+    assert "## 출처 (Sources)" in text and SEED_TITLE in text
+    for strategy in FIVE_STRATEGIES:
+        assert strategy in text, strategy
+
+
+def test_typed_text_is_kept_and_replies_explain_themselves(open_page, server):
+    page = open_page(server["plain_url"])
+    # a follow-up on a fresh chat asks back instead of answering from some notice
+    assert "그 담당자는?" not in page.locator("#pr-chat ~ *, body").first.inner_text().split("예시 질문")[-1][:300]
+    reply = _ask(page, "그 담당자는?")
+    assert "which notice do you mean" in reply.inner_text() and reply.locator(".pr-source").count() == 0
+    # an over-long question is refused and stays in the box to be shortened
+    long_question = "전자정부 " * 500
+    reply = _ask(page, long_question)
+    assert "too long" in reply.inner_text()
+    assert page.locator("#pr-question textarea").input_value() == long_question
+    # filters that leave nothing say so
+    page.locator("#pr-question textarea").fill("")
+    page.locator("#pr-since").locator("input, textarea").fill("2030-01-01")
+    reply = _ask(page, "소방청 인도네시아 협력의향서 체결 내용은?")
+    assert "filters leave no notice" in reply.inner_text()
