@@ -588,12 +588,19 @@ class GenerativeAnswerer:
         except Exception as exc:  # noqa: BLE001 - a bug in the check must not lose the question
             yield self._fall_back(question, retrieval, index, f"answer check failed ({self._describe(exc)})")
             return
+        if answer.refused:
+            # Rejecting the model's text must never cost the user the answer the product already had:
+            # the extractive answer is shown, and the question is refused only when it refuses too.
+            yield self._fall_back(question, retrieval, index, answer.note,
+                                  note=f"{answer.note}; showing the extractive answer")
+            return
         timings = {"generate": round((generated - started) * 1000, 1),
                    "check": round((time.perf_counter() - generated) * 1000, 1)}
         yield replace(answer, timings_ms={**answer.timings_ms, **timings})
 
-    def _fall_back(self, question: str, retrieval: Retrieval, index: NoticeIndex, reason: str) -> Answer:
-        note = f"language model unavailable ({reason}); showing the extractive answer"
+    def _fall_back(self, question: str, retrieval: Retrieval, index: NoticeIndex, reason: str,
+                   note: str | None = None) -> Answer:
+        note = note or f"language model unavailable ({reason}); showing the extractive answer"
         try:
             answer = self.fallback.run(question, retrieval, index)
             return replace(answer, note=f"{note}; {answer.note}" if answer.note else note)

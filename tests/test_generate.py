@@ -11,7 +11,7 @@ import pytest
 
 from ingest.models import Chunk, Notice
 from rag import generate
-from rag.generate import GenerativeAnswerer, LLMSettings, split_sentences
+from rag.generate import GenerativeAnswerer, LLMSettings, build_passages, split_sentences
 from rag.index import NoticeIndex
 from rag.types import Answer, Citation, Hit, Retrieval
 from tests.openai_stub import OpenAIStub, closed_port
@@ -270,30 +270,65 @@ def test_stream_yields_deltas_then_checked_answer(stub):
     assert stub.requests[-1]["json"]["stream"] is True
 
 
-def test_model_saying_not_found_is_a_refusal_with_related(stub):
+class RefusingExtractive(FakeExtractive):
+    """An extractive answerer that finds no answer either."""
+
+    def run(self, question, retrieval, index):
+        self.calls += 1
+        return Answer(question=question, answer="제공된 보도자료에서 이 질문에 대한 답을 찾지 못했습니다.", refused=True,
+                      citations=[], mode="extractive", note="no sentence answers the question")
+
+
+def test_model_saying_not_found_is_refused_when_the_extractive_answer_refuses_too(stub):
     index, retrieval = world(MOIS, NFA)
     stub.reply("제공된 보도자료에서 답을 찾을 수 없습니다.")
-    result = answerer(stub.base_url).run("서울시 버스 요금은 얼마인가요?", retrieval, index)
+    fallback = RefusingExtractive()
+    result = answerer(stub.base_url, fallback=fallback).run("서울시 버스 요금은 얼마인가요?", retrieval, index)
 
+    assert fallback.calls == 1
+    assert result.refused and result.citations == [] and "찾지 못했습니다" in result.answer
+    assert result.note.startswith("the model found no answer in the notices; showing the extractive answer")
+
+
+def test_check_verdicts_of_a_refusal_name_related_notices(stub):
+    index, retrieval = world(MOIS, NFA)
+    gen = answerer(stub.base_url)
+    result = gen.check("서울시 버스 요금은 얼마인가요?", "제공된 보도자료에서 답을 찾을 수 없습니다.",
+                       build_passages(retrieval, index, 6))
     assert result.refused and result.mode == "generative" and result.citations == []
-    assert "찾지 못했습니다" in result.answer
     assert [c.doc_id for c in result.related] == [MOIS[0].doc_id, NFA[0].doc_id]
     assert all(c.quote and c.spans for c in result.related)
     assert result.sentences and not result.sentences[0].supported
 
 
-def test_nothing_supported_is_a_refusal(stub):
+@pytest.mark.parametrize("reply", [
+    f"{S_MAFRA}[1] 서울시 버스 요금은 1,500원입니다.",  # nothing the cited notices support
+    "이 계획의 총 예산은 9조 8천억 원이다 [7]. 이 계획은 2030년까지 공무원 5만 명을 감축한다 [9].",  # passages that don't exist
+])
+def test_nothing_supported_shows_the_extractive_answer_with_a_note(stub, reply):
+    index, retrieval = world(MOIS, NFA, MAFRA)
+    stub.reply(reply)
+    fallback = FakeExtractive()
+    result = answerer(stub.base_url, fallback=fallback).run(QUESTION, retrieval, index)
+    assert fallback.calls == 1
+    assert not result.refused and result.answer == "추출된 답변입니다.[1]" and result.mode == "extractive"
+    assert result.note == ("no sentence of the generated answer is supported by the cited notices; "
+                           "showing the extractive answer")
+
+
+def test_nothing_supported_while_streaming_ends_with_the_extractive_answer(stub):
     index, retrieval = world(MOIS, NFA, MAFRA)
     stub.reply(f"{S_MAFRA}[1] 서울시 버스 요금은 1,500원입니다.")
-    result = answerer(stub.base_url).run(QUESTION, retrieval, index)
-    assert result.refused and result.citations == [] and len(result.related) == 3
-    assert [s.supported for s in result.sentences] == [False, False]
+    items = list(answerer(stub.base_url).stream(QUESTION, retrieval, index))
+    assert all(isinstance(i, str) for i in items[:-1]) and items[:-1]  # the draft streamed
+    assert isinstance(items[-1], Answer) and not items[-1].refused and items[-1].mode == "extractive"
 
 
 def test_english_question_refusal_is_in_english(stub):
     index, retrieval = world(MOIS)
-    stub.reply("The provided press releases do not contain the answer.")
-    result = answerer(stub.base_url).run("What is the bus fare in Seoul?", retrieval, index)
+    result = answerer(stub.base_url).check("What is the bus fare in Seoul?",
+                                           "The provided press releases do not contain the answer.",
+                                           build_passages(retrieval, index, 6))
     assert result.refused and result.answer.startswith("The indexed press releases")
 
 
