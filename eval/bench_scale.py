@@ -102,6 +102,287 @@ def parity(args) -> None:
               f"{same_chunks:.3f} | {float(np.median(times)):.1f} |")
 
 
+# -- scale ---------------------------------------------------------------------------------------------------
+
+FILTER_NOTE = "agency = the most frequent agency, date within the later half of the dates"
+
+
+def _real_sources(index_dirs: list[Path]):
+    """Real chunk vectors, term lists, agencies and dates from the given indexes."""
+    from rag.index import NoticeIndex
+
+    vectors, terms, agencies, dates = [], [], [], []
+    for folder in index_dirs:
+        index = NoticeIndex.load(folder)
+        vectors.append(index.vectors)
+        terms += index.terms
+        agencies += [c.agency for c in index.chunks]
+        dates += [c.published for c in index.chunks]
+    return np.concatenate(vectors), terms, agencies, dates
+
+
+def synthesise(n: int, sources: list[Path], out: Path, seed: int = 0) -> None:
+    """Write a synthetic corpus of ``n`` chunks to ``out`` (npy files): see the module docstring."""
+    from collections import Counter
+
+    from rag.search.base import date_number
+
+    rng = np.random.default_rng(seed)
+    base, real_terms, real_agencies, real_dates = _real_sources(sources)
+    counts = Counter(t for terms in real_terms for t in terms)
+    vocab = sorted(counts)
+    p = np.array([counts[t] for t in vocab], dtype=np.float64)
+    p /= p.sum()
+    lengths = rng.choice(np.array([max(len(t), 1) for t in real_terms]), size=n).astype(np.int64)
+    docs, tids, tfs = [], [], []
+    block = 50_000
+    for start in range(0, n, block):
+        size = min(block, n - start)
+        ln = lengths[start:start + size]
+        tokens = rng.choice(len(vocab), size=int(ln.sum()), p=p).astype(np.int64)
+        doc = np.repeat(np.arange(start, start + size, dtype=np.int64), ln)
+        keys, tf = np.unique(doc * len(vocab) + tokens, return_counts=True)
+        docs.append((keys // len(vocab)).astype(np.int32))
+        tids.append((keys % len(vocab)).astype(np.int32))
+        tfs.append(tf.astype(np.float32))
+    doc, tid, tf = np.concatenate(docs), np.concatenate(tids), np.concatenate(tfs)
+    del docs, tids, tfs
+    df = np.bincount(tid, minlength=len(vocab))
+    idf = np.log(1.0 + (n - df + 0.5) / (df + 0.5)).astype(np.float32)
+    k1, b = 1.5, 0.75  # bm25s's Lucene variant, as the product indexes
+    norm = k1 * (1 - b + b * lengths / lengths.mean()).astype(np.float32)
+    score = idf[tid] * tf / (tf + norm[doc])
+    order = np.argsort(tid, kind="stable")  # doc ids stay ascending within a term
+    out.mkdir(parents=True, exist_ok=True)
+    np.save(out / "data.npy", score[order].astype(np.float32))
+    np.save(out / "indices.npy", doc[order])
+    np.save(out / "indptr.npy", np.concatenate([[0], np.cumsum(df)]).astype(np.int64))
+    del order, score, doc, tid, tf
+    (out / "vocab.json").write_text(json.dumps(vocab, ensure_ascii=False), encoding="utf-8")
+    vectors = np.lib.format.open_memmap(out / "vectors.npy", mode="w+", dtype=np.float32, shape=(n, base.shape[1]))
+    for start in range(0, n, block):
+        size = min(block, n - start)
+        v = base[rng.integers(0, len(base), size)] + rng.normal(0, 0.02, (size, base.shape[1])).astype(np.float32)
+        vectors[start:start + size] = v / np.linalg.norm(v, axis=1, keepdims=True)
+    vectors.flush()
+    del vectors
+    names = sorted(set(real_agencies))
+    a_code = {a: i for i, a in enumerate(names)}
+    np.save(out / "agency.npy", rng.choice(np.array([a_code[a] for a in real_agencies], np.int32), size=n))
+    np.save(out / "date.npy", rng.choice(np.array([date_number(d) for d in real_dates], np.int32), size=n))
+    (out / "agencies.json").write_text(json.dumps(names, ensure_ascii=False), encoding="utf-8")
+
+
+class _Lazy:
+    """A sequence of ``n`` chunks made on demand (a million Chunk objects would dwarf the search structures)."""
+
+    def __init__(self, n: int, agencies: list[str], agency: np.ndarray, date: np.ndarray):
+        self.n, self.agencies, self.agency, self.date = n, agencies, agency, date
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __getitem__(self, row: int):
+        from ingest.models import Chunk
+
+        d = str(self.date[row])
+        published = f"{d[:4]}-{d[4:6]}-{d[6:]}" if self.date[row] else ""
+        return Chunk(doc_id=f"synth-{row}", ordinal=0, start=0, end=0, text=f"synthetic chunk {row}",
+                     agency=self.agencies[self.agency[row]], published=published, source_type="synthetic")
+
+
+class _SynthIndex:
+    """What the retriever reads from an index, over a synthetic corpus."""
+
+    def __init__(self, folder: Path, n: int):
+        from ingest.models import Notice
+        from rag.index import Manifest
+
+        self.vectors = np.load(folder / "vectors.npy")
+        names = json.loads((folder / "agencies.json").read_text(encoding="utf-8"))
+        agency, date = np.load(folder / "agency.npy"), np.load(folder / "date.npy")
+        self.chunks = _Lazy(n, names, agency, date)
+        self.notices = {a: Notice(doc_id=a, title="", body="", source="", agency=a, source_type="synthetic")
+                        for a in names}
+        self.manifest = Manifest(model="synthetic", dim=self.vectors.shape[1], chunker={})
+        self.search_cache: dict = {}
+        self.meta_arrays = (agency, names, date)
+
+    def known_share(self, terms):  # not used: the stores answer coverage
+        raise NotImplementedError
+
+
+def _rss_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def run_config(folder: Path, n: int, config: str, queries: list[tuple[str, np.ndarray, list[str]]]) -> dict:
+    """Build one backend over the synthetic corpus in ``folder`` and time queries; one process per call."""
+    import bm25s
+    import faiss
+
+    from rag.retrieve import Filters, Retriever
+    from rag.search import SearchStores
+    from rag.search.base import ChunkFilter, RowMeta
+    from rag.search.embedded import Bm25sStore, FaissDenseStore
+
+    index = _SynthIndex(folder, n)
+    agency, names, date = index.meta_arrays
+    meta = RowMeta.from_arrays(agency, names, date, np.zeros(n, np.int32), ["synthetic"])
+    t = time.perf_counter()
+    row = {"n": n, "config": config}
+    if config == "qdrant":
+        from rag.search.qdrant import QdrantCollection, QdrantDense, QdrantLexical, _client
+
+        vocab = json.loads((folder / "vocab.json").read_text(encoding="utf-8"))
+        data, indices, indptr = (np.load(folder / f"{x}.npy") for x in ("data", "indices", "indptr"))
+        terms: list[list[str]] = [[] for _ in range(n)]
+        for tid, term in enumerate(vocab):  # tf lost: a term listed once per chunk (BM25 weights differ slightly)
+            for d in indices[indptr[tid]:indptr[tid + 1]]:
+                terms[d].append(term)
+        index.terms = terms
+        freq = {t: int(indptr[i + 1] - indptr[i]) for i, t in enumerate(vocab)}
+        index.document_frequency = lambda term: freq.get(term, 0)
+        path = tempfile.mkdtemp(prefix="pressrag-qdrant-scale-")
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            col = QdrantCollection(_client("", path), "scale", index)
+            col.sync()
+        stores = SearchStores(QdrantDense(col), QdrantLexical(col), meta, "qdrant")
+        row["index_mb"] = sum(f.stat().st_size for f in Path(path).rglob("*") if f.is_file()) / 2**20
+    else:
+        dense = FaissDenseStore(index.vectors, approximate_above=0 if config == "faiss-ivf" else n + 1)
+        model = bm25s.BM25()
+        vocab = json.loads((folder / "vocab.json").read_text(encoding="utf-8"))
+        model.vocab_dict = {t: i for i, t in enumerate(vocab)}
+        model.nonoccurrence_array = None  # the Lucene variant has none
+        model.scores = {"data": np.load(folder / "data.npy"), "indices": np.load(folder / "indices.npy"),
+                        "indptr": np.load(folder / "indptr.npy"), "num_docs": n}
+        lexical = Bm25sStore(model)
+        stores = SearchStores(dense, lexical, meta, config)
+        with tempfile.TemporaryDirectory() as tmp:
+            faiss.write_index(dense.index, f"{tmp}/v.faiss")
+            row["index_mb"] = (Path(f"{tmp}/v.faiss").stat().st_size + sum(
+                model.scores[x].nbytes for x in ("data", "indices", "indptr"))) / 2**20
+        row["dense_kind"] = dense.kind
+    row["build_s"] = time.perf_counter() - t
+    index.search_cache[("faiss", "", "", "pressrag")] = stores  # the retriever asks for the default key
+
+    class Vectors:
+        name, dim = "synthetic", index.vectors.shape[1]
+        table = {q: v for q, v, _ in queries}
+
+        def embed_query(self, text):
+            return self.table[text]
+
+    top_agency = names[int(np.bincount(agency).argmax())]
+    dated = np.sort(date[date > 0])
+    since = str(dated[len(dated) // 2])
+    flt = Filters(agencies=(top_agency,), since=f"{since[:4]}-{since[4:6]}-{since[6:]}")
+    row["filter_share"] = float(meta.mask(ChunkFilter(agencies=(top_agency,), since=int(since))).mean())
+    for mode in ("dense", "bm25", "hybrid"):
+        retriever = Retriever(index, Vectors(), mode=mode)
+        for label, filters in (("", None), ("+filter", flt)):
+            times = []
+            for q, _, _ in queries:
+                t = time.perf_counter()
+                retriever.run(q, k=10, filters=filters)
+                times.append((time.perf_counter() - t) * 1000)
+            row[f"{mode}{label}_p50"] = float(np.percentile(times, 50))
+            row[f"{mode}{label}_p95"] = float(np.percentile(times, 95))
+    if config == "faiss-ivf":
+        recall = []
+        for _, v, _ in queries:
+            truth = set(np.argsort(-(index.vectors @ v))[:10].tolist())
+            got = set(stores.dense.search(v, 10)[0].tolist())
+            recall.append(len(truth & got) / 10)
+        row["recall@10"] = float(np.mean(recall))
+    row["rss_mb"] = _rss_mb()
+    return row
+
+
+def scale(args) -> None:
+    from ingest.korean import search_terms
+    from rag.embed import make_embedder
+    from rag.evaluate import load_gold
+
+    work = args.work
+    queries_file = work / "queries.json"
+    if not queries_file.exists():
+        work.mkdir(parents=True, exist_ok=True)
+        questions = [q.question for q in load_gold(args.gold).questions][: args.queries]
+        embedder = make_embedder()
+        rows = [{"q": q, "v": embedder.embed_query(q).tolist(), "terms": search_terms(q)} for q in questions]
+        queries_file.write_text(json.dumps(rows, ensure_ascii=False), encoding="utf-8")
+    results = json.loads((work / "results.json").read_text()) if (work / "results.json").exists() else []
+    for n in args.sizes:
+        folder = work / f"n{n}"
+        if not (folder / "vectors.npy").exists():
+            t = time.perf_counter()
+            synthesise(n, args.source, folder)
+            print(f"synthesised {n:,} chunks in {time.perf_counter() - t:.0f} s", file=sys.stderr)
+        configs = [c for c in args.configs if c != "qdrant" or n <= args.qdrant_max]
+        for config in configs:
+            # Qdrant local mode is brute force in Python: fewer questions keep its run to minutes
+            limit = str(args.qdrant_queries if config == "qdrant" else args.queries)
+            out = subprocess.run([sys.executable, __file__, "_one", str(folder), str(n), config, str(queries_file),
+                                  limit],
+                                 capture_output=True, text=True)
+            if out.returncode:
+                print(f"{config} at {n}: failed\n{out.stderr[-2000:]}", file=sys.stderr)
+                continue
+            row = json.loads(out.stdout.strip().splitlines()[-1])
+            results = [r for r in results if (r["n"], r["config"]) != (n, config)] + [row]
+            print(json.dumps(row), file=sys.stderr)
+    (work / "results.json").write_text(json.dumps(results, indent=1), encoding="utf-8")
+    print_table(results)
+
+
+def print_table(results: list[dict]) -> None:
+    print("| chunks | store | build s | index MB | RSS MB | dense p50/p95 ms | BM25 p50/p95 | hybrid p50/p95 | "
+          "hybrid + filter p50/p95 | dense recall@10 |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for r in results:
+        cell = lambda m: f"{r[m + '_p50']:.1f} / {r[m + '_p95']:.1f}"  # noqa: E731
+        kind = r.get("dense_kind", "local mode")
+        print(f"| {r['n']:,} | {r['config']} ({kind}) | {r['build_s']:.0f} | {r['index_mb']:.0f} | {r['rss_mb']:.0f} | "
+              f"{cell('dense')} | {cell('bm25')} | {cell('hybrid')} | {cell('hybrid+filter')} | "
+              f"{r.get('recall@10', 1.0 if r['config'] == 'faiss-flat' else float('nan')):.3f} |")
+
+
+# -- concurrency ---------------------------------------------------------------------------------------------
+
+def concurrency(args) -> None:
+    """Eight questions one at a time, then all at once on threads (as the web chat runs them)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from rag.evaluate import load_gold
+    from rag.service import open_assistant
+    from rag.settings import load_settings
+
+    assistant = open_assistant(load_settings(index=args.index), progress=False)
+    questions = [q.question for q in load_gold(args.gold).questions if q.doc_ids][: args.n]
+    assistant.ask(questions[0])  # load Kiwi and the model outside the timing
+    alone, answers = [], []
+    for q in questions:
+        t = time.perf_counter()
+        answers.append(assistant.ask(q).answer)
+        alone.append(time.perf_counter() - t)
+    t = time.perf_counter()
+    with ThreadPoolExecutor(len(questions)) as pool:
+        together = list(pool.map(lambda q: assistant.ask(q).answer, questions))
+    wall = time.perf_counter() - t
+    same = sum(a == b for a, b in zip(answers, together))
+    print(f"{len(questions)} questions: one at a time {sum(alone):.2f} s in all; all at once {wall:.2f} s wall "
+          f"({wall / sum(alone):.2f} of the sum); same answers {same}/{len(questions)}; cores {os.cpu_count()}, "
+          f"load average {os.getloadavg()[0]:.1f}")
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -111,10 +392,37 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--beir", type=Path)
     p.add_argument("--ref", default="HEAD")
     p.add_argument("--store", nargs="+", default=["faiss"])
+    sc = sub.add_parser("scale")
+    sc.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
+    sc.add_argument("--source", type=Path, nargs="+", required=True, help="real index folders to draw from")
+    sc.add_argument("--gold", type=Path, default=REPO / "eval" / "gold" / "dev.jsonl")
+    sc.add_argument("--queries", type=int, default=60)
+    sc.add_argument("--qdrant-max", type=int, default=10_000)
+    sc.add_argument("--qdrant-queries", type=int, default=10)
+    sc.add_argument("--configs", nargs="+", default=["faiss-flat", "faiss-ivf", "qdrant"])
+    sc.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "pressrag-scale")
+    cc = sub.add_parser("concurrency")
+    cc.add_argument("--index", type=Path, required=True)
+    cc.add_argument("--gold", type=Path, default=REPO / "eval" / "gold" / "dev.jsonl")
+    cc.add_argument("--n", type=int, default=8)
+    one = sub.add_parser("_one")
+    one.add_argument("folder", type=Path)
+    one.add_argument("n", type=int)
+    one.add_argument("config")
+    one.add_argument("queries", type=Path)
+    one.add_argument("limit", type=int)
     args = parser.parse_args(argv)
     os.environ.setdefault("OMP_WAIT_POLICY", "passive")
     if args.command == "parity":
         parity(args)
+    elif args.command == "scale":
+        scale(args)
+    elif args.command == "concurrency":
+        concurrency(args)
+    else:
+        rows = json.loads(args.queries.read_text(encoding="utf-8"))[: args.limit]
+        queries = [(r["q"], np.asarray(r["v"], np.float32), r["terms"]) for r in rows]
+        print(json.dumps(run_config(args.folder, args.n, args.config, queries)))
 
 
 if __name__ == "__main__":

@@ -22,6 +22,12 @@ def date_number(published: str) -> int:
     return int(digits) if len(digits) == 8 and digits.isdigit() else 0
 
 
+def dot_rows(vectors: np.ndarray, rows: np.ndarray, vector: np.ndarray) -> np.ndarray:
+    """Inner products of ``vectors[rows]`` with ``vector``. einsum, not ``@``: a BLAS matrix-vector product
+    starts its thread pool, which costs 5-10x more than the product on a busy 2-core machine (measured)."""
+    return np.einsum("ij,j->i", vectors[np.asarray(rows, dtype=np.int64)], np.asarray(vector, np.float32).reshape(-1))
+
+
 @dataclass(frozen=True)
 class ChunkFilter:
     """Exact metadata restrictions (agency names already resolved from what the user typed)."""

@@ -27,7 +27,7 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 
 from rag.folder import IndexProblem
-from rag.search.base import ChunkFilter, Restriction, RowMeta, SearchStores, date_number
+from rag.search.base import ChunkFilter, Restriction, RowMeta, SearchStores, date_number, dot_rows
 
 DENSE, SPARSE = "dense", "bm25"
 K1, B = 1.5, 0.75  # bm25s's defaults, so both backends score alike
@@ -188,7 +188,7 @@ class QdrantDense:
     def score(self, vector: np.ndarray, rows: np.ndarray) -> np.ndarray:
         # The index holds every vector already: the cosine of normalised vectors is their dot product,
         # which is what Qdrant returns, without sending thousands of ids per question.
-        return self.collection.index.vectors[np.asarray(rows, np.int64)] @ np.asarray(vector, np.float32).reshape(-1)
+        return dot_rows(self.collection.index.vectors, rows, vector)
 
 
 class QdrantLexical:
