@@ -38,6 +38,11 @@ def passage_text(chunk: Chunk) -> str:
     return f"{head}\n{chunk.text}" if head else chunk.text
 
 
+def sentence_text(title: str, sentence: str) -> str:
+    """What gets embedded for one sentence: the notice title gives it the context to be read alone."""
+    return f"{title}\n{sentence}" if title else sentence
+
+
 def bm25_text(chunk: Chunk) -> str:
     return f"{chunk.title}\n{chunk.text}" if chunk.title else chunk.text
 
@@ -207,15 +212,28 @@ class IndexUpdater:
         if not notices:
             return
         terms = search_terms_many(bm25_text(c) for c in chunks)
-        index.add(notices, chunks, terms, self._embed(chunks))
+        index.add(notices, chunks, terms, self._embed([passage_text(c) for c in chunks]),
+                  self._embed_sentences(notices, chunks))
 
-    def _embed(self, chunks: list[Chunk]) -> np.ndarray:
-        texts = [passage_text(c) for c in chunks]
+    def _embed_sentences(self, notices: list[Notice], chunks: list[Chunk]) -> np.ndarray:
+        """One vector per entry of each chunk's ``sentences`` (the answerer's sentence scores).
+
+        Neighbouring chunks share a sentence of overlap: each distinct sentence is embedded once.
+        """
+        bodies = {n.doc_id: n.body for n in notices}
+        keys = [(c.doc_id, start, end) for c in chunks for start, end in c.sentences]
+        unique = list(dict.fromkeys(keys))
+        titles = {c.doc_id: c.title for c in chunks}
+        vectors = self._embed([sentence_text(titles[d], bodies[d][a:b]) for d, a, b in unique], unit="sentence")
+        row = {key: i for i, key in enumerate(unique)}
+        return vectors[[row[key] for key in keys]] if keys else vectors
+
+    def _embed(self, texts: list[str], unit: str = "chunk") -> np.ndarray:
         bar = None
         if self.progress:
             from tqdm import tqdm
 
-            bar = tqdm(total=len(texts), unit="chunk", desc="embedding", file=sys.stderr, dynamic_ncols=True)
+            bar = tqdm(total=len(texts), unit=unit, desc="embedding", file=sys.stderr, dynamic_ncols=True)
         parts = []
         try:
             # Bigger slices than the engine's batch keep its length-sorting effective.

@@ -157,6 +157,9 @@ def run_gold(gold_path: Path, settings: Settings, mode: str = "hybrid", k: int =
                "answer": answer.answer, "refused": answer.refused,
                "citations": [c.doc_id for c in answer.citations],
                "retrieval_ms": round((t1 - t0) * 1000, 2), "answer_ms": round((t2 - t1) * 1000, 2)}
+        if getattr(assistant.answerer, "learned", False):
+            # after the timing: the refusal trade-off curve needs the confidence of every question
+            row["confidence"] = round(assistant.answerer.confidence(q.question, top, assistant.index), 4)
         if q.doc_ids:
             row["retrieval"] = retrieval_metrics(retrieval.doc_ids, set(q.doc_ids))
             row["key_fact_recall"] = 0.0 if answer.refused else key_fact_recall(answer.answer, q.key_facts)
@@ -200,9 +203,29 @@ def summarise(rows: list[dict]) -> dict:
         "answer_p50": round(percentile([r["answer_ms"] for r in rows], 0.5), 1),
         "answer_p95": round(percentile([r["answer_ms"] for r in rows], 0.95), 1),
     }
+    curve = refusal_curve(rows)
+    if curve:
+        report["refusal_curve"] = curve
     report["by_type"] = {t: block([r for r in rows if r["type"] == t]) for t in sorted({r["type"] for r in rows})}
     report["by_lang"] = {lang: block([r for r in rows if r["lang"] == lang]) for lang in sorted({r["lang"] for r in rows})}
     return report
+
+
+def refusal_curve(rows: list[dict], thresholds=None) -> list[dict]:
+    """Refusal accuracy against false-refusal rate if the answerer refused below each confidence threshold.
+
+    Empty when the rows carry no confidence (word-overlap answerer) or lack either kind of question.
+    Refusals made before scoring (no candidates) count as confidence 0.
+    """
+    scored = [r for r in rows if "confidence" in r]
+    unanswerable = [r["confidence"] for r in scored if not r["gold_doc_ids"]]
+    answerable = [r["confidence"] for r in scored if r["gold_doc_ids"]]
+    if not unanswerable or not answerable:
+        return []
+    thresholds = thresholds or [round(0.05 * i, 2) for i in range(1, 20)]
+    return [{"threshold": t,
+             "refusal_accuracy": round(sum(c < t for c in unanswerable) / len(unanswerable), 3),
+             "false_refusals": round(sum(c < t for c in answerable) / len(answerable), 3)} for t in thresholds]
 
 
 def _fmt(value) -> str:
@@ -237,6 +260,13 @@ def print_gold_report(report: dict, console=None) -> None:
     for name, b in report["by_type"].items():
         add(f"type={name}", b)
     console.print(table)
+    if report.get("refusal_curve"):
+        curve = Table(title="refusal trade-off: refuse when the best sentence's probability is below …")
+        for c in ("threshold", "refusal acc", "false ref"):
+            curve.add_column(c, justify="right")
+        for point in report["refusal_curve"]:
+            curve.add_row(f"{point['threshold']:.2f}", _fmt(point["refusal_accuracy"]), _fmt(point["false_refusals"]))
+        console.print(curve)
     lat = report["latency_ms"]
     console.print(f"latency ms: retrieval p50 {lat['retrieval_p50']}, p95 {lat['retrieval_p95']}; "
                   f"answer p50 {lat['answer_p50']}, p95 {lat['answer_p95']}")

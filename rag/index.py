@@ -6,6 +6,10 @@ A snapshot is one folder (no pickle anywhere: a folder a user can be sent must n
     notices.jsonl   one Notice per line
     chunks.jsonl    one Chunk per line, with its BM25 search terms
     vectors.faiss   faiss.write_index of an inner-product flat index, row i = chunk i
+    sentences.npy   (optional) float16 vectors of every sentence of every chunk, in chunk order
+                    (chunk i's rows follow chunk i-1's, one per entry of ``chunk.sentences``); the
+                    answerer's learned scorer reads them, so no sentence is embedded at question time
+                    for it. An index saved without it still loads (the scorer's lexical model is used).
 
 ``rag.folder.IndexFolder`` decides where snapshots go, refuses folders that are not ours, and
 switches to a new snapshot atomically, so a crash at any point leaves the previous index usable.
@@ -29,6 +33,7 @@ from rag.folder import DATA_FILES as _FILES
 from rag.folder import MANIFEST, IndexFolder, IndexProblem
 
 FORMAT = "pressrag-index/2"
+SENTENCE_FILE = "sentences.npy"
 # Format 1 kept the same files at the top of the folder; its snapshots read the same way.
 _READABLE_FORMATS = ("pressrag-index/1", FORMAT)
 
@@ -70,9 +75,15 @@ class NoticeIndex:
     """
 
     def __init__(self, manifest: Manifest, notices: dict[str, Notice], chunks: list[Chunk],
-                 terms: list[list[str]], vectors: np.ndarray):
+                 terms: list[list[str]], vectors: np.ndarray, sentence_vectors: np.ndarray | None = None):
         if not (len(chunks) == len(terms) == len(vectors)):
             raise IndexProblem("index rows disagree: chunks, terms and vectors differ in count")
+        if sentence_vectors is not None and len(sentence_vectors) != sum(len(c.sentences) for c in chunks):
+            raise IndexProblem("index rows disagree: sentence vectors and chunk sentences differ in count")
+        # float16 halves the file and memory; cosine differences stay below 1e-3
+        self.sentence_vectors = (None if sentence_vectors is None else
+                                 np.asarray(sentence_vectors, np.float16).reshape(-1, manifest.dim))
+        self._sentence_rows: dict[tuple[str, int, int], int] | None = None
         self.manifest = manifest
         self.notices = notices
         self.chunks = chunks
@@ -134,18 +145,37 @@ class NoticeIndex:
             self._sentences = {d: sorted(s) for d, s in by_doc.items()}
         return self._sentences.get(doc_id, [])
 
+    def sentence_row(self, doc_id: str, start: int, end: int) -> int | None:
+        """Row of a sentence (body offsets) in ``sentence_vectors``; None when the index holds none."""
+        if self.sentence_vectors is None:
+            return None
+        if self._sentence_rows is None:
+            rows: dict[tuple[str, int, int], int] = {}
+            row = 0
+            for chunk in self.chunks:
+                for s_start, s_end in chunk.sentences:
+                    rows.setdefault((chunk.doc_id, s_start, s_end), row)
+                    row += 1
+            self._sentence_rows = rows
+        return self._sentence_rows.get((doc_id, start, end))
+
     def _invalidate(self) -> None:
         self._faiss = None
         self.search_cache = {}
         self.snapshot_dir = None
         self._doc_freq = None
         self._sentences = None
+        self._sentence_rows = None
 
     # -- edits ---------------------------------------------------------------------------
     def remove_docs(self, doc_ids: set[str]) -> None:
         if not doc_ids:
             return
         keep = [i for i, c in enumerate(self.chunks) if c.doc_id not in doc_ids]
+        if self.sentence_vectors is not None:
+            starts = np.cumsum([0] + [len(c.sentences) for c in self.chunks])
+            rows = [r for i in keep for r in range(starts[i], starts[i + 1])]
+            self.sentence_vectors = self.sentence_vectors[rows]
         self.chunks = [self.chunks[i] for i in keep]
         self.terms = [self.terms[i] for i in keep]
         self.vectors = self.vectors[keep] if keep else np.zeros((0, self.manifest.dim), np.float32)
@@ -153,7 +183,19 @@ class NoticeIndex:
             self.notices.pop(doc_id, None)
         self._invalidate()
 
-    def add(self, notices: list[Notice], chunks: list[Chunk], terms: list[list[str]], vectors: np.ndarray) -> None:
+    def add(self, notices: list[Notice], chunks: list[Chunk], terms: list[list[str]], vectors: np.ndarray,
+            sentence_vectors: np.ndarray | None = None) -> None:
+        """Append rows; ``sentence_vectors`` holds one row per entry of each chunk's ``sentences``.
+
+        Adding without sentence vectors to an index that has them (or the reverse) drops them for
+        the whole index: half-covered vectors would score some notices' sentences and not others.
+        """
+        dim = self.manifest.dim
+        if sentence_vectors is not None and (self.sentence_vectors is not None or not self.chunks):
+            held = self.sentence_vectors if self.sentence_vectors is not None else np.zeros((0, dim), np.float16)
+            self.sentence_vectors = np.concatenate([held, np.asarray(sentence_vectors, np.float16).reshape(-1, dim)])
+        elif chunks:
+            self.sentence_vectors = None
         for notice in notices:
             self.notices[notice.doc_id] = notice
         self.chunks.extend(chunks)
@@ -186,6 +228,9 @@ class NoticeIndex:
                 from rag.search.embedded import save_bm25s  # BM25 saved, not rebuilt at every start
 
                 written += save_bm25s(self, snap)
+                if self.sentence_vectors is not None:
+                    np.save(snap / SENTENCE_FILE, self.sentence_vectors, allow_pickle=False)
+                    written.append(SENTENCE_FILE)
                 self.manifest.format = FORMAT
                 self.manifest.checksums = {name: file_digest(snap / name) for name in written}
                 self.manifest.updated = time.strftime("%Y-%m-%dT%H:%M:%S%z")
@@ -262,7 +307,18 @@ class NoticeIndex:
             raise IndexProblem(f"index at {folder} is unreadable: {exc}") from exc
         if flat.d != manifest.dim:
             raise IndexProblem(f"index at {folder}: vectors have dimension {flat.d}, manifest says {manifest.dim}")
-        index = cls(manifest, notices, chunks, terms, vectors)
+        sentence_vectors = None
+        # optional: indexes saved before sentence vectors existed load without them
+        if SENTENCE_FILE in manifest.checksums:
+            path = snap / SENTENCE_FILE
+            if not path.exists() or manifest.checksums[SENTENCE_FILE] != file_digest(path):
+                raise IndexProblem(f"index at {folder} is damaged: {SENTENCE_FILE} is missing or does not match "
+                                   "its checksum; rebuild it")
+            try:
+                sentence_vectors = np.load(path, allow_pickle=False)
+            except (ValueError, OSError) as exc:
+                raise IndexProblem(f"index at {folder} is unreadable: {exc}") from exc
+        index = cls(manifest, notices, chunks, terms, vectors, sentence_vectors)
         for name in (n for n in manifest.checksums if n.startswith("bm25s/")):
             if not (snap / name).exists() or manifest.checksums[name] != file_digest(snap / name):
                 raise IndexProblem(f"index at {folder} is damaged: {name} is missing or does not match its checksum; "

@@ -126,3 +126,58 @@ def test_bad_settings_raise():
         ExtractiveAnswerer(compound_credit=1.5)
     with pytest.raises(ValueError, match="long_quote_penalty"):
         ExtractiveAnswerer(long_quote_penalty=-0.1)
+
+
+_TOPICS = [  # (ministry, topic, amount, date): plain notices of the kind users start an index with
+    ("문화체육관광부", "지역 도서관 리모델링", "5,678억 원", "2026년 7월 1일"),
+    ("국토교통부", "노후 교량 정밀점검", "1,234억 원", "2026년 6월 3일"),
+    ("환경부", "하천 수질 개선", "2,345억 원", "2026년 5월 12일"),
+    ("교육부", "초등 돌봄교실 확대", "3,456억 원", "2026년 4월 8일"),
+    ("보건복지부", "노인 일자리 지원", "4,567억 원", "2026년 3월 17일"),
+    ("농림축산식품부", "스마트팜 보급", "789억 원", "2026년 2월 23일"),
+    ("해양수산부", "어항 안전시설 정비", "890억 원", "2026년 1월 29일"),
+    ("산업통상자원부", "중소기업 수출 바우처", "1,357억 원", "2026년 8월 4일"),
+    ("과학기술정보통신부", "양자 컴퓨팅 연구", "2,468억 원", "2026년 9월 15일"),
+    ("행정안전부", "지방 재난안전 통신망 구축", "975억 원", "2026년 10월 6일"),
+]
+
+
+def _small_index(n: int):
+    from ingest.models import Notice
+    from rag.build import IndexUpdater
+
+    notices = [Notice(doc_id=f"n{i}", title=f"{topic} 계획 발표", body=(
+        f"{ministry}는 {date} {topic}에 관한 계획을 발표했다. 이번 계획에 따라 총 {amount}을 투입한다. "
+        f"사업은 3년 동안 전국에서 단계적으로 추진된다. 자세한 내용은 누리집에서 확인할 수 있다."),
+        agency=ministry, published="2026-07-01", source=f"n{i}.txt", source_type="text")
+        for i, (ministry, topic, amount, date) in enumerate(_TOPICS[:n])]
+    return IndexUpdater(HashEmbedder(), progress=False).build_in_memory(notices)
+
+
+@pytest.mark.parametrize("size", [1, 3, 10])
+def test_plain_questions_are_answered_on_small_indexes(size):
+    """Thresholds built on corpus statistics broke on the small indexes users start with (issue 11)."""
+    index = _small_index(size)
+    retriever = Retriever(index, HashEmbedder(), mode="hybrid")
+    answerer = ExtractiveAnswerer(embedder=HashEmbedder(), idf=index.idf)
+    for ministry, topic, amount, date in _TOPICS[:size]:
+        for question, fact in ((f"{topic}에 얼마를 투입하나?", amount), (f"{topic} 계획은 언제 발표됐나?", date)):
+            answer = answerer.run(question, retriever.run(question, k=8), index)
+            assert not answer.refused, (size, question)
+            assert fact in answer.answer, (size, question, answer.answer)
+
+
+def test_every_quote_is_verbatim_at_its_offsets(ask, fake_index):
+    """For every dev question answered: each cited span is the notice text over its offsets, quoted as is."""
+    from rag.evaluate import DEFAULT_GOLD, load_gold
+
+    for q in load_gold(DEFAULT_GOLD).questions:
+        if q.type == "contact":  # the contact answer lists the 담당 block's people; its span is the block
+            continue
+        answer = ask(q.question)
+        for citation in answer.citations:
+            body = fake_index.notices[citation.doc_id].body
+            assert citation.spans, q.id
+            for start, end in citation.spans:
+                assert 0 <= start < end <= len(body)
+                assert body[start:end] in answer.answer, (q.id, body[start:end])

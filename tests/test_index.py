@@ -32,7 +32,9 @@ def test_save_and_load_round_trip(tmp_path, corpus):
     snap = IndexFolder(tmp_path / "idx").current()
     assert top == sorted(["CURRENT", snap.name, "pressrag-index.json", "write.lock"])
     files = sorted(snap.iterdir())
-    assert [f.name for f in files] == ["chunks.jsonl", "manifest.json", "notices.jsonl", "vectors.faiss"]
+    assert [f.name for f in files] == ["bm25s", "chunks.jsonl", "manifest.json", "notices.jsonl", "sentences.npy",
+                                     "vectors.faiss"]
+    assert len(index.sentence_vectors) == sum(len(c.sentences) for c in index.chunks)
     assert not any(f.suffix in (".pkl", ".pickle") for f in files)
 
 

@@ -1,0 +1,169 @@
+"""A learned sentence scorer: how likely a candidate sentence is to hold the answer.
+
+Every feature means the same on any corpus (no word lists, no corpus constants): the
+question–sentence cosine from the sentence vectors stored with the index, IDF-weighted
+term coverage and character-bigram coverage, the retrieval rank of the sentence's chunk
+and notice, the same signals of its neighbours (the answer often sits in the sentence
+after the one that restates the question), its position in the notice and whether it is
+the headline run-on. A logistic regression over them is fitted by ``eval/fit_answers.py``
+on gold questions (answer-bearing sentence = contains a key fact) and shipped as
+``rag/answer_weights.json``: readable, and refittable on anyone's own gold set.
+
+The same probabilities drive refusal: the best sentence's probability is the answerer's
+confidence, refused below a threshold chosen on tuning data (see the weights file); two
+question-reading rules refuse only below a second, higher threshold.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+WEIGHTS_FILE = Path(__file__).with_name("answer_weights.json")
+
+FEATURES = (
+    "dense",            # cosine(query, sentence vector) (0 when the index holds no sentence vectors)
+    "dense_gap",        # dense minus the best candidate's dense: relative to this question's scale
+    "coverage",         # IDF-weighted share of the question's terms in the sentence
+    "coverage_gap",     # coverage minus the best candidate's coverage
+    "bigrams",          # share of the question's content character bigrams found in the sentence
+    "prev_dense",       # the same signals of the sentence before it in the notice
+    "prev_coverage",
+    "next_coverage",    # ... and after it
+    "chunk_prior",      # 1 / (1 + rank of the sentence's best chunk)
+    "notice_rank",      # 0 for the best notice, 1, 2 …
+    "position",         # sentence index / sentences in the notice
+    "first_sentence",   # the notice's opening sentence
+    "run_on",           # the quote starts after the title it runs on from
+    "log_length",       # log of the sentence's length in characters
+    "number_wanted",    # the question asks for an amount, count or date and the sentence has a digit
+    "en_dense",         # dense for an English question (the words carry little across languages)
+    "en_coverage",      # coverage for an English question
+    "has_vectors",      # 1 when dense features are real (sentence vectors in the index)
+)
+
+
+# Features that need the index's sentence vectors from the model the weights were fitted with.
+DENSE_FEATURES = frozenset({"dense", "dense_gap", "prev_dense", "en_dense", "has_vectors"})
+
+
+@dataclass(frozen=True)
+class SentenceModel:
+    """One fitted logistic model: standardisation, coefficients and its refusal threshold."""
+
+    mean: np.ndarray
+    scale: np.ndarray
+    coef: np.ndarray
+    bias: float
+    refuse_below: float = 0.0  # refuse when the best sentence's probability is below this
+    rules_below: float = 0.0  # ... or below this when a question-reading rule says the notices lack the value
+
+    def probabilities(self, x: np.ndarray) -> np.ndarray:
+        """P(answer-bearing) for each row of a feature matrix."""
+        if not len(x):
+            return np.zeros(0)
+        z = ((x - self.mean) / self.scale) @ self.coef + self.bias
+        return 1.0 / (1.0 + np.exp(-np.clip(z, -30, 30)))
+
+    def to_dict(self) -> dict:
+        """Readable: per feature [coefficient on the standardised value, mean, standard deviation]."""
+        return {"refuse_below": round(self.refuse_below, 4), "rules_below": round(self.rules_below, 4),
+                "bias": round(self.bias, 5),
+                "features": {name: [round(float(c), 5), round(float(m), 5), round(float(v), 5)]
+                             for name, c, m, v in zip(FEATURES, self.coef, self.mean, self.scale)}}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> SentenceModel:
+        rows = np.asarray([data["features"][name] for name in FEATURES], float)
+        return cls(rows[:, 1], rows[:, 2], rows[:, 0], float(data["bias"]), float(data["refuse_below"]),
+                   float(data.get("rules_below", 0.0)))
+
+
+@dataclass(frozen=True)
+class ScorerWeights:
+    """The shipped weights: a model with the dense features (for indexes whose sentence vectors come
+    from ``embedding_model``) and a lexical-only one (any other index: another model, or none stored)."""
+
+    features: tuple[str, ...]
+    embedding_model: str
+    dense: SentenceModel
+    lexical: SentenceModel
+    meta: dict
+
+    @classmethod
+    def load(cls, path: Path | None = None) -> ScorerWeights:
+        path = Path(path or WEIGHTS_FILE)
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if tuple(data["features"]) != FEATURES or any(set(data[m]["features"]) != set(FEATURES) for m in ("dense", "lexical")):
+            raise ValueError(f"answer weights at {path} were fitted for other features; "
+                             "refit with `python eval/fit_answers.py`")
+        return cls(tuple(data["features"]), data["embedding_model"], SentenceModel.from_dict(data["dense"]),
+                   SentenceModel.from_dict(data["lexical"]), data.get("meta", {}))
+
+    def to_json(self) -> str:
+        """One line per feature, so a diff of two fits reads as a table."""
+        text = json.dumps({"features": list(self.features), "embedding_model": self.embedding_model,
+                           "dense": self.dense.to_dict(), "lexical": self.lexical.to_dict(), "meta": self.meta},
+                          ensure_ascii=False, indent=1)
+        return re.sub(r"\[\s+([^\[\]{}]*?)\s+\]", lambda m: "[" + re.sub(r",\s+", ", ", m.group(1)) + "]", text)
+
+    def model_for(self, index_model: str, has_vectors: bool) -> SentenceModel:
+        """The dense model where the index's sentence vectors are the ones it was fitted on, else the lexical one."""
+        return self.dense if has_vectors and index_model == self.embedding_model else self.lexical
+
+
+def lexical_mask() -> np.ndarray:
+    """True for the features the lexical model uses."""
+    return np.array([name not in DENSE_FEATURES for name in FEATURES])
+
+
+def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = 1.0, steps: int = 300) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+    """(mean, scale, coef, bias) of an L2-regularised logistic regression, by Newton steps (plain numpy).
+
+    Standardised features keep the coefficients comparable when reading the weights file.
+    """
+    x = np.asarray(x, float)
+    y = np.asarray(y, float)
+    mean = x.mean(axis=0)
+    scale = x.std(axis=0)
+    scale[scale < 1e-9] = 1.0
+    z = np.hstack([(x - mean) / scale, np.ones((len(x), 1))])
+    w = np.zeros(z.shape[1])
+    reg = np.full(z.shape[1], l2)
+    reg[-1] = 0.0  # the bias is not shrunk
+    for _ in range(steps):
+        p = 1.0 / (1.0 + np.exp(-np.clip(z @ w, -30, 30)))
+        grad = z.T @ (p - y) + reg * w
+        hess = (z * (p * (1 - p))[:, None]).T @ z + np.diag(reg + 1e-9)
+        step = np.linalg.solve(hess, grad)
+        w -= step
+        if np.abs(step).max() < 1e-7:
+            break
+    return mean, scale, w[:-1], float(w[-1])
+
+
+def bigram_share(grams: frozenset[str], squashed: str) -> float:
+    """Share of ``grams`` (character bigrams of the question's content words) found in ``squashed``."""
+    if not grams:
+        return 0.0
+    return sum(g in squashed for g in grams) / len(grams)
+
+
+def content_bigrams(terms) -> frozenset[str]:
+    """Character bigrams of the question's content words (a compound written apart still matches)."""
+    grams = set()
+    for term in terms:
+        t = term.casefold()
+        if len(t) == 1:
+            continue
+        grams.update(t[i:i + 2] for i in range(len(t) - 1))
+    return frozenset(grams)
+
+
+def safe_log_length(n: int) -> float:
+    return math.log(max(n, 1))

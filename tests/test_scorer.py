@@ -1,0 +1,171 @@
+"""The learned sentence scorer: its features on real notices, the fit, the weights file, and sentence vectors
+stored with the index (row-aligned through incremental ingest and prune; an index without them still loads)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from rag.answer import ExtractiveAnswerer
+from rag.build import IndexUpdater, sentence_text
+from rag.folder import IndexFolder
+from rag.index import SENTENCE_FILE, NoticeIndex
+from rag.question import QUESTION_WORDS
+from rag.retrieve import Retriever
+from rag.scorer import FEATURES, WEIGHTS_FILE, ScorerWeights, SentenceModel, fit_logistic
+from tests.conftest import REPO, SEED_ID, HashEmbedder
+
+NOTICE_A = "문화체육관광부는 2026년 7월 1일 지역 도서관 리모델링에 관한 계획을 발표했다. 이번 계획에 따라 총 5,678억 원을 투입한다. 사업은 3년 동안 진행된다."
+NOTICE_B = "국토교통부는 2026년 6월 3일 노후 교량 정밀점검 계획을 발표했다. 점검에는 모두 1,234억 원을 투입한다. 점검 결과는 연말에 공개한다."
+
+
+def _write(folder: Path, name: str, text: str) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / name).write_text(text, encoding="utf-8")
+
+
+def test_sentence_vectors_follow_the_chunks(tmp_path):
+    src = tmp_path / "src"
+    _write(src, "a.txt", NOTICE_A)
+    _write(src, "b.txt", NOTICE_B)
+    embedder = HashEmbedder()
+    IndexUpdater(embedder, progress=False).run(tmp_path / "idx", [src])
+    index = NoticeIndex.load(tmp_path / "idx")
+    assert index.sentence_vectors is not None
+    assert len(index.sentence_vectors) == sum(len(c.sentences) for c in index.chunks)
+    notice = index.notices["a.txt"]
+    start, end = index.sentence_spans("a.txt")[1]
+    expected = embedder.embed_passages([sentence_text(notice.title, notice.body[start:end])])[0]
+    row = index.sentence_row("a.txt", start, end)
+    assert np.allclose(index.sentence_vectors[row].astype(np.float32), expected, atol=2e-3)
+
+    # a changed file replaces its rows, a removed one (prune) drops them: still one row per chunk sentence
+    _write(src, "a.txt", NOTICE_A.replace("5,678억", "6,000억"))
+    (src / "b.txt").unlink()
+    IndexUpdater(embedder, progress=False).run(tmp_path / "idx", [src], prune=True)
+    index = NoticeIndex.load(tmp_path / "idx")
+    assert set(index.notices) == {"a.txt"}
+    assert len(index.sentence_vectors) == sum(len(c.sentences) for c in index.chunks)
+    notice = index.notices["a.txt"]
+    for s_start, s_end in index.sentence_spans("a.txt"):
+        want = embedder.embed_passages([sentence_text(notice.title, notice.body[s_start:s_end])])[0]
+        got = index.sentence_vectors[index.sentence_row("a.txt", s_start, s_end)].astype(np.float32)
+        assert np.allclose(got, want, atol=2e-3)
+
+
+def test_an_index_saved_without_sentence_vectors_still_loads_and_answers(tmp_path):
+    src = tmp_path / "src"
+    _write(src, "a.txt", NOTICE_A)
+    IndexUpdater(HashEmbedder(), progress=False).run(tmp_path / "idx", [src])
+    snap = IndexFolder(tmp_path / "idx").current()
+    manifest = json.loads((snap / "manifest.json").read_text(encoding="utf-8"))
+    del manifest["checksums"][SENTENCE_FILE]
+    (snap / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    (snap / SENTENCE_FILE).unlink()
+    index = NoticeIndex.load(tmp_path / "idx")
+    assert index.sentence_vectors is None
+    answerer = ExtractiveAnswerer(embedder=HashEmbedder(), idf=index.idf)
+    answer = answerer.run("지역 도서관 리모델링에 얼마를 투입하나?",
+                          Retriever(index, None, mode="bm25").run("지역 도서관 리모델링에 얼마를 투입하나?"), index)
+    assert not answer.refused and "5,678억 원" in answer.answer
+
+
+def test_features_on_a_real_notice(fake_index):
+    """The seed page: the sentence that lists the five strategies outscores the rest on coverage and dense."""
+    answerer = ExtractiveAnswerer(embedder=HashEmbedder(), idf=fake_index.idf)
+    question = "전자정부 2020의 5대 전략은 무엇인가?"
+    retrieval = Retriever(fake_index, None, mode="bm25").run(question, k=8)
+    candidates, x = answerer.features(question, retrieval, fake_index)
+    assert x.shape == (len(candidates), len(FEATURES)) and np.isfinite(x).all()
+    col = {name: i for i, name in enumerate(FEATURES)}
+    assert (x[:, col["has_vectors"]] == 1).all()  # the fake index holds sentence vectors
+    assert x[:, col["dense_gap"]].max() == 0 and x[:, col["coverage_gap"]].max() == 0
+    assert ((0 <= x[:, col["coverage"]]) & (x[:, col["coverage"]] <= 1)).all()
+    assert ((0 <= x[:, col["position"]]) & (x[:, col["position"]] < 1)).all()
+    seed = [i for i, c in enumerate(candidates) if c.doc_id == SEED_ID]
+    assert seed and x[seed, col["notice_rank"]].min() == 0
+    # the neighbour features are the neighbour's own values
+    body = fake_index.notices[SEED_ID].body
+    spans = fake_index.sentence_spans(SEED_ID)
+    i = next(i for i in seed if spans.index(candidates[i].sentence) > 0)
+    k = spans.index(candidates[i].sentence)
+    prev_text = body[spans[k - 1][0]:spans[k - 1][1]]
+    q_terms = {t: fake_index.idf(t) for t in answerer._terms(question) if t not in QUESTION_WORDS}
+    assert x[i, col["prev_coverage"]] == pytest.approx(answerer._coverage(q_terms, answerer._terms(prev_text), prev_text))
+    assert x[i, col["first_sentence"]] == 0
+
+
+def test_fit_logistic_recovers_a_separable_rule():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(400, 3))
+    y = (x[:, 0] - 0.5 * x[:, 2] > 0).astype(float)
+    mean, scale, coef, bias = fit_logistic(x, y, l2=0.1)
+    weights = SentenceModel(mean, scale, coef, bias)
+    accuracy = ((weights.probabilities(x) > 0.5) == (y == 1)).mean()
+    assert accuracy > 0.97
+    assert coef[0] > 0 > coef[2] and abs(coef[1]) < abs(coef[0]) / 5
+
+
+def test_shipped_weights_are_readable_and_match_the_features():
+    data = json.loads(WEIGHTS_FILE.read_text(encoding="utf-8"))
+    assert tuple(data["features"]) == FEATURES
+    assert set(data["dense"]["features"]) == set(FEATURES)  # one readable line per feature
+    weights = ScorerWeights.load()
+    for model in (weights.dense, weights.lexical):
+        assert 0 < model.refuse_below <= model.rules_below <= 1 and len(model.coef) == len(FEATURES)
+    # the lexical model ignores what needs sentence vectors from the fitted model
+    assert weights.lexical.coef[FEATURES.index("dense")] == 0
+    assert weights.model_for("bundled-e5-small", True) is weights.dense
+    assert weights.model_for("test-hash-bigrams", True) is weights.lexical
+    assert weights.model_for("bundled-e5-small", False) is weights.lexical
+    assert "fitted" in weights.meta and weights.meta["script"] == "eval/fit_answers.py"
+
+
+def test_refit_script_runs_on_a_small_sample(tmp_path):
+    """eval/fit_answers.py end to end on a few dev questions over a small fake index."""
+    sys.path.insert(0, str(REPO / "eval"))
+    try:
+        import fit_answers
+    finally:
+        sys.path.remove(str(REPO / "eval"))
+    from rag.evaluate import load_gold
+    from rag.service import Assistant
+
+    src = tmp_path / "src"
+    shutil.copytree(REPO / "data" / "corpus", src)
+    embedder = HashEmbedder()
+    IndexUpdater(embedder, progress=False).run(tmp_path / "idx", [src])
+    index = NoticeIndex.load(tmp_path / "idx")
+    assistant = Assistant(index, Retriever(index, embedder, mode="hybrid"),
+                          ExtractiveAnswerer(embedder=embedder, idf=index.idf, learned=False))
+    records = fit_answers.collect("dev", REPO / "eval" / "gold" / "dev.jsonl", tmp_path / "idx", limit=24,
+                                  assistant=assistant)
+    assert len(records) == 24 and {r["half"] for r in records} == {"A", "B"}
+    assert sum(r["y"].sum() for r in records) > 5  # answer-bearing sentences found
+    weights = fit_answers.fit(records, l2=1.0, max_false_refusals=0.1, embedding_model=index.manifest.model)
+    out = tmp_path / "w.json"
+    out.write_text(weights.to_json(), encoding="utf-8")
+    reloaded = ScorerWeights.load(out)
+    assert np.allclose(reloaded.dense.coef, weights.dense.coef, atol=1e-4)
+    assert reloaded.embedding_model == weights.embedding_model
+    lines = fit_answers.report(records, weights)
+    assert any("| dev | B |" in line for line in lines)
+    assert len(load_gold(REPO / "eval" / "gold" / "dev.jsonl").questions) >= 24
+
+
+def test_threshold_keeps_false_refusals_within_the_limit():
+    sys.path.insert(0, str(REPO / "eval"))
+    try:
+        import fit_answers
+    finally:
+        sys.path.remove(str(REPO / "eval"))
+    confidences = [(c / 100, True) for c in range(100)] + [(0.001, False), (0.5, False)]
+    t = fit_answers.choose_threshold(confidences, 0.03)
+    answerable_refused = sum(c < t for c, ok in confidences if ok) / 100
+    assert answerable_refused <= 0.03
+    assert fit_answers.curve(confidences, [t])[0]["refusal_accuracy"] == 0.5
