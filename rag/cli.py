@@ -116,6 +116,10 @@ def ingest(
         updater = IndexUpdater(make_embedder(settings.embed_model), progress=not quiet,
                                lock_timeout=settings.lock_timeout)
         result = updater.run(settings.index, paths, prune=prune, rebuild=rebuild)
+        if settings.store != "faiss" and (result.notices_added or result.files_removed):
+            from rag.service import sync_search
+
+            typer.echo(sync_search(settings))  # push the new snapshot to Qdrant now, not at the first question
     except _known_errors() as exc:
         _fail(str(exc))
     typer.echo(describe_ingest(result))

@@ -117,7 +117,7 @@ class Retriever:
     the corpus (beyond what each engine's own top-k search costs).
     """
 
-    SAMPLE = 4096
+    SAMPLE = 2048
 
     def __init__(self, index: NoticeIndex, embedder: Embedder | None, mode: str = "hybrid",
                  fusion: str = "zscore", dense_weight: float = 0.4, rrf_k: int = 60,

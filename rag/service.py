@@ -173,7 +173,18 @@ def open_assistant(settings: Settings, progress: bool = True, embedder: Embedder
 def retriever_options(settings: Settings) -> dict:
     """The retriever settings (mode, search backend) from ``settings``."""
     return {"mode": settings.mode, "store": settings.store, "qdrant_url": settings.qdrant_url,
-            "qdrant_path": str(settings.qdrant_path or ""), "qdrant_collection": settings.qdrant_collection}
+            "qdrant_path": settings.qdrant_path, "qdrant_collection": settings.qdrant_collection}
+
+
+def sync_search(settings: Settings) -> str:
+    """Bring the configured search backend up to date with the index on disk; a one-line summary."""
+    from rag.search import open_search
+
+    index = NoticeIndex.load(settings.index)
+    options = retriever_options(settings)
+    options.pop("mode")
+    stores = open_search(index, **options)
+    return f"search store {stores.name}: {len(index.chunks)} chunks in sync"
 
 
 def describe_ingest(result: IngestResult) -> str:

@@ -67,7 +67,7 @@ class Settings(BaseSettings):
     # PRESSRAG_QDRANT_URL, or Qdrant's embedded local mode in the folder PRESSRAG_QDRANT_PATH).
     store: Literal["faiss", "qdrant"] = "faiss"
     qdrant_url: str = ""
-    qdrant_path: Path | None = None
+    qdrant_path: str = ""  # a folder; empty: not used
     qdrant_collection: str = "pressrag"
     host: str = "127.0.0.1"
     port: int = 7860

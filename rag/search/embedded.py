@@ -20,7 +20,7 @@ import numpy as np
 from rag.search.base import Restriction, RowMeta, SearchStores, dot_rows
 
 APPROXIMATE_ABOVE = 200_000  # chunks; below it exact flat search costs < 15 ms a query
-EXACT_BELOW = 20_000  # a filter keeping at most this many rows is searched exactly over them
+EXACT_BELOW = 5_000  # a filter keeping at most this many rows is searched exactly over them
 BM25_FOLDER = "bm25s"
 _EMPTY = "\u0000"  # bm25s rejects an all-empty corpus; a placeholder term keeps empty chunks scorable at 0
 
@@ -130,8 +130,11 @@ class Bm25sStore:
 
     @classmethod
     def from_terms(cls, terms: list[list[str]]) -> Bm25sStore:
+        import logging
+
         import bm25s
 
+        logging.getLogger("bm25s").setLevel(logging.WARNING)  # its 'Building index from tokens' is noise in a CLI
         model = bm25s.BM25()
         model.index([t if t else [_EMPTY] for t in terms] or [[_EMPTY]], show_progress=False)
         store = cls(model, terms)
