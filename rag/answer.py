@@ -317,6 +317,12 @@ class ExtractiveAnswerer:
                 break
         return chosen
 
+    def thresholds(self, index: NoticeIndex) -> dict[str, float]:
+        """The operating point over ``index``: refuse below ``refuse_below``, or below ``rules_below``
+        when a question-reading rule fires."""
+        model = self._model(index)
+        return {"refuse_below": model.refuse_below, "rules_below": model.rules_below}
+
     def confidence(self, question: str, retrieval: Retrieval, index: NoticeIndex) -> float:
         """The learned scorer's best sentence probability (what refusal thresholds); 1 for a question the
         contact block answers, 0 with no candidates."""

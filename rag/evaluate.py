@@ -170,6 +170,8 @@ def run_gold(gold_path: Path, settings: Settings, mode: str = "hybrid", k: int =
                        (not answer.refused and row["key_fact_recall"] >= 0.999 and row["retrieval"]["hit@5"] == 1.0))
         rows.append(row)
     report = summarise(rows)
+    if getattr(assistant.answerer, "learned", False):
+        report["refusal_thresholds"] = assistant.answerer.thresholds(assistant.index)
     report["mode"] = mode
     report["gold"] = str(gold_path)
     report["problems"] = problems
@@ -267,6 +269,10 @@ def print_gold_report(report: dict, console=None) -> None:
         for point in report["refusal_curve"]:
             curve.add_row(f"{point['threshold']:.2f}", _fmt(point["refusal_accuracy"]), _fmt(point["false_refusals"]))
         console.print(curve)
+        if report.get("refusal_thresholds"):
+            t = report["refusal_thresholds"]
+            console.print(f"operating point: refused below {t['refuse_below']:.3f}, or below {t['rules_below']:.3f} when "
+                          "the question asks for a value or a word the notices lack (eval/fit_answers.py fits both)")
     lat = report["latency_ms"]
     console.print(f"latency ms: retrieval p50 {lat['retrieval_p50']}, p95 {lat['retrieval_p95']}; "
                   f"answer p50 {lat['answer_p50']}, p95 {lat['answer_p95']}")

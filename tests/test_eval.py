@@ -68,6 +68,46 @@ def test_regression_gate_on_the_dev_set(demo_index_dir, tmp_path):
                                      "false_refusal_rate", "answer_chars_p50"}
 
 
+KORQUAD_TUNE = Path(__file__).resolve().parent.parent.parent / "shared" / "external" / "korquad_tune"
+
+
+def _assert_floors(report: dict, floors: dict) -> None:
+    for metric, floor in floors.items():
+        value = report["answer"][metric]
+        if metric == "false_refusal_rate":
+            assert value <= floor, f"answer.{metric} = {value} rose above the ceiling {floor}"
+        else:
+            assert value >= floor, f"answer.{metric} = {value} fell below the floor {floor}"
+
+
+@pytest.mark.slow
+@pytest.mark.model
+def test_regression_gate_on_korquad_tune(tmp_path):
+    """korquad_tune (third-party questions, CC BY-ND, read from ../shared, never copied) stays at its floors."""
+    if not (KORQUAD_TUNE / "gold.jsonl").exists():
+        pytest.skip(f"{KORQUAD_TUNE} is absent (the shared third-party set lives beside the checkout, not in it)")
+    from rag.build import IndexUpdater
+    from rag.embed import make_embedder
+    from rag.settings import Settings
+
+    IndexUpdater(make_embedder(), progress=False).run(tmp_path / "index", [KORQUAD_TUNE / "corpus.jsonl"])
+    report = run_gold(KORQUAD_TUNE / "gold.jsonl", Settings(index=tmp_path / "index"), progress=False)
+    _assert_floors(report, json.loads(FLOORS.read_text(encoding="utf-8"))["korquad_tune"]["answer"])
+    assert report["refusal_curve"], "the learned answerer reports its refusal trade-off"
+
+
+def test_refusal_curve_counts_refusals_below_each_threshold():
+    from rag.evaluate import refusal_curve
+
+    rows = [{"gold_doc_ids": ["a"], "confidence": c} for c in (0.1, 0.5, 0.9, 0.95)]
+    rows += [{"gold_doc_ids": [], "confidence": c} for c in (0.05, 0.3)]
+    curve = {p["threshold"]: p for p in refusal_curve(rows)}
+    assert curve[0.2] == {"threshold": 0.2, "refusal_accuracy": 0.5, "false_refusals": 0.25}
+    assert curve[0.95]["refusal_accuracy"] == 1.0 and curve[0.95]["false_refusals"] == 0.75
+    assert refusal_curve([{"gold_doc_ids": ["a"], "confidence": 0.5}]) == []  # no unanswerable question
+    assert refusal_curve([{"gold_doc_ids": [], "refused": True}]) == []  # no confidences (word-overlap answerer)
+
+
 @pytest.mark.model
 def test_beir_layout_dataset_is_indexed_and_scored(tmp_path):
     """`pressrag eval --beir` on a tiny BEIR folder: stable JSON keys and document-level scores."""

@@ -84,6 +84,9 @@ def test_features_on_a_real_notice(fake_index):
     assert x.shape == (len(candidates), len(FEATURES)) and np.isfinite(x).all()
     col = {name: i for i, name in enumerate(FEATURES)}
     assert (x[:, col["has_vectors"]] == 1).all()  # the fake index holds sentence vectors
+    # its vectors come from another model than the weights were fitted on: the lexical model answers
+    lexical = ScorerWeights.load().lexical
+    assert answerer.thresholds(fake_index) == {"refuse_below": lexical.refuse_below, "rules_below": lexical.rules_below}
     assert x[:, col["dense_gap"]].max() == 0 and x[:, col["coverage_gap"]].max() == 0
     assert ((0 <= x[:, col["coverage"]]) & (x[:, col["coverage"]] <= 1)).all()
     assert ((0 <= x[:, col["position"]]) & (x[:, col["position"]] < 1)).all()
