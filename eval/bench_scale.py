@@ -386,6 +386,22 @@ def concurrency(args) -> None:
           f"load average {os.getloadavg()[0]:.1f}")
 
 
+def same_answers(args) -> None:
+    """The gold questions answered over one index with each search backend: how many answers are identical."""
+    from rag.evaluate import load_gold
+    from rag.service import open_assistant
+    from rag.settings import load_settings
+
+    questions = [q.question for q in load_gold(args.gold).questions]
+    answers = {}
+    for store in ("faiss", "qdrant"):
+        extra = {"qdrant_path": tempfile.mkdtemp(prefix="pressrag-qdrant-")} if store == "qdrant" else {}
+        assistant = open_assistant(load_settings(index=args.index, store=store, **extra), progress=False)
+        answers[store] = [assistant.ask(q).answer for q in questions]
+    same = sum(a == b for a, b in zip(answers["faiss"], answers["qdrant"]))
+    print(f"same answer from FAISS and Qdrant local mode: {same}/{len(questions)} ({same / len(questions):.3f})")
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -408,6 +424,9 @@ def main(argv: list[str] | None = None) -> None:
     cc.add_argument("--index", type=Path, required=True)
     cc.add_argument("--gold", type=Path, default=REPO / "eval" / "gold" / "dev.jsonl")
     cc.add_argument("--n", type=int, default=8)
+    sa = sub.add_parser("same-answers")
+    sa.add_argument("--index", type=Path, required=True)
+    sa.add_argument("--gold", type=Path, default=REPO / "eval" / "gold" / "dev.jsonl")
     one = sub.add_parser("_one")
     one.add_argument("folder", type=Path)
     one.add_argument("n", type=int)
@@ -422,6 +441,8 @@ def main(argv: list[str] | None = None) -> None:
         scale(args)
     elif args.command == "concurrency":
         concurrency(args)
+    elif args.command == "same-answers":
+        same_answers(args)
     else:
         rows = json.loads(args.queries.read_text(encoding="utf-8"))[: args.limit]
         queries = [(r["q"], np.asarray(r["v"], np.float32), r["terms"]) for r in rows]

@@ -1,11 +1,13 @@
-"""Hybrid retrieval: dense (FAISS) and BM25 over Korean morphemes, fused, with metadata filters.
+"""Hybrid retrieval: dense and BM25 over Korean morphemes (rag/search backends), fused, with metadata filters.
 
 Fusion. Equal-weight reciprocal-rank fusion throws away the strength of each
 signal: on a Korean benchmark where BM25 is far ahead of the small dense model,
-RRF lands between the two. Here each retriever's scores are standardised over
-the whole (filtered) corpus — how many standard deviations a chunk stands above
-the crowd — and added in a convex combination. A retriever that finds a clear
-winner produces a large z-score and dominates.
+RRF lands between the two. Here each retriever's scores are standardised against
+its score distribution over the (filtered) corpus — how many standard deviations a
+chunk stands above the crowd — and added in a convex combination. A retriever that
+finds a clear winner produces a large z-score and dominates. Only candidates are
+fused: each store's top-N under the filters (rag/search), with the mean and spread
+read from a fixed sample of rows, so the cost does not grow with the corpus.
 
 The BM25 weight depends on the query, from a signal known at query time: the
 lexical coverage, i.e. the IDF-weighted share of the query's search terms that
