@@ -347,15 +347,17 @@ def scale(args) -> None:
 
 
 def print_table(results: list[dict]) -> None:
+    """The README table from the rows of ``scale`` (also: ``python eval/bench_scale.py table results.json``)."""
     print("| chunks | store | build s | index MB | RSS MB | dense p50/p95 ms | BM25 p50/p95 | hybrid p50/p95 | "
           "hybrid + filter p50/p95 | dense recall@10 |")
     print("|---|---|---|---|---|---|---|---|---|---|")
-    for r in results:
+    order = {"faiss-flat": 0, "faiss-ivf": 1, "qdrant": 2}
+    for r in sorted(results, key=lambda r: (r["n"], order.get(r["config"], 9))):
         cell = lambda m: f"{r[m + '_p50']:.1f} / {r[m + '_p95']:.1f}"  # noqa: E731
         kind = r.get("dense_kind", "local mode")
+        recall = f"{r['recall@10']:.3f}" if "recall@10" in r else ("exact" if r["config"] == "faiss-flat" else "—")
         print(f"| {r['n']:,} | {r['config']} ({kind}) | {r['build_s']:.0f} | {r['index_mb']:.0f} | {r['rss_mb']:.0f} | "
-              f"{cell('dense')} | {cell('bm25')} | {cell('hybrid')} | {cell('hybrid+filter')} | "
-              f"{r.get('recall@10', 1.0 if r['config'] == 'faiss-flat' else float('nan')):.3f} |")
+              f"{cell('dense')} | {cell('bm25')} | {cell('hybrid')} | {cell('hybrid+filter')} | {recall} |")
 
 
 # -- concurrency ---------------------------------------------------------------------------------------------
@@ -424,6 +426,8 @@ def main(argv: list[str] | None = None) -> None:
     cc.add_argument("--index", type=Path, required=True)
     cc.add_argument("--gold", type=Path, default=REPO / "eval" / "gold" / "dev.jsonl")
     cc.add_argument("--n", type=int, default=8)
+    tb = sub.add_parser("table")
+    tb.add_argument("results", type=Path)
     sa = sub.add_parser("same-answers")
     sa.add_argument("--index", type=Path, required=True)
     sa.add_argument("--gold", type=Path, default=REPO / "eval" / "gold" / "dev.jsonl")
@@ -443,6 +447,8 @@ def main(argv: list[str] | None = None) -> None:
         concurrency(args)
     elif args.command == "same-answers":
         same_answers(args)
+    elif args.command == "table":
+        print_table(json.loads(args.results.read_text(encoding="utf-8")))
     else:
         rows = json.loads(args.queries.read_text(encoding="utf-8"))[: args.limit]
         queries = [(r["q"], np.asarray(r["v"], np.float32), r["terms"]) for r in rows]
