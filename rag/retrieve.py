@@ -69,12 +69,14 @@ class Filters:
 
     def check_against(self, index: NoticeIndex) -> None:
         """Unknown agencies or source types are a user error, not an empty result."""
-        known = {n.agency for n in index.notices.values()}
+        self.check_known({n.agency for n in index.notices.values()}, {n.source_type for n in index.notices.values()})
+
+    def check_known(self, known: set[str], types: set[str]) -> None:
+        """``check_against`` over the distinct agencies and source types (no pass over every notice)."""
         unknown = [a for a in self.agencies if not any(a in k for k in known)]
         if unknown:
             listed = ", ".join(sorted(k for k in known if k)[:12])
             raise QueryProblem(f"unknown agency {', '.join(unknown)}; indexed agencies include: {listed}")
-        types = {n.source_type for n in index.notices.values()}
         bad = [t for t in self.source_types if t not in types]
         if bad:
             raise QueryProblem(f"unknown source type {', '.join(bad)}; indexed: {', '.join(sorted(types))}")
@@ -167,8 +169,8 @@ class Retriever:
     def _restriction(self, filters: Filters) -> Restriction | None:
         if not filters.active:
             return None
-        filters.check_against(self.index)
         stores = self.stores
+        filters.check_known(set(stores.meta.agency_names), set(stores.meta.source_names))
         agencies = tuple(a for a in stores.meta.agency_names if any(f in a for f in filters.agencies))
         flt = ChunkFilter(agencies=agencies, since=date_number(filters.since), until=date_number(filters.until),
                           source_types=filters.source_types)
