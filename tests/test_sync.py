@@ -32,7 +32,14 @@ TABLE_SAMPLE = """<div class="view_cont"><p>행정안전부는 2026년 예산을
 <p>문의&nbsp;: 디지털정부국 &lt;044-205-2700&gt;</p><!-- 주석도 빠진다 --></div>"""
 
 
+def passages_of(index, doc_ids: set[str]) -> int:
+    """What ingesting ``doc_ids`` embeds: each chunk, and each distinct sentence (the answerer's vectors)."""
+    chunks = [c for c in index.chunks if c.doc_id in doc_ids]
+    return len(chunks) + len({(c.doc_id, span) for c in chunks for span in c.sentences})
+
+
 @pytest.fixture
+
 def server():
     srv = FeedServer()
     yield srv
@@ -146,8 +153,7 @@ def test_first_sync_then_304_changes_nothing_then_updates_and_new_items(tmp_path
     assert third.ingest.files_indexed == 2 and third.notices_total == 6
     index = NoticeIndex.load(idx)
     assert "일부 수치를 바로잡았다" in index.notices[RECORDS[0]["id"]].body
-    expected = sum(1 for c in index.chunks if c.doc_id in {RECORDS[0]["id"], RECORDS[5]["id"]})
-    assert embedder.passages_embedded == embedded + expected
+    assert embedder.passages_embedded == embedded + passages_of(index, {RECORDS[0]["id"], RECORDS[5]["id"]})
 
 
 def test_failing_feeds_are_reported_and_leave_the_index_alone(tmp_path, server):
@@ -273,7 +279,7 @@ def test_fifty_item_feed_into_an_index_built_from_a_subset(tmp_path, server):
     assert second.ingest.files_indexed == 5 and second.notices_total == 113
     index = NoticeIndex.load(idx)
     touched = {r["id"] for r in later[:1] + later[10:11] + RECORDS[110:113]}
-    assert embedder.passages_embedded - embedded == sum(1 for c in index.chunks if c.doc_id in touched)
+    assert embedder.passages_embedded - embedded == passages_of(index, touched)
 
     new = RECORDS[111]
     assistant = open_assistant(Settings(index=idx), progress=False, embedder=embedder)
