@@ -127,8 +127,8 @@ def run_gold(gold_path: Path, settings: Settings, mode: str = "hybrid", k: int =
     questions = gold.questions[:limit] if limit else gold.questions
     if assistant is None:
         assistant = open_assistant(settings, progress=progress)
-    retriever = Retriever(assistant.index, assistant.retriever.embedder, mode=mode,
-                          fusion=assistant.retriever.fusion, dense_weight=assistant.retriever.dense_weight)
+    retriever = Retriever(assistant.index, assistant.retriever.embedder,
+                          **{**assistant.retriever.options(), "mode": mode})
     problems = list(gold.problems)
     rows = []
     iterator = questions
@@ -359,6 +359,7 @@ def run_beir(folder: Path, settings: Settings, mode: str = "hybrid", index_dir: 
     from rag.folder import IndexFolder
     from rag.index import NoticeIndex
     from rag.retrieve import Retriever
+    from rag.service import retriever_options
 
     notices, queries, qrels = load_beir(folder)
     embedder = make_embedder(settings.embed_model)
@@ -375,7 +376,7 @@ def run_beir(folder: Path, settings: Settings, mode: str = "hybrid", index_dir: 
     chars = sum(len(n.body) for n in notices)
     results = {}
     for m in modes or (mode,):
-        retriever = Retriever(index, embedder, mode=m)
+        retriever = Retriever(index, embedder, **{**retriever_options(settings), "mode": m})
         per_query, latencies = [], []
         ids = [q for q in queries if q in qrels][:limit] if limit else [q for q in queries if q in qrels]
         for qid in ids:

