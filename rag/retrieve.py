@@ -204,6 +204,9 @@ class Retriever:
             raise QueryProblem(f"k must be at least 1, got {k}")
         query = query[:MAX_QUERY_CHARS]
         where = self._restriction(filters or Filters())
+        if where is not None and len(self.index.chunks) and not where.count:
+            # Say so rather than "not found": the question may be in the notices the filters hide.
+            raise QueryProblem("the filters leave no notice to search: widen them")
         stores = self.stores
         timings: dict[str, float] = {}
         fetch = max(self.candidates, 4 * k)

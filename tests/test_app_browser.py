@@ -235,9 +235,16 @@ def test_same_name_uploads_both_stay_and_an_upload_can_be_removed(open_page, ser
                            f"{count}명이라고 밝혔다.\n", encoding="utf-8")
         files.append(made_up)
     for i, made_up in enumerate(files, 1):
-        page.set_input_files("#pr-upload input[type=file]", [str(made_up)])
-        page.wait_for_function("() => document.querySelector('#pr-upload').innerText.includes('gull-release.txt')",
+        # The box is empty again after an add, so the name below is this file's; and the add is
+        # clicked only once the browser has finished sending the file (else Gradio sends the old value).
+        page.wait_for_function("() => !document.querySelector('#pr-upload').innerText.includes('gull-release')",
                                timeout=60_000)
+        with page.expect_response(lambda r: "/upload" in r.url and "upload_progress" not in r.url,
+                                  timeout=60_000):
+            page.set_input_files("#pr-upload input[type=file]", [str(made_up)])
+        # Gradio lays the name out in pieces ("gull-release" / ".txt"): compare without whitespace.
+        page.wait_for_function("() => document.querySelector('#pr-upload').innerText.replace(/\\s+/g, '')"
+                               ".includes('gull-release.txt')", timeout=60_000)
         page.click("#pr-add")
         page.wait_for_function("n => document.querySelector('#pr-count').innerText.replace(',', '') == String(n)",
                                arg=before + i, timeout=ANSWER_TIMEOUT_MS)
@@ -292,8 +299,9 @@ def test_typed_text_is_kept_and_replies_explain_themselves(open_page, server):
     reply = _ask(page, long_question)
     assert "too long" in reply.inner_text()
     assert page.locator("#pr-question textarea").input_value() == long_question
-    # filters that leave nothing say so
-    page.locator("#pr-question textarea").fill("")
+    # filters that leave nothing say so (a fresh page: nothing of the refused question still in flight)
+    page = open_page(server["plain_url"])
     page.locator("#pr-since").locator("input, textarea").fill("2030-01-01")
+    page.locator("#pr-since").locator("input, textarea").press("Tab")
     reply = _ask(page, "소방청 인도네시아 협력의향서 체결 내용은?")
     assert "filters leave no notice" in reply.inner_text()

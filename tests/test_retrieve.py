@@ -44,6 +44,14 @@ def test_bad_filters_say_what_is_wrong(retriever):
         Filters(since="2026-06-10", until="2026-06-01")
     with pytest.raises(QueryProblem, match="YYYY-MM-DD"):
         Filters(since="June")
+    # valid filters that hide every notice are a message, not an empty sample crashing the fusion
+    for mode in ("hybrid", "dense", "bm25"):
+        retriever.mode = mode
+        try:
+            with pytest.raises(QueryProblem, match="filters leave no notice"):
+                retriever.run("소방청 인도네시아 협력의향서", filters=Filters(since="2030-01-01"))
+        finally:
+            retriever.mode = "hybrid"
 
 
 @pytest.mark.parametrize("query", ["   ", ""])
