@@ -911,7 +911,7 @@ def launch(settings: Settings) -> None:
     """Open the assistant for ``settings``, build the UI and serve it (blocks until stopped)."""
     from rag.service import open_assistant
 
-    assistant = open_assistant(settings)
+    assistant = open_assistant(settings, warm=True)
     demo = build_ui(assistant, settings)
     log.info("web chat on http://%s:%s/ (uploads %s)", settings.host, settings.port,
              "ON: visitors can add notices to the shared index" if settings.allow_uploads else "off")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import logging
 import sys
 import threading
 import time
@@ -19,6 +20,8 @@ from rag.index import NoticeIndex
 from rag.retrieve import Filters, Retriever
 from rag.settings import DEMO_CORPUS, Settings, default_index_dir
 from rag.types import Answer, Retrieval
+
+log = logging.getLogger("pressrag.service")
 
 
 @dataclass(frozen=True)
@@ -163,11 +166,23 @@ def make_answerer(settings: Settings, embedder: Embedder, index: NoticeIndex):
     return GenerativeAnswerer(llm, embedder=embedder, fallback=extractive)
 
 
-def open_assistant(settings: Settings, progress: bool = True, embedder: Embedder | None = None) -> Assistant:
+def open_assistant(settings: Settings, progress: bool = True, embedder: Embedder | None = None,
+                   warm: bool = False) -> Assistant:
+    """The assistant for ``settings``; ``warm`` (servers, evaluations) readies the embedder's fast
+    batch engine in the background so that the first English answers do not wait for it."""
     embedder = embedder or make_embedder(settings.embed_model)
+    if warm and hasattr(embedder, "warm"):
+        threading.Thread(target=_warm, args=(embedder,), name="pressrag-warm", daemon=True).start()
     index = ensure_index(settings.index, embedder, progress=progress, demo=settings.demo)
     retriever = Retriever(index, embedder, **retriever_options(settings))
     return Assistant(index, retriever, make_answerer(settings, embedder, index), index_dir=settings.index)
+
+
+def _warm(embedder) -> None:
+    try:
+        embedder.warm()
+    except Exception:  # noqa: BLE001 - warming is an optimisation; the slower engine still answers
+        log.warning("could not warm the embedder's batch engine", exc_info=True)
 
 
 def retriever_options(settings: Settings) -> dict:

