@@ -363,9 +363,16 @@ def write_answer_markdown(answer: Answer, question: str | None = None) -> Path:
     return path
 
 
-def filters_leave_nothing(index, filters) -> bool:
-    """True when active filters exclude every notice of ``index`` (say so instead of "not found")."""
-    return bool(filters is not None and filters.active and len(index.chunks) and not filters.mask(index).any())
+def render_problem_html(problem: Exception) -> str:
+    """A question the search could not take, as the chat shows it.
+
+    Filters that hide every notice are a notice (widen them), not an error and not "not found".
+    """
+    from rag.retrieve import NothingToSearch
+
+    if isinstance(problem, NothingToSearch):
+        return render_notice_html(NO_MATCH_FILTERS)
+    return render_error_html(str(problem))
 
 
 def render_corpus_html(summary: CorpusSummary, max_agencies: int = 8, index_dir: Path | None = None) -> str:
@@ -755,10 +762,6 @@ def build_ui(assistant: Assistant, settings: Settings, allow_uploads: bool | Non
                 filters = make_filters(agencies, since, until, source_types)
             except QueryProblem as exc:
                 raise QueryProblem(f"날짜는 YYYY-MM-DD 형식으로 입력하세요 (dates as YYYY-MM-DD): {exc}") from None
-            if filters_leave_nothing(assistant.index, filters):
-                messages[-1] = {"role": "assistant", "content": render_notice_html(NO_MATCH_FILTERS)}
-                yield out()
-                return
             for item in answer_events(assistant, resolved, k=k, filters=filters, pace_s=0.03):
                 if isinstance(item, str):
                     draft += item
@@ -772,7 +775,7 @@ def build_ui(assistant: Assistant, settings: Settings, allow_uploads: bool | Non
             if not answer.refused:
                 download = gr.DownloadButton(value=str(write_answer_markdown(answer, text)), visible=True)
         except (QueryProblem, IndexProblem) as exc:
-            messages[-1] = {"role": "assistant", "content": render_error_html(str(exc))}
+            messages[-1] = {"role": "assistant", "content": render_problem_html(exc)}
         except Exception as exc:  # noqa: BLE001 - the page gets one line, the log the traceback
             log.exception("answering %r failed", text[:200])
             messages[-1] = {"role": "assistant", "content": render_error_html(
@@ -862,9 +865,12 @@ def build_ui(assistant: Assistant, settings: Settings, allow_uploads: bool | Non
                     corpus = gr.HTML(render_corpus_html(summary, index_dir=assistant.index_dir), elem_id="pr-corpus")
                     uploaded = None
                     if allow_uploads:
-                        files = gr.File(label="보도자료 추가 (.txt .md .jsonl .pdf .hwp .hwpx)", file_count="multiple",
+                        # Files are indexed as soon as the browser has sent them (the File box's upload
+                        # event carries exactly those files). A separate "Add" button raced the upload: a
+                        # click before the browser had finished sending sent the box's previous value.
+                        files = gr.File(label="보도자료 추가: 올리면 바로 색인됩니다 (added to the index on upload; "
+                                              ".txt .md .jsonl .pdf .hwp .hwpx)", file_count="multiple",
                                         file_types=list(UPLOAD_SUFFIXES), elem_id="pr-upload")
-                        add = gr.Button("색인에 추가 (Add to index)", elem_id="pr-add")
                         uploaded = gr.Dropdown(choices=uploaded_choices(assistant), value=[], multiselect=True,
                                                label="업로드한 보도자료 (Uploaded notices)", elem_id="pr-uploaded")
                         remove_button = gr.Button("선택한 업로드 삭제 (Remove)", elem_id="pr-remove", variant="stop")
@@ -889,8 +895,8 @@ def build_ui(assistant: Assistant, settings: Settings, allow_uploads: bool | Non
         refresh_outputs = [corpus, agencies, source_types] + ([uploaded] if allow_uploads else [])
         demo.load(refresh, None, refresh_outputs, queue=False)
         if allow_uploads:
-            add.click(upload, [files], [report, *refresh_outputs, files], concurrency_limit=1,
-                      concurrency_id="upload")
+            files.upload(upload, [files], [report, *refresh_outputs, files], concurrency_limit=1,
+                         concurrency_id="upload")
             remove_button.click(remove, [uploaded], [report, *refresh_outputs], concurrency_limit=1,
                                 concurrency_id="upload")
     demo.queue(default_concurrency_limit=2, max_size=64)

@@ -43,6 +43,10 @@ class QueryProblem(ValueError):
     """A query or filter that cannot be searched, with a one-line reason for the user."""
 
 
+class NothingToSearch(QueryProblem):
+    """Valid filters that hide every notice: the answer may be in what they hide, so say so."""
+
+
 @dataclass(frozen=True)
 class Filters:
     """Metadata restrictions applied inside retrieval (before the top-k cut)."""
@@ -206,7 +210,7 @@ class Retriever:
         where = self._restriction(filters or Filters())
         if where is not None and len(self.index.chunks) and not where.count:
             # Say so rather than "not found": the question may be in the notices the filters hide.
-            raise QueryProblem("the filters leave no notice to search: widen them")
+            raise NothingToSearch("the filters leave no notice to search: widen them")
         stores = self.stores
         timings: dict[str, float] = {}
         fetch = max(self.candidates, 4 * k)

@@ -505,10 +505,10 @@ def test_uploads_are_off_unless_the_operator_turns_them_on(disk_assistant):
     assert settings.allow_uploads is False
     off = app.build_ui(disk_assistant, settings).config
     ids = {c.get("props", {}).get("elem_id") for c in off["components"]}
-    assert "pr-upload" not in ids and "pr-add" not in ids and "pr-remove" not in ids
+    assert "pr-upload" not in ids and "pr-remove" not in ids
     on = app.build_ui(disk_assistant, settings.model_copy(update={"allow_uploads": True})).config
     ids = {c.get("props", {}).get("elem_id") for c in on["components"]}
-    assert {"pr-upload", "pr-add", "pr-uploaded", "pr-remove"} <= ids
+    assert {"pr-upload", "pr-uploaded", "pr-remove"} <= ids
 
 
 def test_uploaded_notices_are_listed_and_removed_with_their_copy(disk_assistant, tmp_path):
@@ -574,10 +574,17 @@ def test_follow_up_without_history_asks_back_and_is_not_an_example():
     assert "which notice do you mean" in app.render_notice_html(app.NO_HISTORY)
 
 
-def test_filters_that_leave_nothing_are_told_apart_from_not_found(fake_index):
-    assert app.filters_leave_nothing(fake_index, app.make_filters([], "2030-01-01", "2030-12-31"))
-    assert not app.filters_leave_nothing(fake_index, app.make_filters([], "", ""))
-    assert not app.filters_leave_nothing(fake_index, app.make_filters([], "2000-01-01", ""))
+def test_filters_that_leave_nothing_are_told_apart_from_not_found(disk_assistant):
+    from rag.retrieve import NothingToSearch, QueryProblem
+
+    question = "전자정부 2020의 5대 전략은?"
+    with pytest.raises(NothingToSearch) as hidden:
+        list(app.answer_events(disk_assistant, question, filters=app.make_filters([], "2030-01-01", "2030-12-31")))
+    shown = app.render_problem_html(hidden.value)
+    assert "filters leave no notice" in shown and "pr-error" not in shown
+    assert "pr-error" in app.render_problem_html(QueryProblem("the question is empty"))
+    for wide in (app.make_filters([], "", ""), app.make_filters([], "2000-01-01", "")):
+        assert isinstance(list(app.answer_events(disk_assistant, question, filters=wide))[-1], app.Answer)
     assert app.make_filters(None, "", "", "korea.kr").source_types == ("korea.kr",)
 
 

@@ -165,10 +165,7 @@ def test_uploaded_notice_with_markup_is_searchable_and_shown_as_text(open_page, 
                       "점검은 7월 31일까지 진행된다.\n", encoding="utf-8")
     empty = tmp_path / "empty.txt"
     empty.write_bytes(b"")
-    page.set_input_files("#pr-upload input[type=file]", [str(notice), str(empty)])
-    page.wait_for_function("() => document.querySelector('#pr-upload').innerText.includes('penguin.txt')",
-                           timeout=60_000)
-    page.click("#pr-add")
+    page.set_input_files("#pr-upload input[type=file]", [str(notice), str(empty)])  # indexed on upload
     page.wait_for_selector("#pr-upload-report", timeout=ANSWER_TIMEOUT_MS)
     report = page.locator("#pr-upload-report").inner_text()
     assert "+1 notices" in report
@@ -220,14 +217,10 @@ def _no_server_paths(page, server) -> None:
 
 def test_uploads_are_off_by_default(open_page, server):
     page = open_page(server["plain_url"])
-    assert page.locator("#pr-upload").count() == 0 and page.locator("#pr-add").count() == 0
+    assert page.locator("#pr-upload").count() == 0 and page.locator("#pr-remove").count() == 0
     assert "--allow-uploads" in page.locator("#pr-uploads-off").inner_text()
 
 
-@pytest.mark.xfail(reason="Gradio 6.31's File box can resend the previous file on a second upload in a "
-                          "headless run (seen on the 2-core CI machine); the same-name rule itself is "
-                          "tested without a browser in tests/test_data_safety.py and tests/test_app.py",
-                   strict=False)
 def test_same_name_uploads_both_stay_and_an_upload_can_be_removed(open_page, server, tmp_path):
     page = open_page()
     before = _count(page)
@@ -239,17 +232,10 @@ def test_same_name_uploads_both_stay_and_an_upload_can_be_removed(open_page, ser
                            f"{count}명이라고 밝혔다.\n", encoding="utf-8")
         files.append(made_up)
     for i, made_up in enumerate(files, 1):
-        # The box is empty again after an add, so the name below is this file's; and the add is
-        # clicked only once the browser has finished sending the file (else Gradio sends the old value).
+        # An upload is indexed as soon as it arrives, and the box is emptied after each one.
         page.wait_for_function("() => !document.querySelector('#pr-upload').innerText.includes('gull-release')",
                                timeout=60_000)
-        with page.expect_response(lambda r: "/upload" in r.url and "upload_progress" not in r.url,
-                                  timeout=60_000):
-            page.set_input_files("#pr-upload input[type=file]", [str(made_up)])
-        # Gradio lays the name out in pieces ("gull-release" / ".txt"): compare without whitespace.
-        page.wait_for_function("() => document.querySelector('#pr-upload').innerText.replace(/\\s+/g, '')"
-                               ".includes('gull-release.txt')", timeout=60_000)
-        page.click("#pr-add")
+        page.set_input_files("#pr-upload input[type=file]", [str(made_up)])
         page.wait_for_function("n => document.querySelector('#pr-count').innerText.replace(',', '') == String(n)",
                                arg=before + i, timeout=ANSWER_TIMEOUT_MS)
         assert "+1 notices" in page.locator("#pr-upload-report").inner_text()
