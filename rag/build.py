@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -122,7 +122,8 @@ class IndexUpdater:
         owner = {doc_id: key for key, entry in known.items() for doc_id in entry.get("doc_ids", [])}
         new_notices, new_chunks = [], []
         seen: set[str] = set()
-        for path, file_id in iter_files(paths):
+        files = list(iter_files(paths))  # listed first, so the progress bar knows the total
+        for path, file_id in self._bar(files, "reading", "file"):
             result.files_seen += 1
             key = str(path.resolve())
             seen.add(key)
@@ -211,7 +212,7 @@ class IndexUpdater:
     def _add(self, index: NoticeIndex, notices: list[Notice], chunks: list[Chunk]) -> None:
         if not notices:
             return
-        terms = search_terms_many(bm25_text(c) for c in chunks)
+        terms = search_terms_many(self._bar((bm25_text(c) for c in chunks), "tokenising", "chunk", len(chunks)))
         index.add(notices, chunks, terms, self._embed([passage_text(c) for c in chunks]),
                   self._embed_sentences(notices, chunks))
 
@@ -227,6 +228,15 @@ class IndexUpdater:
         vectors = self._embed([sentence_text(titles[d], bodies[d][a:b]) for d, a, b in unique], unit="sentence")
         row = {key: i for i, key in enumerate(unique)}
         return vectors[[row[key] for key in keys]] if keys else vectors
+
+    def _bar(self, items: Iterable, desc: str, unit: str, total: int | None = None):
+        """``items`` behind a progress bar on stderr when progress is on (parsing a folder of PDFs and
+        HWPs, and Kiwi over every chunk, take minutes on big folders before embedding starts)."""
+        if not self.progress:
+            return items
+        from tqdm import tqdm
+
+        return tqdm(items, total=total, unit=unit, desc=desc, file=sys.stderr, dynamic_ncols=True, leave=False)
 
     def _embed(self, texts: list[str], unit: str = "chunk") -> np.ndarray:
         bar = None

@@ -14,11 +14,12 @@ from pathlib import Path
 
 from rag.answer import ExtractiveAnswerer
 from rag.build import IndexUpdater, IngestResult
+from rag.demo import install_demo_index
 from rag.embed import Embedder, make_embedder
 from rag.folder import IndexFolder, IndexProblem
 from rag.index import NoticeIndex
 from rag.retrieve import Filters, Retriever
-from rag.settings import DEMO_CORPUS, Settings, default_index_dir
+from rag.settings import DEMO_CORPUS, DEMO_INDEX, Settings, default_index_dir
 from rag.types import Answer, Retrieval
 
 log = logging.getLogger("pressrag.service")
@@ -143,11 +144,16 @@ def ensure_index(index_dir: Path, embedder: Embedder, progress: bool = True, dem
                                    f"run `pressrag ingest FILES --index {index_dir}` again")
             raise IndexProblem(f"no index at {index_dir}; build one with `pressrag ingest FILES --index {index_dir}` "
                                "(or add --demo to build the demo corpus there)")
-        if progress:
-            print(f"No index at {index_dir}: building it from the demo corpus ({DEMO_CORPUS}) …", file=sys.stderr)
-        result = IndexUpdater(embedder, progress=progress).run(index_dir, [DEMO_CORPUS])
-        if progress:
-            print(describe_ingest(result), file=sys.stderr)
+        if install_demo_index(index_dir, embedder, shipped=DEMO_INDEX, corpus=DEMO_CORPUS):
+            if progress:
+                print(f"No index at {index_dir}: installed the prebuilt demo index ({DEMO_CORPUS}).", file=sys.stderr)
+        else:
+            if progress:
+                print(f"No index at {index_dir}: building it from the demo corpus ({DEMO_CORPUS}) …",
+                      file=sys.stderr)
+            result = IndexUpdater(embedder, progress=progress).run(index_dir, [DEMO_CORPUS])
+            if progress:
+                print(describe_ingest(result), file=sys.stderr)
     return NoticeIndex.load(index_dir, expected_model=embedder.name)
 
 

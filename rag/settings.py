@@ -32,6 +32,8 @@ def _packaged(name: str, fallback: Path) -> Path:
 # data/ and eval/gold/ by pyproject.toml); a checkout without an install reads them in place.
 DEMO_CORPUS = _packaged("corpus", REPO_ROOT / "data" / "corpus")
 DEMO_GOLD = _packaged("gold/dev.jsonl", REPO_ROOT / "eval" / "gold" / "dev.jsonl")
+# The demo corpus's index, prebuilt by scripts/build_demo_index.py (see rag/demo.py).
+DEMO_INDEX = _packaged("demo_index", REPO_ROOT / "data" / "demo_index")
 
 
 def default_index_dir() -> Path:

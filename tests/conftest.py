@@ -63,10 +63,17 @@ def fake_index(corpus_notices):
 
 @pytest.fixture(scope="session")
 def demo_index_dir(tmp_path_factory):
-    """The demo corpus indexed with the real default model, on disk (built once per test run)."""
+    """The demo corpus indexed with the real default model, on disk (once per test run).
+
+    The prebuilt index that ships with the package when it is current (tests/test_demo.py checks
+    it matches what the code builds), else built here."""
     from rag.build import IndexUpdater
+    from rag.demo import install_demo_index
     from rag.embed import make_embedder
+    from rag.settings import DEMO_INDEX
 
     folder = tmp_path_factory.mktemp("demo") / "index"
-    IndexUpdater(make_embedder(), progress=False).run(folder, [DATA])
+    embedder = make_embedder()
+    if not install_demo_index(folder, embedder, shipped=DEMO_INDEX, corpus=DATA):
+        IndexUpdater(embedder, progress=False).run(folder, [DATA])
     return folder

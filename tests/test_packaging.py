@@ -26,10 +26,13 @@ def wheel(tmp_path_factory) -> zipfile.ZipFile:
     return zipfile.ZipFile(path)
 
 
-def test_wheel_holds_the_demo_corpus_and_gold_set(wheel):
+def test_wheel_holds_the_demo_corpus_its_prebuilt_index_and_gold_set(wheel):
     names = set(wheel.namelist())
-    corpus = sorted(p.relative_to(ROOT / "data").as_posix() for p in (ROOT / "data" / "corpus").rglob("*") if p.is_file())
-    assert corpus and all(f"pressrag_data/{name}" in names for name in corpus)
+    for folder in ("corpus", "demo_index"):
+        shipped = sorted(p.relative_to(ROOT / "data").as_posix() for p in (ROOT / "data" / folder).rglob("*")
+                         if p.is_file() and p.name != "write.lock")
+        assert shipped and all(f"pressrag_data/{name}" in names for name in shipped), folder
+    assert "pressrag_data/demo_index/fingerprint.json" in names
     assert "pressrag_data/gold/dev.jsonl" in names and "pressrag_data/SOURCE.md" in names
 
 
