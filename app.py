@@ -68,6 +68,42 @@ NO_MATCH_FILTERS = ("선택한 검색 범위(기관·기간·유형)에 해당�
                     "(The filters leave no notice to search: widen them.)")
 log = logging.getLogger("pressrag.app")
 
+# Gradio's chat autoscroll follows the bottom while an answer streams, so a long answer's first lines
+# (the ones that answer) scroll out of view. Instead, each new question is brought to the top of the
+# chat box once, and the answer then grows below it where the reader starts.
+HEAD_JS = """<script>
+(() => {
+  let seen = 0, pinned = null;
+  const scroller = (el) => {
+    for (let p = el.parentElement; p; p = p.parentElement) {
+      if (/(auto|scroll)/.test(getComputedStyle(p).overflowY)) return p;
+    }
+    return null;
+  };
+  // The newest question is kept at the top of the chat box while its answer grows below it (the box
+  // cannot scroll it up before there is content below), until the reader scrolls by hand.
+  const keep = () => {
+    if (!pinned || !pinned.isConnected) return;
+    const box = scroller(pinned);
+    if (!box) return;
+    const gap = pinned.getBoundingClientRect().top - box.getBoundingClientRect().top - 8;
+    if (gap > 1) box.scrollTop += gap;
+  };
+  const watch = () => {
+    const chat = document.querySelector('#pr-chat');
+    if (!chat) return setTimeout(watch, 300);
+    for (const kind of ['wheel', 'touchmove', 'keydown']) chat.addEventListener(kind, () => { pinned = null; });
+    new MutationObserver(() => {
+      const questions = chat.querySelectorAll('.pr-q');
+      if (questions.length > seen) pinned = questions[questions.length - 1];
+      seen = questions.length;
+      keep();
+    }).observe(chat, {childList: true, subtree: true, characterData: true});
+  };
+  watch();
+})();
+</script>"""
+
 CSS = """
 .pr-q { white-space: normal; }
 .pr-answer .pr-text { line-height: 1.65; }
@@ -588,6 +624,7 @@ def ingest_uploads(assistant: Assistant, files, uploads_dir: Path | None = None,
             if path.resolve() != dest.resolve() and not dest.exists():
                 shutil.copyfile(path, dest)
             ready.append(dest)
+            log.info("upload %s (%d bytes) from %s kept as %s", name, size, path.parent.name[:12], dest.name)
         except OSError as exc:
             problems.append((name, f"cannot store the upload ({exc.strerror or exc})"))
 
@@ -840,6 +877,7 @@ def build_ui(assistant: Assistant, settings: Settings, allow_uploads: bool | Non
         with gr.Row():
             with gr.Column(scale=3, min_width=420):
                 chatbot = gr.Chatbot(label="대화 (Chat)", elem_id="pr-chat", height=640, latex_delimiters=[],
+                                     autoscroll=False,  # HEAD_JS shows each new question and its answer's start
                                      sanitize_html=True, render_markdown=True, feedback_options=None,
                                      group_consecutive_messages=False, buttons=["copy", "copy_all"],
                                      placeholder="보도자료에 대해 질문하세요. 예: 전자정부 2020의 5대 전략은?")
@@ -857,8 +895,12 @@ def build_ui(assistant: Assistant, settings: Settings, allow_uploads: bool | Non
                     agencies = gr.Dropdown(choices=agency_choices(summary), value=[], multiselect=True,
                                            label="기관 (Agency)", elem_id="pr-agency")
                     with gr.Row():
-                        since = gr.Textbox(label="시작일 (since)", placeholder="YYYY-MM-DD", elem_id="pr-since")
-                        until = gr.Textbox(label="종료일 (until)", placeholder="YYYY-MM-DD", elem_id="pr-until")
+                        # Gradio's date input: a calendar, or typed YYYY-MM-DD (or "now - 30d"); typed
+                        # text reaches make_filters unchanged, so a bad date gets the one-line message.
+                        since = gr.DateTime(label="시작일 (since)", include_time=False, type="string",
+                                            elem_id="pr-since")
+                        until = gr.DateTime(label="종료일 (until)", include_time=False, type="string",
+                                            elem_id="pr-until")
                     source_types = gr.Dropdown(choices=source_type_choices(assistant), value=[], multiselect=True,
                                                label="출처 유형 (Source type)", elem_id="pr-source-type")
                 with gr.Accordion("색인 (Corpus)", open=True):
@@ -910,7 +952,7 @@ def launch_options() -> dict:
     theme = gr.themes.Default(font=["NanumGothic", "Nanum Gothic", "Noto Sans CJK KR", "ui-sans-serif",
                                     "system-ui", "sans-serif"],
                               font_mono=["NanumGothicCoding", "ui-monospace", "monospace"])
-    return {"theme": theme, "css": CSS, "footer_links": ["settings"]}
+    return {"theme": theme, "css": CSS, "head": HEAD_JS, "footer_links": ["settings"]}
 
 
 def launch(settings: Settings) -> None:
