@@ -380,6 +380,11 @@ class E5STEncoder:
         st.eval()
         return st, load_tokenizer(folder)
 
+    def sentence_transformer(self):
+        """The loaded ``SentenceTransformer`` (its own ``encode`` truncates at 512 tokens; ours windows)."""
+        self._ensure_loaded()
+        return self._st
+
     # --------------------------------------------------------------- encoding
     def token_ids(self, text: str, is_query: bool = False) -> list[int]:
         """Token ids fed for ``text`` (``<s>`` prefix content ``</s>``, unwindowed)."""
