@@ -895,8 +895,9 @@ def build_ui(assistant: Assistant, settings: Settings, allow_uploads: bool | Non
                     agencies = gr.Dropdown(choices=agency_choices(summary), value=[], multiselect=True,
                                            label="기관 (Agency)", elem_id="pr-agency")
                     with gr.Row():
-                        # Gradio's date input: a calendar, or typed YYYY-MM-DD (or "now - 30d"); typed
-                        # text reaches make_filters unchanged, so a bad date gets the one-line message.
+                        # Gradio's date input: a calendar, or typed YYYY-MM-DD (or "now - 30d"). It marks
+                        # a date it cannot read and does not send it; make_filters' one-line message
+                        # still answers a bad date sent through the API.
                         since = gr.DateTime(label="시작일 (since)", include_time=False, type="string",
                                             elem_id="pr-since")
                         until = gr.DateTime(label="종료일 (until)", include_time=False, type="string",

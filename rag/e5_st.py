@@ -34,7 +34,6 @@ torch engine this replaced (issue 15; tests/test_e5_st.py).
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -45,6 +44,7 @@ from typing import Sequence
 
 import numpy as np
 
+from ingest.readers import file_digest
 from rag.e5_torch import LAYER_MATS, E5File, bulk_dtype, configured_cache_dir, default_weights_path
 
 __all__ = ["E5STEncoder", "model_folder", "load_tokenizer"]
@@ -224,7 +224,7 @@ def convert(weights_path: Path, out: Path, digest: str | None = None) -> None:
     from safetensors.numpy import save_file
 
     f = E5File(Path(weights_path))
-    digest = digest or weights_digest(weights_path)
+    digest = digest or file_digest(Path(weights_path))
     out.mkdir(parents=True, exist_ok=True)
     save_file(_state_dict(f), str(out / "model.safetensors"), metadata={"format": "pt"})
     _write_json(out / "config.json", {
@@ -266,14 +266,6 @@ def _write_marker(out: Path, digest: str) -> None:
     _write_json(out / _MARKER, {"weights_sha256": digest, "converter": CONVERTER_VERSION, "files": files})
 
 
-def weights_digest(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def _complete(folder: Path, digest: str) -> bool:
     """Whether ``folder`` is a finished conversion of the weights with ``digest``."""
     try:
@@ -293,7 +285,7 @@ def model_folder(weights_path: Path | None = None, cache_dir: Path | None = None
 
     weights = Path(weights_path) if weights_path is not None else default_weights_path()
     cache = Path(cache_dir) if cache_dir is not None else configured_cache_dir()
-    digest = weights_digest(weights)
+    digest = file_digest(weights)
     folder = cache / f"e5-small-st-{digest[:16]}"
     if not rebuild and _complete(folder, digest):
         return folder

