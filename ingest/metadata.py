@@ -116,6 +116,13 @@ def _full_name(name: str, body: str) -> str:
     return _SHORT_NAMES.get(name, name)
 
 
+def lead_start(text: str) -> int:
+    """Where a release's lead sentence opens in ``text`` ("행정안전부(장관 윤호중)는", "윤호중 행정안전부
+    장관은"; the publisher openings derive_agency reads), or -1."""
+    found = [m.start() for m in (_OPENING_AGENCY.search(text), _OFFICIAL_SUBJECT.search(text)) if m]
+    return min(found, default=-1)
+
+
 _MINISTRY_ANY = re.compile(r"(?<![가-힣])([가-힣]{2,12}(?:부|청|처|위원회|공단))")
 
 

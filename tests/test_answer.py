@@ -181,3 +181,32 @@ def test_every_quote_is_verbatim_at_its_offsets(ask, fake_index):
             for start, end in citation.spans:
                 assert 0 <= start < end <= len(body)
                 assert body[start:end] in answer.answer, (q.id, body[start:end])
+
+
+def test_a_headline_run_on_is_quoted_from_the_lead(ask):
+    # koreakr: the body runs its headline, the subtitle "- 행정 체제 개편에 따른 …" and the lead
+    # "행정안전부(장관 윤호중)는 …" into one sentence; only the lead holds every question word.
+    answer = ask("자동차세 납부 기한은 언제로 연장되나요?")
+    assert not answer.refused
+    first = answer.answer.splitlines()[0]
+    assert first.startswith("…행정안전부(장관 윤호중)는")
+    assert "7월 3일" in first
+    assert "- 행정 체제 개편" not in answer.answer.splitlines()[0]
+
+
+def test_a_subtitle_that_holds_the_asked_figure_is_kept(ask):
+    answer = ask("제6회 소방 안전 빅데이터 활용 및 아이디어 경진대회의 총상금은 얼마인가요?")
+    assert not answer.refused
+    assert "2,070 만원" in answer.answer
+
+
+def test_outline_parts_split_at_markers_and_the_lead_not_at_compounds_or_ranges():
+    from rag.answer import _outline_parts
+
+    text = ("- 한 - 이 정부 간 사회연대경제 최초 MOU 체결 - 2027년 서울 세계청년대회 안전관리 협력 기반 강화 "
+            "윤호중 행정안전부 장관은 6월 9일(화)부터 2020 - 2025 계획을 □ 발표했다.")
+    parts = [text[a:b].strip() for a, b in _outline_parts(text)]
+    assert parts == ["- 한 - 이 정부 간 사회연대경제 최초 MOU 체결",
+                     "- 2027년 서울 세계청년대회 안전관리 협력 기반 강화",
+                     "윤호중 행정안전부 장관은 6월 9일(화)부터 2020 - 2025 계획을",
+                     "□ 발표했다."]
