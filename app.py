@@ -391,11 +391,36 @@ def answer_markdown(answer: Answer, question: str | None = None) -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
-def write_answer_markdown(answer: Answer, question: str | None = None) -> Path:
-    """``answer_markdown`` in a fresh temporary file (Gradio serves files from the temp folder)."""
-    folder = Path(tempfile.mkdtemp(prefix="pressrag-answer-"))
-    path = folder / f"pressrag-answer-{time.strftime('%Y%m%d-%H%M%S')}.md"
-    path.write_text(answer_markdown(answer, question), encoding="utf-8")
+KEEP_DOWNLOADS = 200  # answer files kept for the download button; older ones are deleted
+_downloads: Path | None = None
+_downloads_lock = threading.Lock()
+_download_count = 0
+
+
+def _downloads_folder() -> Path:
+    """This process's folder of answer files, made on first use and removed at exit."""
+    global _downloads
+    if _downloads is None:
+        import atexit
+
+        _downloads = Path(tempfile.mkdtemp(prefix="pressrag-answers-"))
+        atexit.register(shutil.rmtree, _downloads, True)
+    return _downloads
+
+
+def write_answer_markdown(answer: Answer, question: str | None = None, keep: int = KEEP_DOWNLOADS) -> Path:
+    """``answer_markdown`` in a new file of this process's download folder (Gradio serves files from
+    the temp folder). Every answer gets one, so the folder keeps only the newest ``keep``: before, a
+    server left one temporary folder per answer behind for good."""
+    global _download_count
+    with _downloads_lock:
+        folder = _downloads_folder()
+        _download_count += 1  # names sort in the order written (the time alone repeats within a second)
+        path = folder / f"pressrag-answer-{time.strftime('%Y%m%d-%H%M%S')}-{_download_count:07d}.md"
+        path.write_text(answer_markdown(answer, question), encoding="utf-8")
+        files = sorted(folder.glob("pressrag-answer-*.md"))
+        for old in files[:-keep] if keep > 0 else []:
+            old.unlink(missing_ok=True)
     return path
 
 

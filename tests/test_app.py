@@ -599,6 +599,15 @@ def test_answer_downloads_as_markdown_with_numbered_citations(tmp_path):
     assert path.suffix == ".md" and path.read_text(encoding="utf-8") == app.answer_markdown(answer)
 
 
+def test_answer_files_for_download_are_kept_in_one_folder_and_bounded(tmp_path):
+    answer = Answer(question="q", answer="소방청은 협력의향서를 체결했다. [1]", refused=False, citations=[])
+    paths = [app.write_answer_markdown(answer, keep=3) for _ in range(5)]
+    folder = paths[0].parent
+    assert all(p.parent == folder for p in paths) and len(set(paths)) == 5
+    assert sorted(folder.glob("*.md")) == sorted(paths[-3:])  # the newest three stay, served files survive
+    assert all(p.exists() for p in paths[-3:]) and not any(p.exists() for p in paths[:2])
+
+
 def test_serve_is_added_by_the_entry_point_and_rag_never_imports_app():
     import subprocess
     import sys
