@@ -200,6 +200,11 @@ def test_ivf_above_the_threshold_keeps_recall_and_filters():
     queries = vectors[rng.integers(0, 5000, 50)] + 0.1 * rng.normal(size=(50, 32)).astype(np.float32)
     recall = np.mean([len(set(exact.search(q, 10)[0]) & set(approx.search(q, 10)[0])) / 10 for q in queries])
     assert recall >= 0.9
+    # the cells hold 8-bit codes (a quarter of the float vectors' memory); returned scores are exact
+    assert approx.index.code_size == vectors.shape[1]
+    rows, scores = approx.search(queries[1], 10)
+    np.testing.assert_allclose(scores, vectors[rows] @ queries[1], rtol=1e-5, atol=1e-6)
+    assert list(scores) == sorted(scores, reverse=True)
     agency = rng.integers(0, 20, 5000).astype(np.int32)
     meta = RowMeta.from_arrays(agency, [f"a{i}" for i in range(20)], np.full(5000, 20260101, np.int32),
                                np.zeros(5000, np.int32), ["x"])

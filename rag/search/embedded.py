@@ -3,7 +3,7 @@
 Filters run inside the search: FAISS gets an ``IDSelectorBitmap`` of the rows the filter keeps,
 bm25s scores are masked before the top-k cut, and the mask itself is a few vector operations over
 ``RowMeta``. Above ``APPROXIMATE_ABOVE`` chunks the dense store is an IVF index (k-means cells,
-``nprobe`` of them searched); a filter that keeps few rows is searched exactly over those rows,
+``nprobe`` of them searched, 8-bit codes, candidates re-scored exactly); a filter that keeps few rows is searched exactly over those rows,
 where an approximate index loses recall and exact search is cheap anyway.
 
 bm25s is saved into the index snapshot (``bm25s/``: .npy arrays and JSON, no pickle) and loaded
@@ -41,8 +41,10 @@ class FaissDenseStore:
     """Chunk vectors in FAISS: flat (exact) below ``approximate_above`` rows, IVF above."""
 
     def __init__(self, vectors: np.ndarray, flat=None, approximate_above: int = APPROXIMATE_ABOVE,
-                 nprobe: int | None = None, exact_below: int = EXACT_BELOW):
+                 nprobe: int | None = None, exact_below: int = EXACT_BELOW, rerank: int = 4):
         import faiss
+
+        self.rerank = rerank  # approximate search: candidates fetched per result, then scored exactly
 
         self.vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         self.dim = self.vectors.shape[1]
@@ -60,7 +62,11 @@ class FaissDenseStore:
             # cell count, and √n keeps a 10⁶-chunk build to minutes on two cores; nprobe makes up the recall.
             nlist = max(1, int(np.sqrt(n)))
             quantizer = faiss.IndexFlatIP(self.dim)
-            self.index = faiss.IndexIVFFlat(quantizer, self.dim, nlist, faiss.METRIC_INNER_PRODUCT)
+            # 8-bit codes in the cells: a quarter of IVFFlat's memory (0.4 GB instead of 1.5 GB at 10⁶
+            # chunks of 384 dims), which matters because the float vectors are held beside it for exact
+            # scores; search() re-scores the candidates exactly, so the codes only choose candidates.
+            self.index = faiss.IndexIVFScalarQuantizer(quantizer, self.dim, nlist, faiss.ScalarQuantizer.QT_8bit,
+                                                       faiss.METRIC_INNER_PRODUCT)
             sample = np.random.default_rng(0).choice(n, size=min(n, 30 * nlist), replace=False)
             self.index.train(self.vectors[np.sort(sample)])
             self.index.add(self.vectors)
@@ -69,7 +75,7 @@ class FaissDenseStore:
 
     @property
     def kind(self) -> str:
-        return f"ivf{self.index.nlist}/nprobe{self.nprobe}" if self.approximate else "flat"
+        return f"ivf{self.index.nlist}-sq8/nprobe{self.nprobe}" if self.approximate else "flat"
 
     def add(self, rows: np.ndarray, vectors: np.ndarray) -> None:
         if len(rows) and rows[0] != len(self.vectors):
@@ -108,10 +114,14 @@ class FaissDenseStore:
         if keep is not None:
             bits = np.packbits(keep, bitorder="little")
             params.sel = faiss.IDSelectorBitmap(n, faiss.swig_ptr(bits))
-        scores, rows = self.index.search(query, k, params=params)
+        wanted = min(count, k * self.rerank) if self.approximate else k
+        scores, rows = self.index.search(query, wanted, params=params)
         valid = rows[0] >= 0
         del bits  # the selector read it during search
-        return rows[0][valid].astype(np.int64), scores[0][valid]
+        rows, scores = rows[0][valid].astype(np.int64), scores[0][valid]
+        if self.approximate:  # exact scores for the candidates the 8-bit codes chose
+            return _top(rows, dot_rows(self.vectors, rows, query[0]), k)
+        return rows, scores
 
     def score(self, vector: np.ndarray, rows: np.ndarray) -> np.ndarray:
         return dot_rows(self.vectors, rows, vector)
