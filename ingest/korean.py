@@ -69,6 +69,15 @@ def search_terms(text: str) -> list[str]:
     return search_terms_many([text])[0]
 
 
+def search_tokens(text: str) -> list[tuple[int, int, str]]:
+    """(start, end, term) of each search term of ``text``: the terms of search_terms with their offsets,
+    so the terms of any part of the text can be read off without analysing it again."""
+    if not text.strip():
+        return []
+    return [(tok.start, tok.start + tok.len, tok.form.lower()) for tok in get_kiwi().tokenize(text)
+            if tok.tag in SEARCH_TAGS and tok.form not in _SKIP_FORMS]
+
+
 def search_terms_many(texts: Sequence[str] | Iterable[str]) -> list[list[str]]:
     """Search terms of many texts."""
     kiwi = get_kiwi()

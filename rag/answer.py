@@ -33,7 +33,7 @@ from ingest.normalize import squash
 from rag.embed import Embedder
 from rag.scorer import (FEATURES, WEIGHTS_FILE, ScorerWeights, SentenceModel, bigram_share, content_bigrams,
                         safe_log_length)
-from rag.index import NoticeIndex
+from rag.index import NoticeIndex, TokenTable
 from rag.question import (QUESTION_WORDS, award_asked, expected_value, focus_terms, is_contact_question,
                           is_list_question, is_plural_question, question_language, question_parts)
 from rag.types import Answer, AnswerSentence, Citation, Retrieval
@@ -84,6 +84,7 @@ class _Candidate:
     cut_before: bool = False  # the quote starts inside its sentence
     cut_after: bool = False  # the quote stops before its sentence ends
     sentence: tuple[int, int] = (-1, -1)  # the whole sentence's body offsets (its row in the sentence vectors)
+    tokens: TokenTable | None = None  # the notice's stored sentence terms (None: analyse with Kiwi)
 
 
 class ExtractiveAnswerer:
@@ -134,6 +135,11 @@ class ExtractiveAnswerer:
         self._weights = weights
         self._query_cache: dict[str, np.ndarray] = {}
 
+    def clear_caches(self) -> None:
+        """Forget the sentence terms and question vectors kept between questions (benchmarks start cold)."""
+        self._terms_cache.clear()
+        self._query_cache.clear()
+
     @property
     def weights(self) -> ScorerWeights:
         if not isinstance(self._weights, ScorerWeights):
@@ -149,6 +155,15 @@ class ExtractiveAnswerer:
                 self._terms_cache.clear()
             self._terms_cache[text] = cached
         return cached
+
+    def _span_terms(self, cand: _Candidate, start: int | None = None, end: int | None = None) -> frozenset[str]:
+        """Search terms of ``cand``'s body span [start, end) (default: the whole candidate): read off the
+        index's stored sentence tokens, or Kiwi over the text for an index stored without them."""
+        start = cand.start if start is None else start
+        end = cand.end if end is None else end
+        if cand.tokens is not None:
+            return cand.tokens.between(start, end)
+        return self._terms(cand.text[start - cand.start:end - cand.start])
 
     def _coverage(self, q_terms: dict[str, float], terms: frozenset[str], text: str) -> float:
         total = sum(q_terms.values())
@@ -181,7 +196,8 @@ class ExtractiveAnswerer:
                 # shown with every citation, so the quote starts after it.
                 quote_start = _after_title(body, start, end, notice.title)
                 out.append(_Candidate(chunk.doc_id, quote_start, end, body[quote_start:end], rank,
-                                      cut_before=quote_start > start, sentence=(start, end)))
+                                      cut_before=quote_start > start, sentence=(start, end),
+                                      tokens=index.token_table(chunk.doc_id)))
         return out
 
     # -- the answer ---------------------------------------------------------------------
@@ -265,13 +281,15 @@ class ExtractiveAnswerer:
             text = index.notices[doc_id].body[span[0]:span[1]]
             row = index.sentence_row(doc_id, *span) if query is not None else None
             dense = float(index.sentence_vectors[row].astype(np.float32) @ query) if row is not None else 0.0
-            return dense, self._coverage(q_terms, self._terms(text), text)
+            table = index.token_table(doc_id)
+            terms = table.between(*span) if table is not None else self._terms(text)
+            return dense, self._coverage(q_terms, terms, text)
 
         for i, cand in enumerate(candidates):
             spans = index.sentence_spans(cand.doc_id)
             k = spans.index(cand.sentence) if cand.sentence in spans else 0
             dense, _ = signals(cand.doc_id, cand.sentence)
-            coverage = self._coverage(q_terms, self._terms(cand.text), cand.text)
+            coverage = self._coverage(q_terms, self._span_terms(cand), cand.text)
             prev_dense, prev_cov = signals(cand.doc_id, spans[k - 1]) if k > 0 else (0.0, 0.0)
             _, next_cov = signals(cand.doc_id, spans[k + 1]) if k + 1 < len(spans) else (0.0, 0.0)
             x[i] = (dense, 0.0, coverage, 0.0, bigram_share(grams, squash(cand.text)), prev_dense, prev_cov, next_cov,
@@ -382,7 +400,7 @@ class ExtractiveAnswerer:
         list_question = _wants_list(question)
         out = []
         for i, cand in enumerate(candidates):
-            coverage = self._coverage(q_terms, self._terms(cand.text), cand.text)
+            coverage = self._coverage(q_terms, self._span_terms(cand), cand.text)
             prior = 1.0 / (1.0 + 0.15 * cand.chunk_rank)
             score = coverage + 0.25 * prior
             if dense is not None:
@@ -416,7 +434,7 @@ class ExtractiveAnswerer:
         a, b = 0, len(text)
         parts = _outline_parts(text)
         if len(parts) > 1:
-            found = [self._terms(text[s:e]) & q_terms.keys() | ({"#figure"} if figure and _DIGIT.search(text[s:e]) else set())
+            found = [self._span_terms(cand, cand.start + s, cand.start + e) & q_terms.keys() | ({"#figure"} if figure and _DIGIT.search(text[s:e]) else set())
                      for s, e in parts]
             wanted = frozenset().union(*found)
             if wanted and not shortest:
@@ -433,7 +451,8 @@ class ExtractiveAnswerer:
             bounds = [0] + [m.end() for m in _CLAUSE_BREAK.finditer(piece)] + [len(piece)]
             clauses = [(x, y) for x, y in zip(bounds, bounds[1:]) if y > x]
             hits = [i for i, (x, y) in enumerate(clauses)
-                    if self._terms(piece[x:y]) & q_terms.keys() or _DIGIT.search(piece[x:y]) and q_terms]
+                    if self._span_terms(cand, cand.start + a + x, cand.start + a + y) & q_terms.keys()
+                    or _DIGIT.search(piece[x:y]) and q_terms]
             if hits:
                 a, b = a + clauses[hits[0]][0], a + clauses[hits[-1]][1]
         # no dangling markers or commas at the edges: "□ 소방청은 … 밝혔다. ○" shows as "소방청은 … 밝혔다."
@@ -495,9 +514,12 @@ class ExtractiveAnswerer:
     def _evidence_coverage(self, q_terms: dict[str, float], best: _Candidate, index: NoticeIndex) -> float:
         """Share of the question's weighted words found around the best sentence (and in the notice title)."""
         notice = index.notices[best.doc_id]
-        window = notice.body[max(0, best.start - 300): best.end + 300]
+        lo, hi = max(0, best.start - 300), best.end + 300
+        window = notice.body[lo:hi]
         text = f"{notice.title} {window}"
-        return self._coverage(q_terms, self._terms(text), text)
+        table = index.token_table(best.doc_id)
+        terms = self._terms(notice.title) | table.between(lo, hi) if table is not None else self._terms(text)
+        return self._coverage(q_terms, terms, text)
 
     def _select(self, scored: list[_Candidate], q_terms: dict[str, float], index: NoticeIndex,
                 question: str) -> list[_Candidate]:
@@ -518,13 +540,13 @@ class ExtractiveAnswerer:
             part_terms = {t: q_terms[t] for t in self._terms(part) if t in q_terms}
             if len(part_terms) < 2:
                 continue
-            part_best = max(ranked, key=lambda c: self._coverage(part_terms, self._terms(c.text), c.text) + 0.1 * c.score)
+            part_best = max(ranked, key=lambda c: self._coverage(part_terms, self._span_terms(c), c.text) + 0.1 * c.score)
             key = squash(part_best.text)
             if not any(key in k or k in key for k in keys):
                 chosen.append(part_best)
                 keys.add(key)
         used = sum(len(c.text) for c in chosen)
-        covered = {t for t in q_terms if any(t in self._terms(c.text) for c in chosen)}
+        covered = {t for t in q_terms if any(t in self._span_terms(c) for c in chosen)}
         total = sum(q_terms.values()) or 1.0
         cited = {c.doc_id for c in chosen}
         plural = is_plural_question(question)
@@ -534,7 +556,7 @@ class ExtractiveAnswerer:
                 key = squash(cand.text)
                 if any(key in k or k in key for k in keys) or used + len(cand.text) > self.max_chars * 1.2:
                     continue
-                new = {t for t in q_terms if t in self._terms(cand.text)} - covered
+                new = {t for t in q_terms if t in self._span_terms(cand)} - covered
                 relative = cand.score / max(best.score, 1e-9)
                 added = sum(q_terms[t] for t in new) / total
                 gain = relative + added
@@ -549,7 +571,7 @@ class ExtractiveAnswerer:
             chosen.append(pick)
             cited.add(pick.doc_id)
             keys.add(squash(pick.text))
-            covered |= {t for t in q_terms if t in self._terms(pick.text)}
+            covered |= {t for t in q_terms if t in self._span_terms(pick)}
             used += len(pick.text)
         return chosen
 
@@ -585,7 +607,7 @@ class ExtractiveAnswerer:
         for start, end in run[:12]:
             cut = _first_clause_end(notice.body, start, end)
             items.append(_Candidate(anchor.doc_id, start, cut, notice.body[start:cut], anchor.chunk_rank,
-                                    anchor.score * 0.9, cut_after=cut < end))
+                                    anchor.score * 0.9, cut_after=cut < end, tokens=anchor.tokens))
         return items
 
     def _compose(self, question: str, chosen: list[_Candidate], index: NoticeIndex, started: float, note: str) -> Answer:

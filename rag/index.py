@@ -4,7 +4,9 @@ A snapshot is one folder (no pickle anywhere: a folder a user can be sent must n
     manifest.json   format, embedding model and dimension, chunker settings, per-source-file
                     SHA-256 and doc ids, and a SHA-256 of each data file below
     notices.jsonl   one Notice per line
-    chunks.jsonl    one Chunk per line, with its BM25 search terms
+    chunks.jsonl    one Chunk per line, with its BM25 search terms and (optional) ``tokens``: the
+                    search terms of its sentences with their body offsets, so the answerer reads the
+                    terms of any sentence or clause off them instead of running Kiwi at question time
     vectors.faiss   faiss.write_index of an inner-product flat index, row i = chunk i
     sentences.npy   (optional) float16 vectors of every sentence of every chunk, in chunk order
                     (chunk i's rows follow chunk i-1's, one per entry of ``chunk.sentences``); the
@@ -61,11 +63,29 @@ def _notice_from_json(data: dict) -> Notice:
     return Notice(**data)
 
 
-def _chunk_from_json(data: dict) -> tuple[Chunk, list[str]]:
+def _chunk_from_json(data: dict) -> tuple[Chunk, list[str], list | None]:
     data = dict(data)
     terms = data.pop("terms", [])
+    tokens = data.pop("tokens", None)
     data["sentences"] = tuple(tuple(s) for s in data.get("sentences", ()))
-    return Chunk(**data), terms
+    return Chunk(**data), terms, tokens
+
+
+class TokenTable:
+    """The search terms of one notice's sentences with their body offsets (from its chunks' ``tokens``)."""
+
+    def __init__(self, rows: Iterable[tuple[int, int, str]]):
+        rows = sorted(set(map(tuple, rows)))
+        self.starts = [r[0] for r in rows]
+        self.ends = [r[1] for r in rows]
+        self.terms = [r[2] for r in rows]
+
+    def between(self, start: int, end: int) -> frozenset[str]:
+        """The terms of the tokens that lie within body offsets [start, end)."""
+        from bisect import bisect_left
+
+        i, j = bisect_left(self.starts, start), bisect_left(self.starts, end)
+        return frozenset(self.terms[k] for k in range(i, j) if self.ends[k] <= end)
 
 
 class NoticeIndex:
@@ -75,9 +95,15 @@ class NoticeIndex:
     """
 
     def __init__(self, manifest: Manifest, notices: dict[str, Notice], chunks: list[Chunk],
-                 terms: list[list[str]], vectors: np.ndarray, sentence_vectors: np.ndarray | None = None):
+                 terms: list[list[str]], vectors: np.ndarray, sentence_vectors: np.ndarray | None = None,
+                 tokens: list[list | None] | None = None):
         if not (len(chunks) == len(terms) == len(vectors)):
             raise IndexProblem("index rows disagree: chunks, terms and vectors differ in count")
+        if tokens is not None and len(tokens) != len(chunks):
+            raise IndexProblem("index rows disagree: chunks and sentence tokens differ in count")
+        # per chunk: [(start, end, term), …] of its sentences, or None (built before tokens were stored)
+        self.tokens: list[list | None] = list(tokens) if tokens is not None else [None] * len(chunks)
+        self._token_tables: dict[str, TokenTable | None] = {}
         if sentence_vectors is not None and len(sentence_vectors) != sum(len(c.sentences) for c in chunks):
             raise IndexProblem("index rows disagree: sentence vectors and chunk sentences differ in count")
         # float16 halves the file and memory; cosine differences stay below 1e-3
@@ -145,6 +171,19 @@ class NoticeIndex:
             self._sentences = {d: sorted(s) for d, s in by_doc.items()}
         return self._sentences.get(doc_id, [])
 
+    def token_table(self, doc_id: str) -> TokenTable | None:
+        """The notice's sentence terms with offsets; None when one of its chunks was stored without them."""
+        if doc_id not in self._token_tables:
+            rows: list = []
+            for i, chunk in enumerate(self.chunks):  # a linear pass, once per notice until the next edit
+                if chunk.doc_id == doc_id:
+                    if self.tokens[i] is None:
+                        rows = None
+                        break
+                    rows.extend(self.tokens[i])
+            self._token_tables[doc_id] = TokenTable(rows) if rows else None
+        return self._token_tables[doc_id]
+
     def sentence_row(self, doc_id: str, start: int, end: int) -> int | None:
         """Row of a sentence (body offsets) in ``sentence_vectors``; None when the index holds none."""
         if self.sentence_vectors is None:
@@ -166,6 +205,7 @@ class NoticeIndex:
         self._doc_freq = None
         self._sentences = None
         self._sentence_rows = None
+        self._token_tables = {}
 
     # -- edits ---------------------------------------------------------------------------
     def remove_docs(self, doc_ids: set[str]) -> None:
@@ -178,13 +218,14 @@ class NoticeIndex:
             self.sentence_vectors = self.sentence_vectors[rows]
         self.chunks = [self.chunks[i] for i in keep]
         self.terms = [self.terms[i] for i in keep]
+        self.tokens = [self.tokens[i] for i in keep]
         self.vectors = self.vectors[keep] if keep else np.zeros((0, self.manifest.dim), np.float32)
         for doc_id in doc_ids:
             self.notices.pop(doc_id, None)
         self._invalidate()
 
     def add(self, notices: list[Notice], chunks: list[Chunk], terms: list[list[str]], vectors: np.ndarray,
-            sentence_vectors: np.ndarray | None = None) -> None:
+            sentence_vectors: np.ndarray | None = None, tokens: list[list | None] | None = None) -> None:
         """Append rows; ``sentence_vectors`` holds one row per entry of each chunk's ``sentences``.
 
         Adding without sentence vectors to an index that has them (or the reverse) drops them for
@@ -200,6 +241,7 @@ class NoticeIndex:
             self.notices[notice.doc_id] = notice
         self.chunks.extend(chunks)
         self.terms.extend(terms)
+        self.tokens.extend(tokens if tokens is not None else [None] * len(chunks))
         self.vectors = np.concatenate([self.vectors, np.asarray(vectors, np.float32).reshape(-1, self.manifest.dim)])
         self._invalidate()
 
@@ -221,8 +263,11 @@ class NoticeIndex:
                     for notice in self.notices.values():
                         fh.write(json.dumps(asdict(notice), ensure_ascii=False) + "\n")
                 with (snap / "chunks.jsonl").open("w", encoding="utf-8") as fh:
-                    for chunk, terms in zip(self.chunks, self.terms):
-                        fh.write(json.dumps({**asdict(chunk), "terms": terms}, ensure_ascii=False) + "\n")
+                    for chunk, terms, tokens in zip(self.chunks, self.terms, self.tokens):
+                        row = {**asdict(chunk), "terms": terms}
+                        if tokens is not None:
+                            row["tokens"] = tokens
+                        fh.write(json.dumps(row, ensure_ascii=False) + "\n")
                 faiss.write_index(self.faiss_index, str(snap / "vectors.faiss"))
                 written = list(_FILES)
                 from rag.search.embedded import save_bm25s  # BM25 saved, not rebuilt at every start
@@ -296,11 +341,12 @@ class NoticeIndex:
             for line in (snap / "notices.jsonl").read_text(encoding="utf-8").splitlines():
                 notice = _notice_from_json(json.loads(line))
                 notices[notice.doc_id] = notice
-            chunks, terms = [], []
+            chunks, terms, tokens = [], [], []
             for line in (snap / "chunks.jsonl").read_text(encoding="utf-8").splitlines():
-                chunk, chunk_terms = _chunk_from_json(json.loads(line))
+                chunk, chunk_terms, chunk_tokens = _chunk_from_json(json.loads(line))
                 chunks.append(chunk)
                 terms.append(chunk_terms)
+                tokens.append(chunk_tokens)
             flat = faiss.read_index(str(snap / "vectors.faiss"))
             vectors = flat.reconstruct_n(0, flat.ntotal) if flat.ntotal else np.zeros((0, manifest.dim), np.float32)
         except (ValueError, TypeError, KeyError, RuntimeError, OSError) as exc:
@@ -318,7 +364,7 @@ class NoticeIndex:
                 sentence_vectors = np.load(path, allow_pickle=False)
             except (ValueError, OSError) as exc:
                 raise IndexProblem(f"index at {folder} is unreadable: {exc}") from exc
-        index = cls(manifest, notices, chunks, terms, vectors, sentence_vectors)
+        index = cls(manifest, notices, chunks, terms, vectors, sentence_vectors, tokens)
         for name in (n for n in manifest.checksums if n.startswith("bm25s/")):
             if not (snap / name).exists() or manifest.checksums[name] != file_digest(snap / name):
                 raise IndexProblem(f"index at {folder} is damaged: {name} is missing or does not match its checksum; "

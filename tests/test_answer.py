@@ -210,3 +210,22 @@ def test_outline_parts_split_at_markers_and_the_lead_not_at_compounds_or_ranges(
                      "- 2027년 서울 세계청년대회 안전관리 협력 기반 강화",
                      "윤호중 행정안전부 장관은 6월 9일(화)부터 2020 - 2025 계획을",
                      "□ 발표했다."]
+
+
+def test_answering_reads_sentence_terms_from_the_index_not_from_kiwi(fake_index, monkeypatch):
+    import rag.answer as answer_module
+
+    retriever = Retriever(fake_index, None, mode="bm25")
+    question = "소방청이 가뭄 장기화에 대비해 수자원공사와 협력하기로 한 정수장은?"
+    retrieval = retriever.run(question, k=8)
+    with_tokens = ExtractiveAnswerer(embedder=HashEmbedder(), idf=fake_index.idf).run(question, retrieval, fake_index)
+    analysed = []
+    real = answer_module.search_terms
+    monkeypatch.setattr(answer_module, "search_terms", lambda text: analysed.append(text) or real(text))
+    fresh = ExtractiveAnswerer(embedder=HashEmbedder(), idf=fake_index.idf)
+    answer = fresh.run(question, retrieval, fake_index)
+    assert answer.answer == with_tokens.answer and not answer.refused
+    # Kiwi reads the question (and its parts) and notice titles; never a sentence of a notice body
+    bodies = [n.body for n in fake_index.notices.values()]
+    assert analysed and not any(text in body for text in analysed if text != question for body in bodies
+                                if len(text) > 30)

@@ -121,3 +121,40 @@ def test_crash_during_write_leaves_the_previous_index_usable(tmp_path, corpus, m
 
 def index_folder_current(tmp_path) -> str:
     return IndexFolder(tmp_path / "idx").current().name
+
+
+def test_sentence_tokens_are_stored_with_body_offsets_and_survive_edits(tmp_path, corpus):
+    from ingest.korean import search_terms
+
+    embedder = HashEmbedder()
+    IndexUpdater(embedder, progress=False).run(tmp_path / "idx", [corpus])
+    index = NoticeIndex.load(tmp_path / "idx", expected_model=embedder.name)
+    for doc_id, notice in index.notices.items():
+        table = index.token_table(doc_id)
+        assert table is not None
+        for start, end in index.sentence_spans(doc_id):
+            assert table.between(start, end) == frozenset(search_terms(notice.body[start:end]))
+        # every stored token names the body text at its offsets (lower-cased Latin aside)
+        assert all(notice.body[a:b].lower() == t for a, b, t in zip(table.starts, table.ends, table.terms))
+    first = index.sentence_spans("b.txt")[0]
+    assert index.token_table("b.txt").between(*first) == {"행정", "안전부", "보도", "자료"}  # "행정안전부 보도자료"
+    index.remove_docs({"a.txt"})
+    assert len(index.tokens) == len(index.chunks) and index.token_table("a.txt") is None
+    assert index.token_table("b.txt").between(*first)
+
+
+def test_an_index_stored_without_sentence_tokens_still_loads_and_answers_from_kiwi(tmp_path, corpus):
+    import json
+
+    embedder = HashEmbedder()
+    IndexUpdater(embedder, progress=False).run(tmp_path / "idx", [corpus])
+    snap = IndexFolder(tmp_path / "idx").current()
+    rows = [json.loads(line) for line in (snap / "chunks.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert all("tokens" in row for row in rows)
+    index = NoticeIndex.load(tmp_path / "idx")
+    index.tokens = [None] * len(index.chunks)  # as an index saved before tokens were stored
+    index._invalidate()
+    assert index.token_table("b.txt") is None
+    index.save(tmp_path / "idx")
+    again = NoticeIndex.load(tmp_path / "idx")
+    assert again.token_table("b.txt") is None and len(again.chunks) == len(index.chunks)
