@@ -38,7 +38,7 @@ import tempfile
 import time
 import warnings
 from collections.abc import Callable, Collection, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -49,7 +49,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from a ch
 from ingest.models import Notice  # noqa: E402
 from ingest.readers import read_paths  # noqa: E402
 from rag.embed import Embedder, as_langchain, make_embedder  # noqa: E402
-from rag.evaluate import DEFAULT_GOLD, GoldQuestion, load_gold, retrieval_metrics  # noqa: E402
+from rag.evaluate import DEFAULT_GOLD, GoldQuestion, gold_id_aliases, load_gold, retrieval_metrics  # noqa: E402
 from rag.settings import DEMO_CORPUS  # noqa: E402
 
 ROWS = ("product", "dense", "bm25", "langchain", "whitespace")
@@ -366,7 +366,9 @@ def build_product_rows(wanted: Sequence[str], corpus: Path, embedder: Embedder, 
         row = Row(key=key, search=product_search(Retriever(index, embedder, mode=mode), k, fetch_k),
                   chunks=len(index.chunks),
                   extra={"mode": mode, "notices": len(index.notices), "files_skipped": len(result.skipped),
-                         "gold_missing_from_index": sorted(set(gold_ids) - set(index.notices))})
+                         "gold_missing_from_index": sorted(set(gold_ids) - set(index.notices)
+                                                           - set(gold_id_aliases(index.notices))),
+                         "gold_aliases": gold_id_aliases(index.notices)})
         if not rows:  # the first of the three carries the ingest; the others share its index
             row.ingest = ingest_figures(result.seconds, result.chunks_added, result.chars_added)
             row.index_bytes = dir_size(folder)
@@ -626,6 +628,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             rows += build_product_rows(args.rows, args.corpus, embedder, args.k, fetch_k, workdir, log, gold_ids)
         if any(r in args.rows for r in ("langchain", "whitespace")):
             rows += build_langchain_rows(args.rows, args.corpus, embedder, args.k, fetch_k, workdir, log)
+        # gold files may name a whole-file notice by its stem; the index names it by its path
+        aliases = next((r.extra["gold_aliases"] for r in rows if "gold_aliases" in r.extra), {})
+        questions = [replace(q, doc_ids=tuple(aliases.get(d, d) for d in q.doc_ids)) for q in questions]
         log(f"asking {len(questions)} questions, rows interleaved…")
         load_before = load_average()
         measure(rows, questions, args.k)
