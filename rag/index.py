@@ -8,6 +8,8 @@ A snapshot is one folder (no pickle anywhere: a folder a user can be sent must n
                     search terms of its sentences with their body offsets, so the answerer reads the
                     terms of any sentence or clause off them instead of running Kiwi at question time
     vectors.faiss   faiss.write_index of an inner-product flat index, row i = chunk i
+    ivf.faiss       (optional, above 200,000 chunks) the trained approximate index, so a process
+                    start reads it instead of training it again
     sentences.npy   (optional) float16 vectors of every sentence of every chunk, in chunk order
                     (chunk i's rows follow chunk i-1's, one per entry of ``chunk.sentences``); the
                     answerer's learned scorer reads them, so no sentence is embedded at question time
@@ -270,9 +272,10 @@ class NoticeIndex:
                         fh.write(json.dumps(row, ensure_ascii=False) + "\n")
                 faiss.write_index(self.faiss_index, str(snap / "vectors.faiss"))
                 written = list(_FILES)
-                from rag.search.embedded import save_bm25s  # BM25 saved, not rebuilt at every start
+                from rag.search.embedded import save_bm25s, save_ivf  # saved, not rebuilt at every start
 
                 written += save_bm25s(self, snap)
+                written += save_ivf(self, snap)
                 if self.sentence_vectors is not None:
                     np.save(snap / SENTENCE_FILE, self.sentence_vectors, allow_pickle=False)
                     written.append(SENTENCE_FILE)
@@ -365,10 +368,15 @@ class NoticeIndex:
             except (ValueError, OSError) as exc:
                 raise IndexProblem(f"index at {folder} is unreadable: {exc}") from exc
         index = cls(manifest, notices, chunks, terms, vectors, sentence_vectors, tokens)
-        for name in (n for n in manifest.checksums if n.startswith("bm25s/")):
+        # the optional search files (bm25s/, ivf.faiss): verified like the rest
+        for name in (n for n in manifest.checksums if n not in _FILES and n != SENTENCE_FILE):
             if not (snap / name).exists() or manifest.checksums[name] != file_digest(snap / name):
                 raise IndexProblem(f"index at {folder} is damaged: {name} is missing or does not match its checksum; "
                                    "rebuild it")
-        index._faiss = flat
+        from rag.search.embedded import APPROXIMATE_ABOVE
+
+        # Above the IVF threshold the flat copy is only needed to save again (faiss_index rebuilds it
+        # then): keeping it would hold every vector twice more (1.5 GB at 10⁶ chunks).
+        index._faiss = flat if len(chunks) <= APPROXIMATE_ABOVE else None
         index.snapshot_dir = snap
         return index

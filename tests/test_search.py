@@ -212,3 +212,41 @@ def test_ivf_above_the_threshold_keeps_recall_and_filters():
         where = meta.restriction(ChunkFilter(agencies=names))
         rows, _ = approx.search(queries[0], 10, where)
         assert len(rows) == 10 and all(f"a{agency[r]}" in names for r in rows)
+
+
+def test_a_large_index_saves_its_trained_ivf_and_the_next_process_reads_it(tmp_path, corpus_notices, monkeypatch):
+    import rag.search.embedded as embedded
+    from rag.build import IndexUpdater
+    from rag.folder import IndexFolder, IndexProblem
+    from rag.index import NoticeIndex
+    from rag.search import open_search
+
+    monkeypatch.setattr(embedded, "APPROXIMATE_ABOVE", 100)  # the demo corpus's 575 chunks count as large
+    built = IndexUpdater(HashEmbedder(), progress=False).build_in_memory(corpus_notices)
+    built.save(tmp_path / "idx")
+    snap = IndexFolder(tmp_path / "idx").current()
+    assert (snap / embedded.IVF_FILE).exists()
+    index = NoticeIndex.load(tmp_path / "idx")
+    assert index._faiss is None  # no flat copy of the vectors kept beside the IVF cells
+    dense = open_search(index, "faiss").dense
+    assert dense.approximate and dense.from_disk and dense.index.ntotal == len(index.chunks)
+    trained = embedded.FaissDenseStore(index.vectors, approximate_above=100)  # what a start used to build
+    assert not trained.from_disk
+    for row in (0, 17, 300):
+        got, want = dense.search(index.vectors[row], 10), trained.search(index.vectors[row], 10)
+        assert list(got[0]) == list(want[0])
+    # a damaged IVF file is refused like any other index file
+    with (snap / embedded.IVF_FILE).open("ab") as fh:
+        fh.write(b"x")
+    with pytest.raises(IndexProblem, match="ivf.faiss"):
+        NoticeIndex.load(tmp_path / "idx")
+
+
+def test_a_small_index_saves_no_ivf(tmp_path, corpus_notices):
+    from rag.build import IndexUpdater
+    from rag.folder import IndexFolder
+    from rag.search.embedded import IVF_FILE
+
+    built = IndexUpdater(HashEmbedder(), progress=False).build_in_memory(corpus_notices[:5])
+    built.save(tmp_path / "idx")
+    assert not (IndexFolder(tmp_path / "idx").current() / IVF_FILE).exists()
