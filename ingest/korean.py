@@ -53,12 +53,12 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
     return spans
 
 
+def _is_search_term(tok) -> bool:
+    return tok.tag in SEARCH_TAGS and tok.form not in _SKIP_FORMS
+
+
 def _terms(tokens) -> list[str]:
-    out = []
-    for tok in tokens:
-        if tok.tag in SEARCH_TAGS and tok.form not in _SKIP_FORMS:
-            out.append(tok.form.lower())
-    return out
+    return [tok.form.lower() for tok in tokens if _is_search_term(tok)]
 
 
 _LATIN_OR_DIGIT = re.compile(r"[A-Za-z0-9]")
@@ -75,7 +75,7 @@ def search_tokens(text: str) -> list[tuple[int, int, str]]:
     if not text.strip():
         return []
     return [(tok.start, tok.start + tok.len, tok.form.lower()) for tok in get_kiwi().tokenize(text)
-            if tok.tag in SEARCH_TAGS and tok.form not in _SKIP_FORMS]
+            if _is_search_term(tok)]
 
 
 def search_terms_many(texts: Sequence[str] | Iterable[str]) -> list[list[str]]:

@@ -434,8 +434,8 @@ class ExtractiveAnswerer:
         a, b = 0, len(text)
         parts = _outline_parts(text)
         if len(parts) > 1:
-            found = [self._span_terms(cand, cand.start + s, cand.start + e) & q_terms.keys() | ({"#figure"} if figure and _DIGIT.search(text[s:e]) else set())
-                     for s, e in parts]
+            found = [self._span_terms(cand, cand.start + s, cand.start + e) & q_terms.keys()
+                     | ({"#figure"} if figure and _DIGIT.search(text[s:e]) else set()) for s, e in parts]
             wanted = frozenset().union(*found)
             if wanted and not shortest:
                 hits = [i for i, terms in enumerate(found) if terms]

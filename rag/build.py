@@ -43,6 +43,13 @@ def sentence_text(title: str, sentence: str) -> str:
     return f"{title}\n{sentence}" if title else sentence
 
 
+def _sentence_keys(chunks: Sequence[Chunk]) -> tuple[list[tuple[str, int, int]], list[tuple[str, int, int]]]:
+    """(doc_id, start, end) of every entry of each chunk's ``sentences``, and the same without repeats
+    (neighbouring chunks share a sentence of overlap)."""
+    keys = [(c.doc_id, start, end) for c in chunks for start, end in c.sentences]
+    return keys, list(dict.fromkeys(keys))
+
+
 def bm25_text(chunk: Chunk) -> str:
     return f"{chunk.title}\n{chunk.text}" if chunk.title else chunk.text
 
@@ -221,8 +228,7 @@ class IndexUpdater:
         sentence's or a clause's terms off them (Kiwi at question time was ~140 of a Korean answer's
         ~165 ms). Each distinct sentence is analysed once (neighbouring chunks share one)."""
         bodies = {n.doc_id: n.body for n in notices}
-        keys = [(c.doc_id, start, end) for c in chunks for start, end in c.sentences]
-        unique = list(dict.fromkeys(keys))
+        _, unique = _sentence_keys(chunks)
         found = {}
         for d, a, b in self._bar(unique, "tokenising", "sentence", len(unique)):
             found[(d, a, b)] = [(a + s, a + e, term) for s, e, term in search_tokens(bodies[d][a:b])]
@@ -234,8 +240,7 @@ class IndexUpdater:
         Neighbouring chunks share a sentence of overlap: each distinct sentence is embedded once.
         """
         bodies = {n.doc_id: n.body for n in notices}
-        keys = [(c.doc_id, start, end) for c in chunks for start, end in c.sentences]
-        unique = list(dict.fromkeys(keys))
+        keys, unique = _sentence_keys(chunks)
         titles = {c.doc_id: c.title for c in chunks}
         vectors = self._embed([sentence_text(titles[d], bodies[d][a:b]) for d, a, b in unique], unit="sentence")
         row = {key: i for i, key in enumerate(unique)}

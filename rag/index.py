@@ -106,6 +106,7 @@ class NoticeIndex:
         # per chunk: [(start, end, term), …] of its sentences, or None (built before tokens were stored)
         self.tokens: list[list | None] = list(tokens) if tokens is not None else [None] * len(chunks)
         self._token_tables: dict[str, TokenTable | None] = {}
+        self._doc_rows: dict[str, list[int]] | None = None
         if sentence_vectors is not None and len(sentence_vectors) != sum(len(c.sentences) for c in chunks):
             raise IndexProblem("index rows disagree: sentence vectors and chunk sentences differ in count")
         # float16 halves the file and memory; cosine differences stay below 1e-3
@@ -176,13 +177,13 @@ class NoticeIndex:
     def token_table(self, doc_id: str) -> TokenTable | None:
         """The notice's sentence terms with offsets; None when one of its chunks was stored without them."""
         if doc_id not in self._token_tables:
-            rows: list = []
-            for i, chunk in enumerate(self.chunks):  # a linear pass, once per notice until the next edit
-                if chunk.doc_id == doc_id:
-                    if self.tokens[i] is None:
-                        rows = None
-                        break
-                    rows.extend(self.tokens[i])
+            if self._doc_rows is None:  # one pass over the chunks until the next edit, not one per notice
+                rows_of: dict[str, list[int]] = {}
+                for i, chunk in enumerate(self.chunks):
+                    rows_of.setdefault(chunk.doc_id, []).append(i)
+                self._doc_rows = rows_of
+            stored = [self.tokens[i] for i in self._doc_rows.get(doc_id, [])]
+            rows = [t for part in stored for t in part] if all(t is not None for t in stored) else []
             self._token_tables[doc_id] = TokenTable(rows) if rows else None
         return self._token_tables[doc_id]
 
@@ -208,6 +209,7 @@ class NoticeIndex:
         self._sentences = None
         self._sentence_rows = None
         self._token_tables = {}
+        self._doc_rows = None
 
     # -- edits ---------------------------------------------------------------------------
     def remove_docs(self, doc_ids: set[str]) -> None:
