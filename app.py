@@ -40,7 +40,7 @@ from typing import TYPE_CHECKING, Any
 
 from rag.followup import is_follow_up, resolve_follow_up
 from rag.manage import uploads_dir_for
-from rag.types import Answer, Citation
+from rag.types import Answer, AnswerSentence, Citation
 
 if TYPE_CHECKING:  # pragma: no cover
     from ingest.models import Notice
@@ -124,6 +124,7 @@ CSS = """
 .pr-gap { color: #9ca3af; }
 .pr-error { color: #b91c1c; }
 .pr-draft { color: #374151; }
+.pr-unsupported { text-decoration: line-through; color: #b91c1c; }
 .pr-cursor { color: #9ca3af; }
 #pr-footer { color: #6b7280; font-size: 0.8em; text-align: center; margin-top: 0.6em; }
 """
@@ -353,11 +354,40 @@ def render_question_html(question: str, limit: int = SHOWN_QUESTION_CHARS) -> st
     return f'<div class="pr-q">{_lines(escape(shown))}</div>'
 
 
-def render_draft_html(text: str) -> str:
-    """A streaming answer before the checked one replaces it."""
+def render_draft_html(text: str, verdicts: Sequence[AnswerSentence] = ()) -> str:
+    """A streaming answer before the checked one replaces it. Sentences the support check has
+    already rejected (``verdicts``, in the order the model wrote them) are struck through, with the
+    reason on hover: the final answer leaves them out."""
     if not text:
         return '<div class="pr-draft"><span class="pr-cursor">검색 중… (searching)</span></div>'
-    return f'<div class="pr-draft">{render_answer_text(text)}<span class="pr-cursor"> ▍</span></div>'
+    html = render_answer_text(_mark_rejected(text, verdicts))
+    html = html.replace("\x01", '<span class="pr-unsupported" title="').replace("\x02", '">')
+    html = html.replace("\x03", "</span>")
+    return f'<div class="pr-draft">{html}<span class="pr-cursor"> ▍</span></div>'
+
+
+def _mark_rejected(text: str, verdicts: Sequence[AnswerSentence]) -> str:
+    """``text`` with each rejected sentence wrapped in control characters that render_draft_html
+    turns into a span after escaping (so a sentence's own "<" or quotes stay text)."""
+    from rag.generate import split_sentences
+
+    if not any(not v.supported for v in verdicts):
+        return text
+    out, cursor = [], 0
+    for sentence, verdict in zip(split_sentences(text), verdicts):
+        at = text.find(sentence.raw, cursor)
+        if at < 0:
+            continue
+        end = at + len(sentence.raw)
+        if not verdict.supported:
+            # brackets would be styled as citations inside the title attribute
+            reason = re.sub(r"[\x00-\x1f\[\]]", " ", f"removed: {verdict.reason}" if verdict.reason else "removed")
+            out.append(text[cursor:at] + "\x01" + reason + "\x02" + text[at:end] + "\x03")
+        else:
+            out.append(text[cursor:end])
+        cursor = end
+    out.append(text[cursor:])
+    return "".join(out)
 
 
 def render_error_html(message: str) -> str:
@@ -502,11 +532,11 @@ def check_question(question: str | None) -> str:
 
 
 def answer_events(assistant: Assistant, question: str, k: int = 8, filters=None,
-                  pace_s: float = 0.0) -> Iterator[str | Answer]:
+                  pace_s: float = 0.0) -> Iterator[str | AnswerSentence | Answer]:
     """Text deltas of the answer as it forms, then the final Answer (always last).
 
-    A generative answerer (one with ``.stream``) streams the model's draft, and the
-    checked Answer replaces it. The extractive answer is yielded sentence by sentence.
+    A generative answerer (one with ``.stream``) streams the model's draft with each
+    sentence's verdict (AnswerSentence) once it is complete, and the checked Answer replaces it. The extractive answer is yielded sentence by sentence.
     QueryProblem / IndexProblem are raised before anything is yielded.
     """
     if callable(getattr(assistant.answerer, "stream", None)):
@@ -530,7 +560,7 @@ def _stream_generative(assistant: Assistant, question: str, k: int, filters) -> 
     def work() -> None:
         try:
             for item in assistant.stream(question, k=k, filters=filters):
-                events.put(("final" if isinstance(item, Answer) else "delta", item))
+                events.put(("final" if isinstance(item, Answer) else "delta", item))  # deltas and verdicts
         except BaseException as exc:  # noqa: BLE001 - handed to the consumer
             events.put(("error", exc))
 
@@ -818,7 +848,7 @@ def build_ui(assistant: Assistant, settings: Settings, allow_uploads: bool | Non
         messages.append({"role": "assistant", "content": render_draft_html("")})
         yield out("")
         resolved = resolve_follow_up(text, questions)
-        draft, answer = "", None
+        draft, answer, verdicts = "", None, []
         try:
             try:
                 filters = make_filters(agencies, since, until, source_types)
@@ -827,8 +857,13 @@ def build_ui(assistant: Assistant, settings: Settings, allow_uploads: bool | Non
             for item in answer_events(assistant, resolved, k=k, filters=filters, pace_s=0.03):
                 if isinstance(item, str):
                     draft += item
-                    messages[-1] = {"role": "assistant", "content": render_draft_html(draft)}
+                    messages[-1] = {"role": "assistant", "content": render_draft_html(draft, verdicts)}
                     yield out()
+                elif isinstance(item, AnswerSentence):  # a generated sentence the check has judged
+                    verdicts.append(item)
+                    if not item.supported:
+                        messages[-1] = {"role": "assistant", "content": render_draft_html(draft, verdicts)}
+                        yield out()
                 else:
                     answer = item
             messages[-1] = {"role": "assistant", "content": render_answer_html(

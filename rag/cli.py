@@ -9,6 +9,7 @@ command group, so nothing under rag/ depends on the web layer.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import sys
@@ -27,6 +28,15 @@ class Mode(str, Enum):
     hybrid = "hybrid"
     dense = "dense"
     bm25 = "bm25"
+
+
+class EvalMode(str, Enum):
+    """What `pressrag eval` scores: a retrieval mode, or generative answers over hybrid retrieval."""
+
+    hybrid = "hybrid"
+    dense = "dense"
+    bm25 = "bm25"
+    generative = "generative"
 
 
 def version() -> str:
@@ -174,6 +184,7 @@ def ask(
 ) -> None:
     """Answer a question from the indexed notices, with numbered citations."""
     from rag.service import open_assistant
+    from rag.types import Answer
 
     _check_text(question, "question")
     settings = _settings(index=index, k=k, mode=mode.value if mode else None, demo=demo or None)
@@ -190,8 +201,8 @@ def ask(
                     # a language model's draft, shown as it arrives; the checked answer follows
                     typer.echo(item, nl=False, err=True)
                     streamed = True
-                else:
-                    answer = item
+                elif isinstance(item, Answer):
+                    answer = item  # (sentence verdicts in between are for the chat's draft)
             if streamed:
                 typer.echo("\n---", err=True)
     except _known_errors() as exc:
@@ -201,6 +212,8 @@ def ask(
         payload = {key: data[key] for key in ("question", "answer", "refused", "citations", "timings_ms")}
         payload.update({"mode": data["mode"], "note": data["note"], "related": data["related"],
                         "sentences": data["sentences"]})
+        if data["generated"]:  # generative mode: what the model wrote and the check's verdicts
+            payload["generated"] = data["generated"]
         typer.echo(json.dumps(payload, ensure_ascii=False, indent=1))
     else:
         print_answer(answer)
@@ -285,13 +298,37 @@ def check_floors(report: dict, floors: dict[str, float]) -> list[str]:
     return misses
 
 
+def _generative_settings(settings, replay: Optional[Path], stack: contextlib.ExitStack):
+    """(settings flags, replay server or None) for generative evaluation: a replay server started for
+    the run, or the configured endpoint."""
+    if replay is None:
+        if not settings.llm_base_url or not settings.llm_model:
+            _fail("--mode generative needs a model: set PRESSRAG_LLM_BASE_URL and PRESSRAG_LLM_MODEL, "
+                  "or replay recorded replies with --replay FILE", 2)
+        return {"llm": "openai-compatible"}, None
+    from rag.replay import ReplayServer, load_recordings
+
+    records = [r for r in load_recordings(replay) if r.get("variant", "retrieved") == "retrieved"]
+    if not records:
+        raise ValueError(f"{replay}: no recorded replies to replay")
+    recorded = records[0].get("settings", {})
+    server = stack.enter_context(ReplayServer(records))
+    # The prompts must be built as they were recorded, or no reply matches.
+    return {"llm": "openai-compatible", "llm_base_url": server.base_url, "llm_model": server.model,
+            "llm_timeout": 60.0, "llm_passages": int(recorded.get("passages", settings.llm_passages)),
+            "llm_passage_chars": int(recorded.get("passage_chars", settings.llm_passage_chars))}, server
+
+
 @app.command("eval")
 def evaluate(
     gold: Optional[Path] = typer.Option(None, "--gold", help="Gold questions (JSONL); default: the demo corpus's dev set"),
     beir: Optional[Path] = typer.Option(None, "--beir", help="A BEIR-layout folder (corpus.jsonl, queries.jsonl, qrels.tsv)"),
     index: Optional[Path] = typer.Option(None, "--index", help="Index folder"),
-    mode: Mode = typer.Option(Mode.hybrid, "--mode", help="Retrieval mode to score"),
-    compare: Optional[Mode] = typer.Option(None, "--compare", help="A second mode to run and diff against --mode"),
+    mode: EvalMode = typer.Option(EvalMode.hybrid, "--mode",
+                                  help="Retrieval mode to score, or generative (the PRESSRAG_LLM_* endpoint, or --replay)"),
+    compare: Optional[EvalMode] = typer.Option(None, "--compare", help="A second mode to run and diff against --mode"),
+    replay: Optional[Path] = typer.Option(None, "--replay",
+                                          help="Generative mode: replay recorded model replies (eval/record_llm.py output)"),
     k: int = typer.Option(8, "--k", help="Passages given to the answerer"),
     json_out: Optional[Path] = typer.Option(None, "--json-out", help="Write the full report here"),
     limit: Optional[int] = typer.Option(None, "--limit", help="Only the first N questions"),
@@ -304,25 +341,49 @@ def evaluate(
     from rag import evaluate as ev
     from rag.settings import DEMO_GOLD
 
-    settings = _settings(index=index, mode=mode.value)
+    if replay is not None and EvalMode.generative not in (mode, compare):
+        _fail("--replay replays a language model's replies: use it with --mode generative", 2)
+    if beir is not None and EvalMode.generative in (mode, compare):
+        _fail("--beir scores retrieval only; generative mode needs gold questions (--gold)", 2)
+    base = _settings(index=index)
     try:
         wanted = parse_floors(fail_under, floors)
     except (ValueError, OSError) as exc:
         _fail(str(exc), 2)
-    try:
-        if beir is not None:
-            report = ev.run_beir(beir, settings, mode=mode.value, index_dir=index, limit=limit)
-            ev.print_beir_report(report)
-        else:
-            gold_path = gold or DEMO_GOLD
-            report = ev.run_gold(gold_path, settings, mode=mode.value, k=k, limit=limit)
-            ev.print_gold_report(report)
-            if compare:
-                other = ev.run_gold(gold_path, settings, mode=compare.value, k=k, limit=limit)
-                ev.print_comparison(report, other, mode.value, compare.value)
-                report = {"a": report, "b": other, "modes": [mode.value, compare.value]}
-    except _known_errors() as exc:
-        _fail(str(exc))
+    with contextlib.ExitStack() as stack:
+        try:
+            llm, server = (_generative_settings(base, replay, stack) if EvalMode.generative in (mode, compare)
+                           else ({}, None))
+
+            def settings_for(m: EvalMode):
+                if m is EvalMode.generative:
+                    return _settings(index=index, mode="hybrid", **llm)
+                return _settings(index=index, mode=m.value)
+
+            def retrieval_mode(m: EvalMode) -> str:
+                return "hybrid" if m is EvalMode.generative else m.value
+
+            if beir is not None:
+                report = ev.run_beir(beir, settings_for(mode), mode=mode.value, index_dir=index, limit=limit)
+                ev.print_beir_report(report)
+            else:
+                gold_path = gold or DEMO_GOLD
+                # a replay scores the questions it has replies for
+                only = server.questions if server is not None else None
+                report = ev.run_gold(gold_path, settings_for(mode), mode=retrieval_mode(mode), k=k, limit=limit,
+                                     only=only if mode is EvalMode.generative else None)
+                report["mode"] = mode.value
+                if server is not None:
+                    report["replay"] = {"requests": server.requests, "misses": server.misses}
+                ev.print_gold_report(report)
+                if compare:
+                    other = ev.run_gold(gold_path, settings_for(compare), mode=retrieval_mode(compare), k=k,
+                                        limit=limit, only=only)
+                    other["mode"] = compare.value
+                    ev.print_comparison(report, other, mode.value, compare.value)
+                    report = {"a": report, "b": other, "modes": [mode.value, compare.value]}
+        except _known_errors() as exc:
+            _fail(str(exc))
     if json_out:
         json_out.parent.mkdir(parents=True, exist_ok=True)
         json_out.write_text(json.dumps(report, ensure_ascii=False, indent=1), encoding="utf-8")

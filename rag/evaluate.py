@@ -117,14 +117,16 @@ def gold_id_aliases(notice_ids) -> dict[str, str]:
 
 
 def run_gold(gold_path: Path, settings: Settings, mode: str = "hybrid", k: int = 8, limit: int | None = None,
-             assistant=None, progress: bool = True) -> dict:
-    """Run every gold question through the same path as `ask`; return the report (stable keys)."""
+             assistant=None, progress: bool = True, only: set[str] | None = None) -> dict:
+    """Run every gold question (or those whose text is in ``only``) through the same path as `ask`;
+    return the report (stable keys)."""
     from rag.retrieve import Retriever
     from rag.service import open_assistant
     from rag.types import Retrieval
 
     gold = load_gold(gold_path)
-    questions = gold.questions[:limit] if limit else gold.questions
+    questions = [q for q in gold.questions if only is None or q.question in only]
+    questions = questions[:limit] if limit else questions
     if assistant is None:
         assistant = open_assistant(settings, progress=progress)
     if hasattr(assistant.retriever.embedder, "warm"):
@@ -160,6 +162,11 @@ def run_gold(gold_path: Path, settings: Settings, mode: str = "hybrid", k: int =
                "answer": answer.answer, "refused": answer.refused,
                "citations": [c.doc_id for c in answer.citations],
                "retrieval_ms": round((t1 - t0) * 1000, 2), "answer_ms": round((t2 - t1) * 1000, 2)}
+        if getattr(assistant.answerer, "mode", "") == "generative":
+            row["fallback"] = answer.mode != "generative"
+            row["generated_sentences"] = len(answer.generated)
+            row["unsupported_sentences"] = sum(not s.supported for s in answer.generated)
+            row["note"] = answer.note
         if getattr(assistant.answerer, "learned", False):
             # after the timing: the refusal trade-off curve needs the confidence of every question
             row["confidence"] = round(assistant.answerer.confidence(q.question, top, assistant.index), 4)
@@ -211,6 +218,16 @@ def summarise(rows: list[dict]) -> dict:
     curve = refusal_curve(rows)
     if curve:
         report["refusal_curve"] = curve
+    generative = [r for r in rows if "fallback" in r]
+    if generative:
+        written = sum(r["generated_sentences"] for r in generative)
+        report["generative"] = {
+            "answers": len(generative),
+            "fallback_rate": mean([float(r["fallback"]) for r in generative]),
+            "sentences": written,
+            "unsupported_sentence_rate": (sum(r["unsupported_sentences"] for r in generative) / written
+                                          if written else None),
+        }
     report["by_type"] = {t: block([r for r in rows if r["type"] == t]) for t in sorted({r["type"] for r in rows})}
     report["by_lang"] = {lang: block([r for r in rows if r["lang"] == lang]) for lang in sorted({r["lang"] for r in rows})}
     return report
@@ -276,6 +293,16 @@ def print_gold_report(report: dict, console=None) -> None:
             t = report["refusal_thresholds"]
             console.print(f"operating point: refused below {t['refuse_below']:.3f}, or below {t['rules_below']:.3f} when "
                           "the question asks for a value or a word the notices lack (eval/fit_answers.py fits both)")
+    if report.get("generative"):
+        g = report["generative"]
+        console.print(f"generative: {g['sentences']} model sentences, {_fmt(g['unsupported_sentence_rate'])} rejected "
+                      f"by the support check; extractive fallback in {_fmt(g['fallback_rate'])} of {g['answers']} "
+                      "answers")
+    if report.get("replay"):
+        r = report["replay"]
+        console.print(f"replay: {r['requests'] - r['misses']} of {r['requests']} prompts had a recorded reply"
+                      + (" (the others changed since recording: re-record with eval/record_llm.py)"
+                         if r["misses"] else ""))
     lat = report["latency_ms"]
     console.print(f"latency ms: retrieval p50 {lat['retrieval_p50']}, p95 {lat['retrieval_p95']}; "
                   f"answer p50 {lat['answer_p50']}, p95 {lat['answer_p95']}")

@@ -169,7 +169,8 @@ def make_answerer(settings: Settings, embedder: Embedder, index: NoticeIndex):
 
     llm = LLMSettings(base_url=settings.llm_base_url, model=settings.llm_model, api_key=settings.llm_api_key,
                       timeout_s=settings.llm_timeout, temperature=settings.llm_temperature)
-    return GenerativeAnswerer(llm, embedder=embedder, fallback=extractive)
+    return GenerativeAnswerer(llm, embedder=embedder, fallback=extractive, max_passages=settings.llm_passages,
+                              passage_chars=settings.llm_passage_chars)
 
 
 def open_assistant(settings: Settings, progress: bool = True, embedder: Embedder | None = None,

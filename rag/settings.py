@@ -63,6 +63,10 @@ class Settings(BaseSettings):
     llm_api_key: str = ""
     llm_timeout: float = 60.0
     llm_temperature: float = 0.0
+    # Notices in the model's prompt and characters per notice. A small local model on a CPU reads
+    # ~60 prompt tokens/s (stack-facts.md), so 2 x 1,200 instead of 6 x 3,000 is seconds, not minutes.
+    llm_passages: int = 6
+    llm_passage_chars: int = 3000
     demo: bool = False  # build the demo corpus at a non-default index location when it has no index
     lock_timeout: float = 600.0  # seconds a writer waits for another writer of the same index
     # Search backend: "faiss" (embedded FAISS + bm25s, the default) or "qdrant" (a server or cluster at
@@ -94,11 +98,18 @@ class Settings(BaseSettings):
             return [part for part in re.split(r"[,\s]+", text) if part]
         return value
 
-    @field_validator("k")
+    @field_validator("k", "llm_passages")
     @classmethod
-    def _positive_k(cls, value: int) -> int:
+    def _positive(cls, value: int) -> int:
         if value < 1:
             raise ValueError("must be at least 1")
+        return value
+
+    @field_validator("llm_passage_chars")
+    @classmethod
+    def _passage_chars(cls, value: int) -> int:
+        if value < 100:
+            raise ValueError("must be at least 100 characters")
         return value
 
     @field_validator("port")

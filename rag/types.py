@@ -60,6 +60,7 @@ class AnswerSentence:
     text: str
     citations: tuple[int, ...]
     supported: bool = True
+    reason: str = ""  # why the support check rejected it (generative mode)
 
 
 @dataclass(frozen=True)
@@ -73,6 +74,9 @@ class Answer:
     mode: str = "extractive"
     note: str = ""  # e.g. "quoted from Korean sources", "model unavailable: fell back to extractive"
     timings_ms: dict[str, float] = field(default_factory=dict)
+    # Generative mode: every sentence the model wrote, with the support check's verdict, kept also
+    # when the check rejected them all and the extractive answer is shown instead.
+    generated: list[AnswerSentence] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         data = asdict(self)

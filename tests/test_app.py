@@ -162,6 +162,20 @@ def test_draft_and_error_rendering():
     assert "Traceback" not in err and "first line &lt;x&gt;" in err
 
 
+def test_draft_strikes_through_the_sentences_the_check_rejected():
+    from rag.types import AnswerSentence
+
+    draft = "전자정부 2020은 5대 전략으로 구성된다.[1] 총 예산은 9조 8천억 원이다 [1]. 세 번째 문장이 <b>쓰이는</b> 중"
+    verdicts = [AnswerSentence("전자정부 2020은 5대 전략으로 구성된다.", (1,), True),
+                AnswerSentence("총 예산은 9조 8천억 원이다.", (), False, reason="a number the cited notice does not contain (9조)")]
+    html = app.render_draft_html(draft, verdicts)
+    struck = re.search(r'<span class="pr-unsupported" title="([^"]*)">(.*?)</span>', html)
+    assert struck and "9조 8천억" in struck.group(2) and "5대 전략" not in struck.group(2)
+    assert "removed: a number the cited notice does not contain" in struck.group(1)
+    assert html.count("pr-unsupported") == 1 and "<b>" not in html  # the draft's own markup stays text
+    assert app.render_draft_html(draft, verdicts[:1]).count("pr-unsupported") == 0
+
+
 def test_footer_carries_kogl_attribution():
     footer = app.footer_html()
     assert "출처: 각 부처 보도자료, 정책브리핑(www.korea.kr) — 공공누리 제1유형(출처표시)" in footer

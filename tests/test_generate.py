@@ -13,7 +13,7 @@ from ingest.models import Chunk, Notice
 from rag import generate
 from rag.generate import GenerativeAnswerer, LLMSettings, build_passages, split_sentences
 from rag.index import NoticeIndex
-from rag.types import Answer, Citation, Hit, Retrieval
+from rag.types import Answer, AnswerSentence, Citation, Hit, Retrieval
 from tests.openai_stub import OpenAIStub, closed_port
 
 # -- small fakes -----------------------------------------------------------------------------
@@ -134,6 +134,30 @@ def test_settings_validation_names_the_setting(kwargs, setting):
         LLMSettings(**values)
 
 
+@pytest.mark.parametrize("var, value", [("PRESSRAG_LLM_PASSAGES", "0"), ("PRESSRAG_LLM_PASSAGE_CHARS", "20")])
+def test_prompt_size_settings_are_checked_by_name(monkeypatch, var, value):
+    from rag.settings import SettingsProblem, load_settings
+
+    monkeypatch.setenv(var, value)
+    with pytest.raises(SettingsProblem, match=var):
+        load_settings()
+
+
+def test_prompt_size_settings_reach_the_prompt(stub, monkeypatch):
+    from rag.service import make_answerer
+    from rag.settings import load_settings
+
+    index, retrieval = world(MOIS, NFA, MAFRA)
+    monkeypatch.setenv("PRESSRAG_LLM_PASSAGES", "1")
+    monkeypatch.setenv("PRESSRAG_LLM_PASSAGE_CHARS", "100")
+    settings = load_settings(llm="openai-compatible", llm_base_url=stub.base_url, llm_model="stub")
+    gen = make_answerer(settings, HashEmbedder(), index)
+    stub.reply(f"{S_MOIS}[1]")
+    gen.run(QUESTION, retrieval, index)
+    user = stub.last_messages[1]["content"]
+    assert user.count("<passage n=") == 1 and "3,000만 원" not in user  # one notice, its first sentences only
+
+
 def test_settings_are_normalised_and_secret_not_in_repr():
     s = LLMSettings(base_url="https://api.example.org/v1/", model="gpt-x", api_key="sk-secret",
                     timeout_s="12.5", temperature="0")  # type: ignore[arg-type] - as read from the environment
@@ -199,6 +223,24 @@ def test_number_missing_from_cited_passage_is_unsupported(stub):
     assert [s.supported for s in result.sentences] == [True] and "3천만 원" in result.answer
 
 
+def test_name_missing_from_cited_passage_is_unsupported(stub):
+    index, retrieval = world(MOIS, NFA)
+    wrong = "소방청은 13일 베트남 내무부와 재난관리 협력의향서를 체결했습니다."
+    stub.reply(f"{S_NFA}[2] {wrong}[2]")
+    result = answerer(stub.base_url).run("소방청은 어느 나라와 협력의향서를 체결했나?", retrieval, index)
+    assert [s.supported for s in result.sentences] == [True, False]
+    assert "베트남" in result.sentences[1].reason and "베트남" not in result.answer
+
+
+def test_a_sentence_without_a_marker_is_cited_to_the_notice_that_supports_it(stub):
+    index, retrieval = world(MOIS, NFA)
+    stub.reply(f"{S_MOIS}[1] {S_NFA}")  # the model forgot the second marker
+    result = answerer(stub.base_url).run(QUESTION, retrieval, index)
+    assert [s.supported for s in result.sentences] == [True, True]
+    assert result.answer.endswith("체결했습니다.[2]") and result.citations[1].doc_id == "nfa-2026-014"
+    assert result.sentences[1].citations == (2,)
+
+
 def test_citation_to_missing_passage_is_dropped(stub):
     index, retrieval = world(MOIS, NFA, MAFRA)
     stub.reply(f"{S_MOIS}[1][9] 지원금은 두 배로 늘어납니다.[9]")
@@ -261,13 +303,32 @@ def test_stream_yields_deltas_then_checked_answer(stub):
     stub.reply(reply, chunk_chars=5)
     items = list(answerer(stub.base_url).stream(QUESTION, retrieval, index))
 
-    *deltas, final = items
-    assert len(deltas) > 5 and all(isinstance(d, str) for d in deltas)
-    assert "".join(deltas) == reply
+    *events, final = items
+    deltas = [d for d in events if isinstance(d, str)]
+    assert len(deltas) > 5 and "".join(deltas) == reply
     assert isinstance(final, Answer) and final.mode == "generative"
     assert final.answer == f"{S_MOIS}[1]"  # the unsupported sentence streamed, but is not in the answer
     assert [s.supported for s in final.sentences] == [True, False]
     assert stub.requests[-1]["json"]["stream"] is True
+    # the first sentence's verdict came while the model was still writing the second
+    verdicts = [(i, e) for i, e in enumerate(events) if isinstance(e, AnswerSentence)]
+    assert [v.supported for _, v in verdicts] == [True]
+    assert verdicts[0][0] < len(events) - 1 and verdicts[0][1].text == final.sentences[0].text
+
+
+def test_stream_marks_a_rejected_sentence_before_the_model_finishes(stub):
+    index, retrieval = world(MOIS, NFA, MAFRA)
+    invented = "이 계획의 총 예산은 9조 8천억 원이다 [1]."
+    reply = f"{S_MOIS}[1] {invented} {S_MOIS}[1]"
+    stub.reply(reply, chunk_chars=4)
+    *events, final = list(answerer(stub.base_url).stream(QUESTION, retrieval, index))
+    verdicts = [(i, e) for i, e in enumerate(events) if isinstance(e, AnswerSentence)]
+    assert [v.supported for _, v in verdicts] == [True, False]
+    rejected_at, rejected = verdicts[1]
+    assert "9조 8천억" in rejected.text and "number" in rejected.reason
+    streamed_before = "".join(e for e in events[:rejected_at] if isinstance(e, str))
+    assert len(streamed_before) < len(reply)  # marked while the last sentence was still streaming
+    assert "9조" not in final.answer and [s.supported for s in final.generated] == [True, False, True]
 
 
 class RefusingExtractive(FakeExtractive):
@@ -320,8 +381,13 @@ def test_nothing_supported_while_streaming_ends_with_the_extractive_answer(stub)
     index, retrieval = world(MOIS, NFA, MAFRA)
     stub.reply(f"{S_MAFRA}[1] 서울시 버스 요금은 1,500원입니다.")
     items = list(answerer(stub.base_url).stream(QUESTION, retrieval, index))
-    assert all(isinstance(i, str) for i in items[:-1]) and items[:-1]  # the draft streamed
-    assert isinstance(items[-1], Answer) and not items[-1].refused and items[-1].mode == "extractive"
+    assert any(isinstance(i, str) for i in items[:-1])  # the draft streamed
+    assert [i.supported for i in items[:-1] if isinstance(i, AnswerSentence)] == [False]  # and was marked
+    final = items[-1]
+    assert isinstance(final, Answer) and not final.refused and final.mode == "extractive"
+    # what the model wrote stays visible beside the extractive answer, with why it was rejected
+    assert [s.supported for s in final.generated] == [False, False]
+    assert "1,500" in final.generated[1].reason and final.generated[0].reason  # uncited: checked all the same
 
 
 def test_english_question_refusal_is_in_english(stub):
