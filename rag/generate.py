@@ -6,8 +6,9 @@ unchecked: each sentence must resemble the passage it cites (a score fitted on
 labelled real model sentences, over embedding similarity, shared key terms and
 character bigrams) and use only numbers and names that the passage contains. A
 sentence citing a passage that does not exist is rejected; one without any marker
-is judged against its nearest passage and cited to it when it passes. Sentences that fail are removed from ``Answer.answer`` but kept
-in ``Answer.sentences`` with ``supported=False`` so a UI can show them flagged.
+is judged against its nearest passage and cited to it when it passes. Sentences
+that fail are removed from ``Answer.answer`` but kept in ``Answer.sentences`` (and
+``Answer.generated``) with ``supported=False`` and a reason, so a UI can flag them.
 
 Any failure of the endpoint (refused connection, timeout, HTTP error, empty or
 malformed reply, any client exception) falls back to the extractive answerer,
@@ -463,7 +464,7 @@ def _names(text: str) -> list[str]:
 
 def _mention_text(text: str, mention: frozenset[str]) -> str:
     for m in _NUMBER_UNIT.finditer(text):
-        if number_mentions(m.group(0)) and number_mentions(m.group(0))[0] == mention:
+        if number_mentions(m.group(0))[:1] == [mention]:
             return m.group(0).strip()
     return sorted(mention)[0]
 
