@@ -160,9 +160,11 @@ def perturbations(items: list[Item], seed: int = 7) -> list[Item]:
         s = sentences[item.k]
         if not re.search(r"[\uac00-\ud7a3]", s.clean):
             continue
-        cited_text = " ".join(p.text for p in item.passages if p.n in s.cited)
+        # what the check compares it with: the passages it cites, or every passage when it cites none
+        cited_text = " ".join(p.text for p in item.passages if p.n in s.cited or not s.cited)
         # a number: the first one, scaled so that no unit reading of it is in the passage
-        m = re.search(r"\d+(?:,\d{3})*(?:\.\d+)?", s.raw)
+        # (outside the [n] markers: changing one would make a citation error, not a wrong number)
+        m = re.search(r"\d+(?:,\d{3})*(?:\.\d+)?", _MARKERS.sub(lambda x: " " * len(x.group(0)), s.raw))
         if m:
             value = m.group(0)
             for factor in (3, 7, 11):
@@ -171,7 +173,8 @@ def perturbations(items: list[Item], seed: int = 7) -> list[Item]:
                 if not (set().union(*number_mentions(changed)) & set().union(*number_mentions(cited_text), set())):
                     break
             raw = s.raw[:m.start()] + changed + s.raw[m.end():]
-            out.append(replace(item, text=item.text.replace(s.raw, raw, 1), label="wrong_fact", origin="perturbed"))
+            if raw != s.raw:
+                out.append(replace(item, text=_rewrite(item.text, item.k, raw), label="wrong_fact", origin="perturbed"))
         # a name of the cited passage, swapped for one only other questions' passages have
         names = [n for n in proper_nouns(s.clean) if _NAME.fullmatch(n) and n in cited_text]
         others = sorted({n for q, ns in names_by_question.items() if q != item.question_id for n in ns
@@ -179,8 +182,24 @@ def perturbations(items: list[Item], seed: int = 7) -> list[Item]:
         if names and others:
             name, other = names[0], others[int(rng.integers(len(others)))]
             raw = s.raw.replace(name, other, 1)
-            out.append(replace(item, text=item.text.replace(s.raw, raw, 1), label="wrong_fact", origin="perturbed"))
+            if raw != s.raw:
+                out.append(replace(item, text=_rewrite(item.text, item.k, raw), label="wrong_fact", origin="perturbed"))
     return out + moved
+
+
+def _rewrite(text: str, k: int, raw: str) -> str:
+    """``text`` with its ``k``-th sentence replaced by ``raw``: at that sentence's own place, not at
+    the first copy of it (small models repeat sentences, and a copy earlier in the reply would be
+    the one changed while the scored sentence stayed as it was)."""
+    pos = 0
+    for i, s in enumerate(split_sentences(text)):
+        at = text.find(s.raw, pos)
+        if at < 0:
+            break
+        if i == k:
+            return text[:at] + raw + text[at + len(s.raw):]
+        pos = at + len(s.raw)
+    raise ValueError(f"sentence {k} not found in the reply")
 
 
 def _moved(items: list[Item], rng) -> list[Item]:
@@ -194,7 +213,7 @@ def _moved(items: list[Item], rng) -> list[Item]:
                   {q.notice.doc_id for q in item.passages if q.n in s.cited} and _movable(s.clean, p.text)]
         if others:  # the same words, credited to a notice that does not say them
             raw = re.sub(r"\[\s*\d{1,3}(?:\s*[,，]\s*\d{1,3})*\s*\]", f"[{others[0].n}]", s.raw)
-            out.append(replace(item, text=item.text.replace(s.raw, raw, 1), label="unsupported", origin="perturbed"))
+            out.append(replace(item, text=_rewrite(item.text, item.k, raw), label="unsupported", origin="perturbed"))
     hosts = [i for i in items if i.origin != "perturbed"]
     for item in supported:
         host = hosts[int(rng.integers(len(hosts)))]

@@ -232,6 +232,29 @@ def test_name_missing_from_cited_passage_is_unsupported(stub):
     assert "베트남" in result.sentences[1].reason and "베트남" not in result.answer
 
 
+def test_a_noun_the_cited_notice_lacks_rejects_a_sentence_a_verb_stem_does_not(stub):
+    index, retrieval = world(MOIS, NFA)
+    # 체결 -> 서명 is a new verb stem (서명했습니다): a restatement; 119 -> 긴급구조 adds a noun (구조) it lacks
+    restated = "소방청은 13일 인도네시아 내무부와 재난관리 협력의향서에 서명했습니다."
+    added = "양측은 한국형 긴급구조 협력 방안을 논의했습니다."
+    stub.reply(f"{restated}[2] {added}[2]")
+    result = answerer(stub.base_url).run("소방청은 어느 나라와 협력의향서를 체결했나?", retrieval, index)
+    assert [s.supported for s in result.sentences] == [True, False]
+    assert result.sentences[1].reason == "a word the cited notice does not contain (구조)"
+
+
+@pytest.mark.parametrize("text, names, nouns", [
+    # a name Kiwi does not know comes out as one-syllable nouns; they are joined back
+    ("고광완 장관, 산림청 방문", ["고광완"], ["장관", "산림청", "방문"]),
+    ("정도전은 공양왕을 추대했다.", ["정도전", "공양왕"], []),
+    ("총 48개 부대행사를 개최했다.", [], ["부대", "행사"]),
+])
+def test_claim_words_splits_names_from_nouns_and_skips_verb_stems(text, names, nouns):
+    from rag.generate import claim_words
+
+    assert claim_words(text) == (names, nouns)
+
+
 def test_a_sentence_without_a_marker_is_cited_to_the_notice_that_supports_it(stub):
     index, retrieval = world(MOIS, NFA)
     stub.reply(f"{S_MOIS}[1] {S_NFA}")  # the model forgot the second marker
