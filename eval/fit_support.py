@@ -142,8 +142,9 @@ def _movable(sentence: str, passage: str) -> bool:
 def perturbations(items: list[Item], seed: int = 7) -> list[Item]:
     """Unsupported variants of supported real sentences, labelled by construction:
     wrong_fact: a number changed, or a name swapped (Korean sentences);
-    unsupported: the sentence re-cited to another notice of its prompt, or moved into another
-    question's reply citing that reply's first notice (see _movable)."""
+    unsupported: the sentence's main predicate negated (see negate), the sentence re-cited to another
+    notice of its prompt, or moved into another question's reply citing that reply's first notice
+    (see _movable)."""
     from rag.generate import proper_nouns
 
     rng = np.random.default_rng(seed)
@@ -184,7 +185,33 @@ def perturbations(items: list[Item], seed: int = 7) -> list[Item]:
             raw = s.raw.replace(name, other, 1)
             if raw != s.raw:
                 out.append(replace(item, text=_rewrite(item.text, item.k, raw), label="wrong_fact", origin="perturbed"))
+        negated = negate(s.clean)
+        if negated:
+            raw = negated + "".join(f"[{n}]" for n in s.cited)
+            text = _rewrite(item.text, item.k, raw)
+            if split_sentences(text)[item.k].clean == negated:
+                out.append(replace(item, text=text, label="unsupported", origin="perturbed"))
     return out + moved
+
+
+def negate(sentence: str) -> str | None:
+    """``sentence`` with its last verb or adjective negated (체결했습니다 -> 체결하지 않았습니다), or None
+    when it has none or is negative already. Only the predicate's own word is rebuilt (Kiwi's join
+    would respace the rest)."""
+    from ingest.korean import get_kiwi
+    from rag.generate import negations
+
+    kiwi = get_kiwi()
+    tokens = kiwi.tokenize(sentence)
+    predicates = [i for i, tok in enumerate(tokens) if tok.tag.split("-")[0] in ("VV", "VA", "XSV", "XSA")]
+    if not predicates or negations(sentence):
+        return None
+    last = predicates[-1]
+    start = sentence.rfind(" ", 0, tokens[last].start) + 1  # the predicate's word
+    first = next(i for i, tok in enumerate(tokens) if tok.start >= start)
+    tail = [(tok.form, tok.tag) for tok in tokens[first:]]
+    at = last - first + 1
+    return sentence[:start] + kiwi.join(tail[:at] + [("지", "EC"), ("않", "VX")] + tail[at:])
 
 
 def _rewrite(text: str, k: int, raw: str) -> str:

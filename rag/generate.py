@@ -4,7 +4,8 @@ The model sees the retrieved notices as numbered passages ([1]…[n], one per
 notice) and must cite every sentence. Nothing it writes reaches the answer text
 unchecked: each sentence must resemble the passage it cites (a score fitted on
 labelled real model sentences, over embedding similarity, shared key terms and
-character bigrams) and use only numbers and names that the passage contains. A
+character bigrams), use only numbers, names and nouns that the passage contains,
+and add no negation that the passage sentences it matches do not make. A
 sentence citing a passage that does not exist is rejected; one without any marker
 is judged against its nearest passage and cited to it when it passes. Sentences
 that fail are removed from ``Answer.answer`` but kept in ``Answer.sentences`` (and
@@ -495,6 +496,26 @@ def claim_words(text: str) -> tuple[list[str], list[str]]:
     return list(dict.fromkeys(names)), list(dict.fromkeys(n for n in nouns if n not in names))
 
 
+# Kiwi's negators: 않다 (auxiliary), 못/안 (adverbs), 아니다, 없다.
+_NEGATORS = frozenset({("않", "VX"), ("못", "MAG"), ("안", "MAG"), ("아니", "VCN"), ("없", "VA")})
+
+
+def negations(text: str) -> int:
+    """How many negators ``text`` uses (체결하지 않았다, 못했다, 없다, 아니다)."""
+    from ingest.korean import get_kiwi
+
+    if not text.strip():
+        return 0
+    return sum((tok.form, tok.tag.split("-")[0]) in _NEGATORS for tok in get_kiwi().tokenize(text))
+
+
+def _negations(text: str) -> int:
+    try:
+        return negations(text)
+    except Exception:  # noqa: BLE001 - the check must not die on the analyser
+        return 0
+
+
 def _claim_words(text: str) -> tuple[list[str], list[str]]:
     try:
         return claim_words(text)
@@ -540,6 +561,7 @@ class SentenceSupport:
     best: dict[int, int] = field(default_factory=dict)
     names: list[str] = field(default_factory=list)
     nouns: list[str] = field(default_factory=list)
+    negated: bool = False
 
 
 def _prepare_text(p: _Passage) -> None:
@@ -807,6 +829,7 @@ class GenerativeAnswerer:
             h = support.hangul
             # Names are checked in Korean sentences only: an English sentence romanises the notice's names.
             support.names, support.nouns = _claim_words(s.clean) if h >= 0.5 else ([], [])
+            support.negated = h >= 0.5 and _negations(s.clean) > 0
             def chars_in(p: _Passage) -> float:
                 return len(grams & p._bigrams) / len(grams) if grams else 0.0
 
@@ -885,6 +908,9 @@ class GenerativeAnswerer:
                     picks.append(j)
                     lacking = [m for m in lacking if not m & values]
             support.extend((n, j) for j in picks)
+        # a negation the notice does not make reverses the claim while keeping every word of it
+        if sup.negated and not any(_negations(by_n[n].sentences[j]) for n, j in support):
+            return [], [], "a negation the cited notice does not make"
         return kept, support, ""
 
     def _marks(self, text: str, passages: Sequence[_Passage], done: int) -> list[AnswerSentence]:

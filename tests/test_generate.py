@@ -243,6 +243,20 @@ def test_a_noun_the_cited_notice_lacks_rejects_a_sentence_a_verb_stem_does_not(s
     assert result.sentences[1].reason == "a word the cited notice does not contain (구조)"
 
 
+def test_a_negation_the_notice_does_not_make_rejects_the_sentence(stub):
+    refund = make_notice("mohw-2026-031", "노령연금 감액분 환급", "보건복지부", "2026-06-30", [
+        "감액된 노령연금은 7월 말까지 자동으로 환급된다.",
+        "수급자는 별도로 신청할 필요가 없다.",
+    ])
+    index, retrieval = world(refund, NFA)
+    stub.reply("감액된 노령연금은 7월 말까지 자동으로 환급되지 않습니다.[1] "
+               "수급자는 별도로 신청할 필요가 없습니다.[1]")
+    result = answerer(stub.base_url).run("감액된 노령연금은 따로 신청해야 돌려받나?", retrieval, index)
+    # the first reverses the notice with its own words; the second keeps the notice's own negation
+    assert [s.supported for s in result.sentences] == [False, True]
+    assert result.sentences[0].reason == "a negation the cited notice does not make"
+
+
 @pytest.mark.parametrize("text, names, nouns", [
     # a name Kiwi does not know comes out as one-syllable nouns; they are joined back
     ("고광완 장관, 산림청 방문", ["고광완"], ["장관", "산림청", "방문"]),
