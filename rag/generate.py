@@ -459,7 +459,7 @@ def proper_nouns(text: str) -> list[str]:
 _SINGLE = frozenset({"NNG", "NNP", "NNB", "XPN"})
 
 
-def claim_words(text: str) -> tuple[list[str], list[str]]:
+def claim_words(text: str, tokens: Sequence | None = None) -> tuple[list[str], list[str]]:
     """(names, other nouns) a Korean sentence states, each of which its cited notice must contain.
 
     names: Kiwi's NNP and Latin words of two or more characters, and runs of two or more adjoining
@@ -470,12 +470,11 @@ def claim_words(text: str) -> tuple[list[str], list[str]]:
     Why nouns and not only names: on half A of the labelled real model sentences (eval/fit_support.py)
     requiring them rejected 7 more of 77 wrong facts and 1 more of 12 other unsupported claims, and no
     supported sentence: the recorded model copies its nouns, and its real errors add one (a framing
-    word of the question, a name Kiwi tags NNG in that context)."""
-    from ingest.korean import get_kiwi
-
+    word of the question, a name Kiwi tags NNG in that context). ``tokens``: Kiwi's tokens of ``text``
+    when the caller has them."""
     if not text.strip():
         return [], []
-    tokens = get_kiwi().tokenize(text)
+    tokens = list(tokens) if tokens is not None else _tokenize(text)
     names: list[str] = []
     nouns: list[str] = []
     run: list = []
@@ -500,13 +499,18 @@ def claim_words(text: str) -> tuple[list[str], list[str]]:
 _NEGATORS = frozenset({("않", "VX"), ("못", "MAG"), ("안", "MAG"), ("아니", "VCN"), ("없", "VA")})
 
 
-def negations(text: str) -> int:
+def negations(text: str, tokens: Sequence | None = None) -> int:
     """How many negators ``text`` uses (체결하지 않았다, 못했다, 없다, 아니다)."""
-    from ingest.korean import get_kiwi
-
     if not text.strip():
         return 0
-    return sum((tok.form, tok.tag.split("-")[0]) in _NEGATORS for tok in get_kiwi().tokenize(text))
+    tokens = tokens if tokens is not None else _tokenize(text)
+    return sum((tok.form, tok.tag.split("-")[0]) in _NEGATORS for tok in tokens)
+
+
+def _tokenize(text: str) -> list:
+    from ingest.korean import get_kiwi
+
+    return get_kiwi().tokenize(text)
 
 
 def _negations(text: str) -> int:
@@ -516,11 +520,13 @@ def _negations(text: str) -> int:
         return 0
 
 
-def _claim_words(text: str) -> tuple[list[str], list[str]]:
+def _claims(text: str) -> tuple[list[str], list[str], bool]:
+    """(names, nouns, negated) of a Korean sentence, from one Kiwi pass."""
     try:
-        return claim_words(text)
+        tokens = _tokenize(text) if text.strip() else []
+        return (*claim_words(text, tokens), negations(text, tokens) > 0)
     except Exception:  # noqa: BLE001 - the check must not die on the analyser
-        return [], []
+        return [], [], False
 
 
 def _absent(sup: "SentenceSupport", squashed: str) -> str:
@@ -827,9 +833,10 @@ class GenerativeAnswerer:
             # particles must not count against it, a changed word must
             grams = set().union(*(_char_bigrams(t) for t in sent_terms)) if sent_terms else set()
             h = support.hangul
-            # Names are checked in Korean sentences only: an English sentence romanises the notice's names.
-            support.names, support.nouns = _claim_words(s.clean) if h >= 0.5 else ([], [])
-            support.negated = h >= 0.5 and _negations(s.clean) > 0
+            # Names, nouns and negations are checked in Korean sentences only: an English sentence
+            # romanises the notice's names and words its claims in other terms.
+            if h >= 0.5:
+                support.names, support.nouns, support.negated = _claims(s.clean)
             def chars_in(p: _Passage) -> float:
                 return len(grams & p._bigrams) / len(grams) if grams else 0.0
 
