@@ -38,19 +38,24 @@ def variants_of(question_id: str, answerable: bool, every: int) -> list[str]:
     return ["retrieved", "distractor"] if digest % every == 0 else ["retrieved"]
 
 
+def endpoint_arguments(parser: argparse.ArgumentParser, max_tokens: int) -> None:
+    """The options every recorder takes: where to write, which endpoint and model, how long a reply."""
+    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--base-url", required=True)
+    parser.add_argument("--model", required=True)
+    parser.add_argument("--max-tokens", type=int, default=max_tokens)
+    parser.add_argument("--limit", type=int, default=None)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("gold", type=Path)
     parser.add_argument("index", type=Path)
-    parser.add_argument("--out", type=Path, required=True)
-    parser.add_argument("--base-url", required=True)
-    parser.add_argument("--model", required=True)
+    endpoint_arguments(parser, max_tokens=160)
     parser.add_argument("--passages", type=int, default=2)
     parser.add_argument("--passage-chars", type=int, default=800)
-    parser.add_argument("--max-tokens", type=int, default=160)
     parser.add_argument("--distractor-every", type=int, default=4)
     parser.add_argument("--every", type=int, default=1, help="every N-th question of the gold file")
-    parser.add_argument("--limit", type=int, default=None)
     parser.add_argument("--timeout", type=float, default=600.0)
     args = parser.parse_args(argv)
 

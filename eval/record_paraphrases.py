@@ -22,6 +22,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from eval.record_llm import endpoint_arguments  # noqa: E402
+
 PROMPT = ("다음 문장을 뜻은 그대로 두고 다른 단어와 어순으로 다시 써 주세요. 숫자, 날짜, 이름은 바꾸지 마세요. "
           "다시 쓴 문장 하나만 쓰세요.\n\n문장: {sentence}")
 _HEADER_LINE = re.compile(r"^\s*(제목|기관|발표일|내용|본문)\s*:")
@@ -32,11 +34,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("recordings", type=Path)
     parser.add_argument("labels", type=Path)
-    parser.add_argument("--out", type=Path, required=True)
-    parser.add_argument("--base-url", required=True)
-    parser.add_argument("--model", required=True)
-    parser.add_argument("--max-tokens", type=int, default=120)
-    parser.add_argument("--limit", type=int, default=None)
+    endpoint_arguments(parser, max_tokens=120)
     args = parser.parse_args(argv)
 
     from langchain_openai import ChatOpenAI
