@@ -44,7 +44,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from eval.fit_answers import half_of  # noqa: E402
 from rag.generate import (  # noqa: E402
     KOREAN_SHARE, SUPPORT_FEATURES, SUPPORT_SIGNS, SUPPORT_WEIGHTS_FILE, GenerativeAnswerer, LLMSettings, SupportModel, _Passage,
-    _hangul_share, _header, _THINK, number_mentions, split_sentences)
+    _hangul_share, _header, _MARKER, _THINK, negations, number_mentions, proper_nouns, split_sentences)
 from rag.scorer import fit_logistic  # noqa: E402
 
 LABELS = ("supported", "wrong_fact", "unsupported", "uncited", "no_claim")
@@ -134,7 +134,7 @@ def _movable(sentence: str, passage: str) -> bool:
     construction: a specific sentence (not a header line such as "기관: 행정안전부", which two notices
     of one ministry share, nor a fragment under 15 characters) that the passage does not contain.
     No similarity test: that would pick exactly the cases the check's own features reject."""
-    squashed = re.sub(r"\W", "", _MARKERS.sub("", sentence))
+    squashed = re.sub(r"\W", "", _MARKER.sub("", sentence))
     return (len(squashed) >= 15 and not _HEADER_LINE.match(sentence)
             and squashed not in re.sub(r"\W", "", passage))
 
@@ -145,8 +145,6 @@ def perturbations(items: list[Item], seed: int = 7) -> list[Item]:
     unsupported: the sentence's main predicate negated (see negate), the sentence re-cited to another
     notice of its prompt, or moved into another question's reply citing that reply's first notice
     (see _movable)."""
-    from rag.generate import proper_nouns
-
     rng = np.random.default_rng(seed)
     moved = _moved(items, rng)
     names_by_question: dict[str, set[str]] = {}
@@ -165,7 +163,7 @@ def perturbations(items: list[Item], seed: int = 7) -> list[Item]:
         cited_text = " ".join(p.text for p in item.passages if p.n in s.cited or not s.cited)
         # a number: the first one, scaled so that no unit reading of it is in the passage
         # (outside the [n] markers: changing one would make a citation error, not a wrong number)
-        m = re.search(r"\d+(?:,\d{3})*(?:\.\d+)?", _MARKERS.sub(lambda x: " " * len(x.group(0)), s.raw))
+        m = re.search(r"\d+(?:,\d{3})*(?:\.\d+)?", _MARKER.sub(lambda x: " " * len(x.group(0)), s.raw))
         if m:
             value = m.group(0)
             for factor in (3, 7, 11):
@@ -199,12 +197,11 @@ def negate(sentence: str) -> str | None:
     when it has none or is negative already. Only the predicate's own word is rebuilt (Kiwi's join
     would respace the rest)."""
     from ingest.korean import get_kiwi
-    from rag.generate import negations
 
     kiwi = get_kiwi()
     tokens = kiwi.tokenize(sentence)
     predicates = [i for i, tok in enumerate(tokens) if tok.tag.split("-")[0] in ("VV", "VA", "XSV", "XSA")]
-    if not predicates or negations(sentence):
+    if not predicates or negations(sentence, tokens):
         return None
     last = predicates[-1]
     start = sentence.rfind(" ", 0, tokens[last].start) + 1  # the predicate's word
@@ -239,7 +236,7 @@ def _moved(items: list[Item], rng) -> list[Item]:
         others = [p for p in item.passages if p.n not in s.cited and p.notice.doc_id not in
                   {q.notice.doc_id for q in item.passages if q.n in s.cited} and _movable(s.clean, p.text)]
         if others:  # the same words, credited to a notice that does not say them
-            raw = re.sub(r"\[\s*\d{1,3}(?:\s*[,，]\s*\d{1,3})*\s*\]", f"[{others[0].n}]", s.raw)
+            raw = _MARKER.sub(f"[{others[0].n}]", s.raw)
             out.append(replace(item, text=_rewrite(item.text, item.k, raw), label="unsupported", origin="perturbed"))
     hosts = [i for i in items if i.origin != "perturbed"]
     for item in supported:
@@ -249,16 +246,14 @@ def _moved(items: list[Item], rng) -> list[Item]:
         s = split_sentences(item.text)[item.k]
         if not _movable(s.clean, host.passages[0].text):
             continue
-        sentence = _MARKERS.sub("", s.raw).strip() + f"[{host.passages[0].n}]"
+        sentence = _MARKER.sub("", s.raw).strip() + f"[{host.passages[0].n}]"
         text = host.text.rstrip() + "\n" + sentence
         k = len(split_sentences(text)) - 1
-        if split_sentences(text)[k].clean != _MARKERS.sub("", s.raw).strip() and not split_sentences(text)[k].cited:
+        if split_sentences(text)[k].clean != _MARKER.sub("", s.raw).strip() and not split_sentences(text)[k].cited:
             continue
         out.append(replace(host, text=text, k=k, label="unsupported", origin="perturbed"))
     return out
 
-
-_MARKERS = re.compile(r"\[\s*\d{1,3}(?:\s*[,，]\s*\d{1,3})*\s*\]")
 
 
 def items_of(name: str, records: list[dict], index, marks: dict) -> list[Item]:

@@ -26,8 +26,6 @@ from eval.record_llm import endpoint_arguments  # noqa: E402
 
 PROMPT = ("다음 문장을 뜻은 그대로 두고 다른 단어와 어순으로 다시 써 주세요. 숫자, 날짜, 이름은 바꾸지 마세요. "
           "다시 쓴 문장 하나만 쓰세요.\n\n문장: {sentence}")
-_HEADER_LINE = re.compile(r"^\s*(제목|기관|발표일|내용|본문)\s*:")
-_MARKERS = re.compile(r"\[\s*\d{1,3}(?:\s*[,，]\s*\d{1,3})*\s*\]")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -39,7 +37,8 @@ def main(argv: list[str] | None = None) -> int:
 
     from langchain_openai import ChatOpenAI
 
-    from rag.generate import _THINK, _hangul_share, split_sentences
+    from eval.fit_support import _HEADER_LINE
+    from rag.generate import _MARKER, _THINK, _hangul_share, split_sentences
     from rag.replay import load_recordings
 
     records = {r["id"]: r for r in load_recordings(args.recordings)}
@@ -75,8 +74,8 @@ def main(argv: list[str] | None = None) -> int:
         if not lines:
             continue
         reworded = re.sub(r"^(문장|다시 쓴 문장)\s*:\s*", "", lines[0]).strip()
-        markers = "".join(m.group(0) for m in _MARKERS.finditer(s.raw))
-        new_raw = _MARKERS.sub("", reworded).strip() + markers
+        markers = "".join(m.group(0) for m in _MARKER.finditer(s.raw))
+        new_raw = _MARKER.sub("", reworded).strip() + markers
         new_text = text.replace(s.raw, new_raw, 1)
         if len(split_sentences(new_text)) != len(sentences):
             print(f"{record_id}: the rewording splits differently; skipped", flush=True)

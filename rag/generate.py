@@ -449,11 +449,9 @@ def proper_nouns(text: str) -> list[str]:
     """Names in ``text``: Kiwi's proper nouns (NNP) of two or more characters and Latin words, as
     written. The check requires each to occur in the passage a sentence cites, because a wrong name
     is the one error embedding similarity barely sees."""
-    from ingest.korean import get_kiwi
-
     if not text.strip():
         return []
-    return [tok.form for tok in get_kiwi().tokenize(text) if tok.tag in ("NNP", "SL") and len(tok.form) > 1]
+    return [tok.form for tok in _tokenize(text) if tok.tag in ("NNP", "SL") and len(tok.form) > 1]
 
 
 _SINGLE = frozenset({"NNG", "NNP", "NNB", "XPN"})
@@ -477,16 +475,16 @@ def claim_words(text: str, tokens: Sequence | None = None) -> tuple[list[str], l
     tokens = list(tokens) if tokens is not None else _tokenize(text)
     names: list[str] = []
     nouns: list[str] = []
-    run: list = []
+    run: list = []  # adjoining one-syllable nouns so far
     for i, tok in enumerate(tokens + [None]):
-        if tok is not None and tok.tag in _SINGLE and len(tok.form) == 1 and (
-                not run or run[-1].start + run[-1].len == tok.start):
+        single = tok is not None and tok.tag in _SINGLE and len(tok.form) == 1
+        if single and run and run[-1].start + run[-1].len == tok.start:
             run.append(tok)
             continue
         if len(run) >= 2:
             names.append(text[run[0].start:run[-1].start + run[-1].len])
-        run = [tok] if tok is not None and tok.tag in _SINGLE and len(tok.form) == 1 else []
-        if tok is None or len(tok.form) < 2:
+        run = [tok] if single else []
+        if tok is None or single or len(tok.form) < 2:
             continue
         if tok.tag in ("NNP", "SL"):
             names.append(tok.form)
@@ -559,7 +557,7 @@ def _targets(s: _Sentence, by_n: Mapping[int, _Passage]) -> tuple[int, ...]:
 @dataclass
 class SentenceSupport:
     """What the check knows of one sentence: features per passage it is checked against (its
-    ``targets``), best passage sentence, names."""
+    ``targets``), best passage sentence, and the names, nouns and negation it states."""
 
     hangul: float
     targets: tuple[int, ...] = ()
@@ -813,7 +811,8 @@ class GenerativeAnswerer:
 
     def support_features(self, sentences: Sequence[_Sentence], by_n: Mapping[int, _Passage]) -> list[SentenceSupport]:
         """Per sentence: its features against each existing passage it cites, its best-matching
-        passage sentence there, and the names it uses. Empty for a sentence citing no existing passage."""
+        passage sentence there, and the names, nouns and negation it states. Empty for a sentence citing
+        no existing passage."""
         out = [SentenceSupport(hangul=_hangul_share(s.clean), targets=_targets(s, by_n)) for s in sentences]
         checkable = [i for i, sup in enumerate(out) if sentences[i].clean and sup.targets]
         if not checkable:
@@ -835,7 +834,7 @@ class GenerativeAnswerer:
             h = support.hangul
             # Names, nouns and negations are checked in Korean sentences only: an English sentence
             # romanises the notice's names and words its claims in other terms.
-            if h >= 0.5:
+            if h >= KOREAN_SHARE:
                 support.names, support.nouns, support.negated = _claims(s.clean)
             def chars_in(p: _Passage) -> float:
                 return len(grams & p._bigrams) / len(grams) if grams else 0.0
