@@ -1,15 +1,21 @@
 """Korean text analysis with kiwipiepy: sentence spans and search terms.
 
 One Kiwi instance per process, created on first use (it takes ~2 s to load),
-never at import time.
+never at import time. A command that answers one question from a cold start can
+have that question analysed in a helper process meanwhile (``start_helper``, ``prefetch``).
 """
 
 from __future__ import annotations
 
+import json
 import re
+import subprocess
+import sys
 import threading
+from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
+from typing import NamedTuple
 
 # Morpheme tags that carry meaning for search: nouns, foreign words, numbers,
 # verb/adjective stems, roots, hanja, determiners. Endings and particles are
@@ -18,6 +24,15 @@ SEARCH_TAGS = frozenset({"NNG", "NNP", "NNB", "NR", "NP", "SL", "SN", "SH", "VV"
 _SKIP_FORMS = frozenset({"하", "되", "있", "없", "않", "이", "것", "수", "등", "및", "년", "월", "일"})
 
 _lock = threading.Lock()
+
+
+class Token(NamedTuple):
+    """One Kiwi morpheme: the fields of kiwipiepy's Token this package reads."""
+
+    form: str
+    tag: str
+    start: int
+    len: int
 
 
 @lru_cache(maxsize=1)
@@ -64,9 +79,118 @@ def _terms(tokens) -> list[str]:
 _LATIN_OR_DIGIT = re.compile(r"[A-Za-z0-9]")
 
 
+# -- one text at a time, memoised (a question is analysed by retrieval and by the answerer) ----------
+_MEMO_SIZE = 512
+_memo: OrderedDict[str, tuple[Token, ...]] = OrderedDict()
+_memo_lock = threading.Lock()
+_helper: subprocess.Popen | None = None  # started, question not yet sent
+_pending: tuple[tuple[str, ...], subprocess.Popen] | None = None  # question sent, tokens not yet read
+# The helper runs this package's own get_kiwi, so its tokens are the ones this process would make.
+_WORKER = (sys.executable, "-c", "from ingest.korean import _serve_prefetch; _serve_prefetch()")
+
+
+def start_helper() -> bool:
+    """Start loading Kiwi in a helper process now, for texts that ``prefetch`` sends it later.
+
+    Kiwi's load and first analysis take ~1.9 s of a cold ``ask`` and hold the GIL throughout, so a
+    thread cannot overlap them with loading the index and the embedder (measured: slower); a second
+    process can, on a second core. A command calls this as early as it can, before it even knows its
+    question. Nothing happens when this process already has Kiwi. False when not started.
+    """
+    global _helper
+    with _memo_lock:
+        if get_kiwi.cache_info().currsize or _helper is not None or _pending is not None:
+            return False
+        try:
+            _helper = subprocess.Popen(_WORKER, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                       stderr=subprocess.DEVNULL)
+        except OSError:
+            return False
+        return True
+
+
+def prefetch(texts: Sequence[str]) -> bool:
+    """Have the helper analyse ``texts`` (starting it if needed) while this process loads the rest.
+
+    ``tokenize`` collects the result when it is first asked for one of ``texts``; if the helper
+    fails, it analyses in this process as before. False when no helper took them.
+    """
+    global _helper, _pending
+    if not texts:
+        return False
+    start_helper()
+    with _memo_lock:
+        proc, _helper = _helper, None
+        if proc is None:
+            return False
+        try:
+            proc.stdin.write(json.dumps(list(texts), ensure_ascii=False).encode("utf-8") + b"\n")
+            proc.stdin.close()
+        except OSError:
+            proc.kill()
+            return False
+        proc.stdin = None  # sent in full: communicate() must not flush it again
+        _pending = (tuple(texts), proc)
+        return True
+
+
+def _serve_prefetch() -> None:
+    """The helper's side: load Kiwi, then tokens (JSON on stdout) of the texts that arrive on stdin."""
+    kiwi = get_kiwi()
+    kiwi.tokenize("준비")  # Kiwi builds its analyser at the first analysis: do it before the texts come
+    line = sys.stdin.buffer.readline()
+    if not line:
+        return  # the command ended without a question (--help, a bad option)
+    texts = json.loads(line.decode("utf-8"))
+    out = [[(t.form, t.tag, t.start, t.len) for t in kiwi.tokenize(text)] if text.strip() else [] for text in texts]
+    sys.stdout.buffer.write(json.dumps(out, ensure_ascii=False).encode("utf-8"))
+
+
+def _collect_prefetched(text: str) -> None:
+    """Wait for the helper when it holds ``text`` and memoise all it analysed (nothing on failure)."""
+    global _pending
+    with _memo_lock:
+        if _pending is None or text not in _pending[0]:
+            return
+        texts, proc = _pending
+        _pending = None
+    try:
+        out, _ = proc.communicate(timeout=120)
+        analysed = json.loads(out.decode("utf-8")) if proc.returncode == 0 else None
+    except (subprocess.TimeoutExpired, ValueError, UnicodeDecodeError):
+        proc.kill()
+        proc.wait()
+        analysed = None
+    if isinstance(analysed, list) and len(analysed) == len(texts):
+        for t, tokens in zip(texts, analysed):
+            _remember(t, tuple(Token(*tok) for tok in tokens))
+
+
+def _remember(text: str, tokens: tuple[Token, ...]) -> None:
+    with _memo_lock:
+        _memo[text] = tokens
+        _memo.move_to_end(text)
+        while len(_memo) > _MEMO_SIZE:
+            _memo.popitem(last=False)
+
+
+def tokenize(text: str) -> tuple[Token, ...]:
+    """Kiwi's tokens of one text (memoised; taken from ``prefetch``'s helper when it analysed it)."""
+    with _memo_lock:
+        found = _memo.get(text)
+    if found is None:
+        _collect_prefetched(text)
+        with _memo_lock:
+            found = _memo.get(text)
+    if found is None:
+        found = tuple(Token(t.form, t.tag, t.start, t.len) for t in get_kiwi().tokenize(text)) if text.strip() else ()
+        _remember(text, found)
+    return found
+
+
 def search_terms(text: str) -> list[str]:
     """Search terms of one text (morphemes filtered by part of speech, Latin lower-cased)."""
-    return search_terms_many([text])[0]
+    return _terms(tokenize(text))
 
 
 def search_tokens(text: str) -> list[tuple[int, int, str]]:

@@ -19,6 +19,8 @@ from typing import Optional
 
 import typer
 
+from ingest.korean import prefetch, start_helper
+
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Question answering over Korean government press releases, with citations.")
 log = logging.getLogger("pressrag")
@@ -188,6 +190,8 @@ def ask(
 
     _check_text(question, "question")
     settings = _settings(index=index, k=k, mode=mode.value if mode else None, demo=demo or None)
+    # Kiwi's ~1.9 s start overlaps loading the index and the embedder (ingest.korean.prefetch).
+    prefetch([question.strip()])
     try:
         filters = _filters(agency, since, until, source_type)
         assistant = open_assistant(settings, progress=not as_json)
@@ -440,6 +444,7 @@ def sync(
 
 def ask_main() -> None:
     """Entry point of the top-level `ask` command (same as `pressrag ask`)."""
+    start_helper()
     setup_logging(0)
     typer.run(ask)
 

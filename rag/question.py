@@ -51,9 +51,9 @@ def is_contact_question(question: str) -> bool:
 
 def focus_terms(question: str) -> list[str]:
     """The content word a question asks about: the nearest one before its question word, or after 어떤/어느."""
-    from ingest.korean import get_kiwi
+    from ingest.korean import tokenize
 
-    tokens = [t for t in get_kiwi().tokenize(question)]
+    tokens = tokenize(question)
     for i, tok in enumerate(tokens):
         if _WH.fullmatch(tok.form) or tok.form in ("몇", "얼마"):
             if tok.form in ("어떤", "어느") and i + 1 < len(tokens) and tokens[i + 1].tag.startswith("NN"):
