@@ -66,7 +66,7 @@ def collect(name: str, gold_path: Path, index_dir: Path, k: int = 8, limit: int 
         assistant = open_assistant(load_settings(index=index_dir, llm="none"), progress=False)
     answerer = answerer or assistant.answerer
     retriever = Retriever(assistant.index, assistant.retriever.embedder, mode=assistant.retriever.mode,
-                          fusion=assistant.retriever.fusion, dense_weight=assistant.retriever.dense_weight)
+                          fusion=assistant.retriever.fusion, weights=assistant.retriever.weights)
     aliases = gold_id_aliases(assistant.index.notices)
     records = []
     # every unanswerable question, every ``every``-th answerable one (a large set fitted in less time)

@@ -21,6 +21,7 @@ switches to a new snapshot atomically, so a crash at any point leaves the previo
 
 from __future__ import annotations
 
+import bisect
 import json
 import math
 import os
@@ -113,6 +114,7 @@ class NoticeIndex:
         self.sentence_vectors = (None if sentence_vectors is None else
                                  np.asarray(sentence_vectors, np.float16).reshape(-1, manifest.dim))
         self._sentence_rows: dict[tuple[str, int, int], int] | None = None
+        self._sentence_starts: np.ndarray | None = None
         self.manifest = manifest
         self.notices = notices
         self.chunks = chunks
@@ -201,6 +203,50 @@ class NoticeIndex:
             self._sentence_rows = rows
         return self._sentence_rows.get((doc_id, start, end))
 
+    def best_sentence_scores(self, vector: np.ndarray, rows: np.ndarray) -> np.ndarray | None:
+        """For each chunk row, the cosine of ``vector`` with the chunk's closest sentence (its own vector
+        otherwise); None when the index holds no sentence vectors. A sentence that answers the query is
+        diluted in a ~600-character chunk's one vector; its own vector is not."""
+        if self.sentence_vectors is None:
+            return None
+        if self._sentence_starts is None:
+            self._sentence_starts = np.cumsum([0] + [len(c.sentences) for c in self.chunks])
+        rows = np.asarray(rows, np.int64)
+        starts, ends = self._sentence_starts[rows], self._sentence_starts[rows + 1]
+        counts = ends - starts
+        out = self.vectors[rows].astype(np.float32) @ vector if len(rows) else np.zeros(0, np.float32)
+        filled = counts > 0
+        if filled.any():
+            n = counts[filled]
+            offsets = np.cumsum(n) - n  # where each chunk's sentences begin in ``sims``
+            sel = np.repeat(starts[filled] - offsets, n) + np.arange(int(n.sum()))
+            sims = self.sentence_vectors[sel].astype(np.float32) @ vector
+            out[filled] = np.maximum.reduceat(sims, offsets)
+        return out
+
+    def best_sentence_coverage(self, rows: np.ndarray, weights: dict[str, float]) -> np.ndarray | None:
+        """For each chunk row, the largest share of ``weights`` (term -> IDF) that one of its sentences
+        holds; None when the index was built without sentence terms. A chunk that has the question's
+        words spread over unrelated sentences scores lower than one with them together in one sentence:
+        that is where KorQuAD's paragraphs of one article differ (most of its top-1 misses)."""
+        if any(self.tokens[int(r)] is None for r in rows):
+            return None
+        total = sum(weights.values())
+        out = np.zeros(len(rows), np.float32)
+        if not total:
+            return out
+        for i, r in enumerate(rows):
+            chunk, held = self.chunks[int(r)], {}
+            starts = [s for s, _ in chunk.sentences]
+            for a, b, term in self.tokens[int(r)]:
+                if term in weights:
+                    j = bisect.bisect_right(starts, a) - 1
+                    if j >= 0 and b <= chunk.sentences[j][1]:
+                        held.setdefault(j, set()).add(term)
+            if held:
+                out[i] = max(sum(weights[t] for t in terms) for terms in held.values()) / total
+        return out
+
     def _invalidate(self) -> None:
         self._faiss = None
         self.search_cache = {}
@@ -208,6 +254,7 @@ class NoticeIndex:
         self._doc_freq = None
         self._sentences = None
         self._sentence_rows = None
+        self._sentence_starts = None
         self._token_tables = {}
         self._doc_rows = None
 

@@ -12,18 +12,25 @@ read from a fixed sample of rows, so the cost does not grow with the corpus.
 The BM25 weight depends on the query, from a signal known at query time: the
 lexical coverage, i.e. the IDF-weighted share of the query's search terms that
 occur in the index at all. A Korean question over Korean notices has coverage
-near 1 and gets the full BM25 weight (0.6); an English question over the same
-notices has most of its words unknown to BM25, so the weight shrinks (with the
-square of the coverage) and dense retrieval decides. One default for every
-corpus; nothing is set per dataset (measured in the README: AutoRAGRetrieval and
-the gold dev set).
+near 1 and gets the full BM25 weight; an English question over the same notices
+has most of its words unknown to BM25, so the weight shrinks (with a power of the
+coverage) and the dense side decides. The dense side can also take, beside the
+chunk's own vector, its best sentence's vector (``NoticeIndex.best_sentence_scores``).
+
+The weights (``FusionWeights``) are read from rag/fusion_weights.json, which
+eval/fit_fusion.py writes: fitted on half of dev, korquad_tune and
+AutoRAGRetrieval together, adopted only if the other half of every set holds
+(until one is, the hand-set values). One default for every corpus.
 """
 
 from __future__ import annotations
 
+import json
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, fields
 from datetime import date
+from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
 
@@ -34,6 +41,7 @@ from rag.search import STORES, ChunkFilter, Restriction, SearchStores, open_sear
 from rag.search.base import date_number
 from rag.types import Hit, Retrieval
 
+WEIGHTS_FILE = Path(__file__).with_name("fusion_weights.json")
 MODES = ("hybrid", "dense", "bm25")
 FUSIONS = ("zscore", "rrf")
 MAX_QUERY_CHARS = 2000
@@ -100,6 +108,84 @@ class Filters:
         return keep
 
 
+@dataclass(frozen=True)
+class FusionWeights:
+    """How z-score fusion weighs its signals (see the module docstring).
+
+    ``dense``: the dense side's weight when every query term is known to BM25 (BM25 gets the rest,
+    times coverage ** ``coverage_power``). ``sentence``: the share of the dense side taken by the
+    chunk's best sentence rather than the chunk's own vector (0 without sentence vectors).
+    ``sentence_terms``: added, times the same coverage factor, for the IDF share of the query's
+    terms that the chunk's best sentence holds (0 without stored sentence terms).
+    The values before fitting (0.4, 0, 2, 0) were set by hand on AutoRAGRetrieval and the dev set.
+    """
+
+    dense: float = 0.4
+    sentence: float = 0.0
+    coverage_power: float = 2.0
+    sentence_terms: float = 0.0
+
+    def __post_init__(self) -> None:
+        for name in ("dense", "sentence"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise ValueError(f"{name} weight must be within [0, 1], got {getattr(self, name)}")
+        for name in ("coverage_power", "sentence_terms"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must be at least 0, got {getattr(self, name)}")
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict) -> FusionWeights:
+        return cls(**{f.name: float(data[f.name]) for f in fields(cls) if f.name in data})
+
+
+@lru_cache(maxsize=1)
+def shipped_weights() -> FusionWeights:
+    """The fitted weights shipped in rag/fusion_weights.json (the hand-set ones if it is absent)."""
+    if not WEIGHTS_FILE.exists():
+        return FusionWeights()
+    return FusionWeights.from_json(json.loads(WEIGHTS_FILE.read_text(encoding="utf-8"))["weights"])
+
+
+@dataclass
+class Candidates:
+    """One query's fusion inputs: the candidate rows and each signal's scores on them and on the sample."""
+
+    rows: np.ndarray
+    coverage: float
+    dense: np.ndarray | None = None
+    dense_sample: np.ndarray | None = None
+    sentence: np.ndarray | None = None
+    sentence_sample: np.ndarray | None = None
+    bm25: np.ndarray | None = None
+    bm25_sample: np.ndarray | None = None
+    sentence_terms: np.ndarray | None = None
+    dense_rows: np.ndarray | None = None
+    bm25_rows: np.ndarray | None = None
+
+
+def fuse(c: Candidates, weights: FusionWeights) -> np.ndarray:
+    """Z-score fusion of ``c``'s signals (one alone is returned as it is)."""
+    if c.dense is None:
+        return c.bm25
+    dense = c.dense
+    if c.dense_sample is not None:
+        dense = _standardise(c.dense, c.dense_sample)
+        if weights.sentence and c.sentence is not None and c.sentence_sample is not None:
+            dense = ((1.0 - weights.sentence) * dense
+                     + weights.sentence * _standardise(c.sentence, c.sentence_sample))
+    if c.bm25 is None:
+        return dense
+    lexical = c.coverage ** weights.coverage_power
+    bm25_weight = (1.0 - weights.dense) * lexical
+    fused = (1.0 - bm25_weight) * dense + bm25_weight * _standardise(c.bm25, c.bm25_sample)
+    if weights.sentence_terms and c.sentence_terms is not None:
+        fused = fused + weights.sentence_terms * lexical * c.sentence_terms
+    return fused
+
+
 def _standardise(values: np.ndarray, sample: np.ndarray) -> np.ndarray:
     """How many standard deviations each value stands above the sample's mean (0 for a flat sample)."""
     if sample.size < 2:
@@ -128,15 +214,13 @@ class Retriever:
     SAMPLE = 2048
 
     def __init__(self, index: NoticeIndex, embedder: Embedder | None, mode: str = "hybrid",
-                 fusion: str = "zscore", dense_weight: float = 0.4, rrf_k: int = 60,
+                 fusion: str = "zscore", weights: FusionWeights | None = None, rrf_k: int = 60,
                  store: str = "faiss", candidates: int = 100, qdrant_url: str = "", qdrant_path: str = "",
                  qdrant_collection: str = "pressrag"):
         if mode not in MODES:
             raise ValueError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
         if fusion not in FUSIONS:
             raise ValueError(f"fusion must be one of {', '.join(FUSIONS)}, got {fusion!r}")
-        if not 0.0 <= dense_weight <= 1.0:
-            raise ValueError(f"dense_weight must be within [0, 1], got {dense_weight}")
         if mode != "bm25" and embedder is None:
             raise ValueError("an embedder is needed for dense or hybrid retrieval")
         if store not in STORES:
@@ -145,16 +229,16 @@ class Retriever:
         self.embedder = embedder
         self.mode = mode
         self.fusion = fusion
-        self.dense_weight = dense_weight
+        self.weights = weights or shipped_weights()
         self.rrf_k = rrf_k
         self.store = store
-        self.candidates = candidates
+        self.candidates_per_store = candidates
         self.qdrant = {"qdrant_url": qdrant_url, "qdrant_path": qdrant_path, "qdrant_collection": qdrant_collection}
 
     def options(self) -> dict:
         """The settings, to build the same retriever over another index."""
-        return {"mode": self.mode, "fusion": self.fusion, "dense_weight": self.dense_weight, "rrf_k": self.rrf_k,
-                "store": self.store, "candidates": self.candidates, **self.qdrant}
+        return {"mode": self.mode, "fusion": self.fusion, "weights": self.weights, "rrf_k": self.rrf_k,
+                "store": self.store, "candidates": self.candidates_per_store, **self.qdrant}
 
     @property
     def stores(self) -> SearchStores:
@@ -187,20 +271,9 @@ class Retriever:
         return rows
 
     # -- fusion ----------------------------------------------------------------------------
-    def _fuse(self, dense: np.ndarray | None, bm25: np.ndarray | None, dense_sample: np.ndarray | None,
-              bm25_sample: np.ndarray | None, coverage: float) -> np.ndarray:
-        if dense is None:
-            return bm25
-        if bm25 is None:
-            return dense
-        if self.fusion == "rrf":
-            return sum(1.0 / (self.rrf_k + _ranks(scores)) for scores in (dense, bm25))
-        bm25_weight = (1.0 - self.dense_weight) * coverage ** 2
-        return ((1.0 - bm25_weight) * _standardise(dense, dense_sample)
-                + bm25_weight * _standardise(bm25, bm25_sample))
-
-    def run(self, query: str, k: int = 8, filters: Filters | None = None) -> Retrieval:
-        """Top-``k`` chunks for ``query`` (filters applied inside the search) and their notices in rank order."""
+    def candidates(self, query: str, k: int = 8, filters: Filters | None = None,
+                   timings: dict[str, float] | None = None) -> Candidates:
+        """Each store's top chunks for ``query`` under ``filters``, with every signal's scores on them."""
         query = (query or "").strip()
         if not query:
             raise QueryProblem("the question is empty")
@@ -212,8 +285,8 @@ class Retriever:
             # Say so rather than "not found": the question may be in the notices the filters hide.
             raise NothingToSearch("the filters leave no notice to search: widen them")
         stores = self.stores
-        timings: dict[str, float] = {}
-        fetch = max(self.candidates, 4 * k)
+        timings = {} if timings is None else timings
+        fetch = max(self.candidates_per_store, 4 * k)
         use_dense, use_bm25 = self.mode in ("hybrid", "dense"), self.mode in ("hybrid", "bm25")
         empty = np.zeros(0, np.int64)
         vector, terms, coverage = None, [], 1.0
@@ -235,26 +308,48 @@ class Retriever:
         else:
             rows = np.union1d(dense_rows, bm25_rows)
         t = time.perf_counter()
+        c = Candidates(rows=rows, coverage=coverage, dense_rows=dense_rows if use_dense else None,
+                       bm25_rows=bm25_rows if use_bm25 else None)
         sample = self._sample(where) if self.fusion == "zscore" and use_dense and use_bm25 else empty
-        dense = dense_sample = bm25 = bm25_sample = None
         if use_dense:
-            dense = stores.dense.score(vector, rows) if vector is not None else np.zeros(0, np.float32)
-            dense_sample = stores.dense.score(vector, sample) if vector is not None and len(sample) else None
+            c.dense = stores.dense.score(vector, rows) if vector is not None else np.zeros(0, np.float32)
+            if vector is not None and len(sample):
+                c.dense_sample = stores.dense.score(vector, sample)
+                if self.weights.sentence:
+                    query_vector = np.asarray(vector, np.float32).reshape(-1)
+                    c.sentence = self.index.best_sentence_scores(query_vector, rows)
+                    c.sentence_sample = self.index.best_sentence_scores(query_vector, sample)
         if use_bm25:
-            bm25 = stores.lexical.score(terms, rows) if terms else np.zeros(len(rows), np.float32)
-            bm25_sample = stores.lexical.score(terms, sample) if terms and len(sample) else np.zeros(len(sample))
-        fused = self._fuse(dense, bm25, dense_sample, bm25_sample, coverage)
-        order = np.argsort(-fused, kind="stable")[:k]
+            c.bm25 = stores.lexical.score(terms, rows) if terms else np.zeros(len(rows), np.float32)
+            if use_dense:
+                c.bm25_sample = stores.lexical.score(terms, sample) if terms and len(sample) else np.zeros(len(sample))
+                if self.weights.sentence_terms and terms and len(rows):
+                    c.sentence_terms = self.index.best_sentence_coverage(rows, stores.term_weights(terms)[0])
         timings["fusion_ms"] = (time.perf_counter() - t) * 1000
+        return c
 
-        dense_rank = _list_ranks(dense_rows, rows) if use_dense else None
-        bm25_rank = _list_ranks(bm25_rows, rows) if use_bm25 else None
+    def _fuse(self, c: Candidates) -> np.ndarray:
+        if self.fusion == "rrf" and c.dense is not None and c.bm25 is not None:
+            return sum(1.0 / (self.rrf_k + _ranks(scores)) for scores in (c.dense, c.bm25))
+        return fuse(c, self.weights)
+
+    def run(self, query: str, k: int = 8, filters: Filters | None = None) -> Retrieval:
+        """Top-``k`` chunks for ``query`` (filters applied inside the search) and their notices in rank order."""
+        timings: dict[str, float] = {}
+        c = self.candidates(query, k, filters, timings)
+        t = time.perf_counter()
+        fused = self._fuse(c)
+        order = np.argsort(-fused, kind="stable")[:k]
+        timings["fusion_ms"] += (time.perf_counter() - t) * 1000
+        rows = c.rows
+        dense_rank = None if c.dense_rows is None else _list_ranks(c.dense_rows, rows)
+        bm25_rank = None if c.bm25_rows is None else _list_ranks(c.bm25_rows, rows)
         hits = [
             Hit(
                 chunk=self.index.chunks[int(rows[i])],
                 score=float(fused[i]),
-                dense_score=None if dense is None else float(dense[i]),
-                bm25_score=None if bm25 is None else float(bm25[i]),
+                dense_score=None if c.dense is None else float(c.dense[i]),
+                bm25_score=None if c.bm25 is None else float(c.bm25[i]),
                 dense_rank=None if dense_rank is None else dense_rank[i],
                 bm25_rank=None if bm25_rank is None else bm25_rank[i],
             )
@@ -262,8 +357,9 @@ class Retriever:
         ]
         doc_ids = list(dict.fromkeys(h.chunk.doc_id for h in hits))
         timings["retrieval_ms"] = sum(timings.values())
+        query = (query or "").strip()[:MAX_QUERY_CHARS]
         return Retrieval(query=query, hits=hits, doc_ids=doc_ids, timings_ms=timings,
-                         lexical_coverage=coverage if use_bm25 else None)
+                         lexical_coverage=c.coverage if c.bm25 is not None else None)
 
 
 def _ranks(scores: np.ndarray) -> np.ndarray:

@@ -1,6 +1,7 @@
+import numpy as np
 import pytest
 
-from rag.retrieve import Filters, QueryProblem, Retriever
+from rag.retrieve import Filters, FusionWeights, QueryProblem, Retriever
 from tests.conftest import SEED_ID, HashEmbedder
 
 
@@ -73,5 +74,61 @@ def test_bm25_alone_with_no_matching_term_finds_nothing(fake_index):
 def test_bad_settings_raise_at_construction(fake_index):
     with pytest.raises(ValueError, match="mode"):
         Retriever(fake_index, HashEmbedder(), mode="magic")
-    with pytest.raises(ValueError, match="dense_weight"):
-        Retriever(fake_index, HashEmbedder(), dense_weight=2.0)
+    with pytest.raises(ValueError, match="dense weight"):
+        Retriever(fake_index, HashEmbedder(), weights=FusionWeights(dense=2.0))
+
+
+_SENTENCE_NOTICES = {
+    "together.txt": "소방청 보도자료\n2026-06-13\n소방청은 드론 화재진압 훈련을 실시했다. 날씨는 맑았다. 시민 300명이 지켜봤다.",
+    "spread.txt": "소방청 보도자료\n2026-06-14\n소방청은 안전 행사를 열었다. 날씨는 맑았다. 드론 전시와 진압 시연이 있었다.",
+}
+
+
+@pytest.fixture(scope="module")
+def sentence_index(tmp_path_factory):
+    from rag.build import IndexUpdater
+    from rag.index import NoticeIndex
+
+    corpus = tmp_path_factory.mktemp("sentences")
+    for name, text in _SENTENCE_NOTICES.items():
+        (corpus / name).write_text(text, encoding="utf-8")
+    IndexUpdater(HashEmbedder(), progress=False).run(corpus / "idx", [corpus])
+    return NoticeIndex.load(corpus / "idx")
+
+
+def test_best_sentence_coverage_is_highest_where_the_terms_share_a_sentence(sentence_index):
+    from ingest.korean import search_terms
+
+    weights = {t: 1.0 for t in search_terms("드론 화재진압 훈련")}
+    rows = np.arange(len(sentence_index.chunks))
+    coverage = dict(zip((c.doc_id for c in sentence_index.chunks), sentence_index.best_sentence_coverage(rows, weights)))
+    assert coverage["together.txt"] == pytest.approx(1.0)
+    # 드론 and 진압 are in spread.txt too, but in one sentence without 화재 and 훈련
+    assert 0.0 < coverage["spread.txt"] < 1.0
+
+
+def test_best_sentence_scores_take_each_chunks_closest_sentence(sentence_index):
+    query = HashEmbedder().embed_query("드론 훈련")
+    rows = np.array([1, 0]) if len(sentence_index.chunks) > 1 else np.array([0])
+    got = sentence_index.best_sentence_scores(query, rows)
+    starts = np.cumsum([0] + [len(c.sentences) for c in sentence_index.chunks])
+    want = [max(sentence_index.sentence_vectors[s].astype(np.float32) @ query for s in range(starts[r], starts[r + 1]))
+            for r in rows]
+    assert got == pytest.approx(want, abs=1e-5)
+
+
+def test_fusion_adds_the_best_sentence_signals_by_their_weights():
+    from rag.retrieve import Candidates, fuse
+
+    flat = np.array([1.0, 1.0])
+    sample = np.array([0.0, 1.0, 2.0])
+    c = Candidates(rows=np.array([0, 1]), coverage=1.0, dense=flat, dense_sample=sample, bm25=flat,
+                   bm25_sample=sample, sentence=np.array([0.2, 0.9]), sentence_sample=np.array([0.1, 0.5, 0.9]),
+                   sentence_terms=np.array([1.0, 0.5]))
+    assert fuse(c, FusionWeights())[0] == fuse(c, FusionWeights())[1]  # both off: a tie
+    assert np.argmax(fuse(c, FusionWeights(sentence_terms=2.0))) == 0
+    assert np.argmax(fuse(c, FusionWeights(sentence=0.5))) == 1
+    c.coverage = 0.0  # an English question: no Korean term evidence to weigh
+    assert fuse(c, FusionWeights(sentence_terms=2.0))[0] == fuse(c, FusionWeights(sentence_terms=2.0))[1]
+    with pytest.raises(ValueError, match="sentence_terms"):
+        FusionWeights(sentence_terms=-1.0)

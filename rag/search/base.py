@@ -136,14 +136,19 @@ class SearchStores:
     meta: RowMeta
     name: str
 
-    def known_share(self, terms: Iterable[str]) -> float:
-        """IDF-weighted share of distinct ``terms`` that occur in some chunk (as ``NoticeIndex.known_share``)."""
+    def term_weights(self, terms: Iterable[str]) -> tuple[dict[str, float], dict[str, int]]:
+        """BM25-style IDF of each distinct term over the chunks, and its document frequency."""
         distinct = set(terms)
         if not distinct:
-            return 0.0
+            return {}, {}
         freq = self.lexical.document_frequency(distinct)
         n = self.lexical.size
         weights = {t: math.log(1.0 + (n - freq.get(t, 0) + 0.5) / (freq.get(t, 0) + 0.5)) for t in distinct}
+        return weights, freq
+
+    def known_share(self, terms: Iterable[str]) -> float:
+        """IDF-weighted share of distinct ``terms`` that occur in some chunk (as ``NoticeIndex.known_share``)."""
+        weights, freq = self.term_weights(terms)
         total = sum(weights.values())
         known = sum(w for t, w in weights.items() if freq.get(t, 0) > 0)
         return known / total if total else 0.0
