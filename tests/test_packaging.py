@@ -44,6 +44,9 @@ def test_wheel_holds_every_package_and_the_entry_points(wheel):
                 package = init.parent.relative_to(ROOT).as_posix()
                 assert f"{package}/__init__.py" in names, f"{package} is missing: list it in pyproject.toml"
     assert "app.py" in names and "pressrag/__main__.py" in names
+    fitted = sorted(p.name for p in (ROOT / "rag").glob("*.json"))
+    assert {"answer_weights.json", "support_weights.json", "fusion_weights.json"} <= set(fitted)
+    assert all(f"rag/{name}" in names for name in fitted), "fitted weights missing from the wheel"
     entry_points = next(wheel.read(n).decode() for n in names if n.endswith("entry_points.txt"))
     assert "pressrag = pressrag.cli:main" in entry_points and "ask = rag.cli:ask_main" in entry_points
     metadata = next(wheel.read(n).decode() for n in names if n.endswith("/METADATA"))
