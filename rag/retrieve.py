@@ -153,6 +153,7 @@ def shipped_weights() -> FusionWeights:
 class Candidates:
     """One query's fusion inputs: the candidate rows and each signal's scores on them and on the sample."""
 
+    query: str  # as searched: stripped, at most MAX_QUERY_CHARS
     rows: np.ndarray
     coverage: float
     dense: np.ndarray | None = None
@@ -308,7 +309,7 @@ class Retriever:
         else:
             rows = np.union1d(dense_rows, bm25_rows)
         t = time.perf_counter()
-        c = Candidates(rows=rows, coverage=coverage, dense_rows=dense_rows if use_dense else None,
+        c = Candidates(query=query, rows=rows, coverage=coverage, dense_rows=dense_rows if use_dense else None,
                        bm25_rows=bm25_rows if use_bm25 else None)
         sample = self._sample(where) if self.fusion == "zscore" and use_dense and use_bm25 else empty
         if use_dense:
@@ -357,8 +358,7 @@ class Retriever:
         ]
         doc_ids = list(dict.fromkeys(h.chunk.doc_id for h in hits))
         timings["retrieval_ms"] = sum(timings.values())
-        query = (query or "").strip()[:MAX_QUERY_CHARS]
-        return Retrieval(query=query, hits=hits, doc_ids=doc_ids, timings_ms=timings,
+        return Retrieval(query=c.query, hits=hits, doc_ids=doc_ids, timings_ms=timings,
                          lexical_coverage=c.coverage if c.bm25 is not None else None)
 
 

@@ -122,7 +122,7 @@ def test_fusion_adds_the_best_sentence_signals_by_their_weights():
 
     flat = np.array([1.0, 1.0])
     sample = np.array([0.0, 1.0, 2.0])
-    c = Candidates(rows=np.array([0, 1]), coverage=1.0, dense=flat, dense_sample=sample, bm25=flat,
+    c = Candidates(query="q", rows=np.array([0, 1]), coverage=1.0, dense=flat, dense_sample=sample, bm25=flat,
                    bm25_sample=sample, sentence=np.array([0.2, 0.9]), sentence_sample=np.array([0.1, 0.5, 0.9]),
                    sentence_terms=np.array([1.0, 0.5]))
     assert fuse(c, FusionWeights())[0] == fuse(c, FusionWeights())[1]  # both off: a tie
