@@ -27,7 +27,6 @@ Only weights and aggregate figures are written: nothing from the sets themselves
 from __future__ import annotations
 
 import argparse
-import hashlib
 import itertools
 import json
 import os
@@ -41,6 +40,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from eval.fit_answers import half_of, split_key  # noqa: E402
 from rag.evaluate import gold_id_aliases, load_beir, load_gold, retrieval_metrics  # noqa: E402
 from rag.retrieve import WEIGHTS_FILE, Candidates, FusionWeights, Retriever, fuse  # noqa: E402
 
@@ -55,23 +55,11 @@ METRICS = ("hit@1", "mrr", "ndcg@10")
 K = 30  # chunks retrieved per question, as `pressrag eval` (run_gold) uses
 
 
-def _hash_half(key: str) -> str:
-    return "A" if hashlib.sha256(key.encode("utf-8")).digest()[0] % 2 == 0 else "B"
-
-
-def gold_split_key(doc_ids: tuple[str, ...], qid: str) -> str:
-    """The unit a gold set is split by: a korquad_tune article, else the first gold notice."""
-    if not doc_ids:
-        return qid
-    doc = doc_ids[0]
-    return doc.rsplit("-", 1)[0] if doc.startswith("korquad1-tune-") else doc
-
-
 def beir_half(qid: str) -> str:
     match = re.match(r"\d+", qid)
     if match:
         return "A" if int(match.group()) % 2 == 0 else "B"
-    return _hash_half(qid)
+    return half_of(qid)
 
 
 @dataclass
@@ -98,8 +86,7 @@ def load_gold_set(name: str, path: Path, index, every: int) -> Dataset:
     questions = []
     for q in answerable:
         q = replace(q, doc_ids=tuple(aliases.get(d, d) for d in q.doc_ids))
-        questions.append(Question(q.question, set(q.doc_ids), _hash_half(gold_split_key(q.doc_ids, q.id)), q.lang,
-                                  q.type))
+        questions.append(Question(q.question, set(q.doc_ids), half_of(split_key(q, name)), q.lang, q.type))
     return Dataset(name, index, questions)
 
 

@@ -21,7 +21,6 @@ switches to a new snapshot atomically, so a crash at any point leaves the previo
 
 from __future__ import annotations
 
-import bisect
 import json
 import math
 import os
@@ -203,16 +202,21 @@ class NoticeIndex:
             self._sentence_rows = rows
         return self._sentence_rows.get((doc_id, start, end))
 
+    def _sentence_offsets(self) -> np.ndarray:
+        """Row in ``sentence_vectors`` of each chunk's first sentence (one more entry: the total)."""
+        if self._sentence_starts is None:
+            self._sentence_starts = np.cumsum([0] + [len(c.sentences) for c in self.chunks])
+        return self._sentence_starts
+
     def best_sentence_scores(self, vector: np.ndarray, rows: np.ndarray) -> np.ndarray | None:
         """For each chunk row, the cosine of ``vector`` with the chunk's closest sentence (its own vector
         otherwise); None when the index holds no sentence vectors. A sentence that answers the query is
         diluted in a ~600-character chunk's one vector; its own vector is not."""
         if self.sentence_vectors is None:
             return None
-        if self._sentence_starts is None:
-            self._sentence_starts = np.cumsum([0] + [len(c.sentences) for c in self.chunks])
+        offsets = self._sentence_offsets()
         rows = np.asarray(rows, np.int64)
-        starts, ends = self._sentence_starts[rows], self._sentence_starts[rows + 1]
+        starts, ends = offsets[rows], offsets[rows + 1]
         counts = ends - starts
         out = self.vectors[rows].astype(np.float32) @ vector if len(rows) else np.zeros(0, np.float32)
         filled = counts > 0
@@ -229,22 +233,17 @@ class NoticeIndex:
         holds; None when the index was built without sentence terms. A chunk that has the question's
         words spread over unrelated sentences scores lower than one with them together in one sentence:
         that is where KorQuAD's paragraphs of one article differ (most of its top-1 misses)."""
-        if any(self.tokens[int(r)] is None for r in rows):
+        chunks = [self.chunks[int(r)] for r in rows]
+        tables = [self.token_table(c.doc_id) for c in chunks]
+        if any(t is None for t in tables):
             return None
         total = sum(weights.values())
         out = np.zeros(len(rows), np.float32)
         if not total:
             return out
-        for i, r in enumerate(rows):
-            chunk, held = self.chunks[int(r)], {}
-            starts = [s for s, _ in chunk.sentences]
-            for a, b, term in self.tokens[int(r)]:
-                if term in weights:
-                    j = bisect.bisect_right(starts, a) - 1
-                    if j >= 0 and b <= chunk.sentences[j][1]:
-                        held.setdefault(j, set()).add(term)
-            if held:
-                out[i] = max(sum(weights[t] for t in terms) for terms in held.values()) / total
+        for i, (chunk, table) in enumerate(zip(chunks, tables)):
+            held = [table.between(s, e) & weights.keys() for s, e in chunk.sentences]
+            out[i] = max((sum(weights[t] for t in terms) for terms in held), default=0.0) / total
         return out
 
     def _invalidate(self) -> None:
@@ -264,7 +263,7 @@ class NoticeIndex:
             return
         keep = [i for i, c in enumerate(self.chunks) if c.doc_id not in doc_ids]
         if self.sentence_vectors is not None:
-            starts = np.cumsum([0] + [len(c.sentences) for c in self.chunks])
+            starts = self._sentence_offsets()
             rows = [r for i in keep for r in range(starts[i], starts[i + 1])]
             self.sentence_vectors = self.sentence_vectors[rows]
         self.chunks = [self.chunks[i] for i in keep]
