@@ -44,7 +44,11 @@ def get_kiwi():
         # No multi-word dictionary: it makes "마하트마 간디" or "네이버 블로그" one term, which a question
         # saying "간디" or "블로그" cannot match, and loading it costs 1.5 s of every cold start
         # (Kiwi init + first analysis 3.3 s -> 1.8 s here). It changes the terms of 5 of the 154 demo notices.
-        return Kiwi(num_workers=0, load_multi_dict=False)
+        # No default dictionary (Wikipedia/Namuwiki proper nouns) either: load + first analysis 1.6 -> 1.0 s,
+        # which is what brings a cold `ask` under 2 s (median 2.27 -> 1.74 s). Measured 2026-12-03 on both
+        # gold sets and AutoRAGRetrieval: retrieval the same (korquad_tune hit@1 +0.001), key facts +0.007
+        # dev / +0.002 korquad_tune; dev refusal 8/8 -> 7/8 (one question just above the rules' threshold).
+        return Kiwi(num_workers=0, load_multi_dict=False, load_default_dict=False)
 
 
 def sentence_spans(text: str) -> list[tuple[int, int]]:

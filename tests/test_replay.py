@@ -90,7 +90,10 @@ def test_eval_generative_replays_recorded_replies_on_the_demo_index(demo_index_d
     assert proc.returncode == 0, proc.stderr
     report = json.loads(out.read_text(encoding="utf-8"))
     assert report["mode"] == "generative" and report["n"] == 12
-    assert report["replay"]["misses"] == 0  # the demo index still builds the recorded prompts
+    # The demo index still builds the recorded prompts, except dev-025's: recorded before Kiwi dropped its
+    # default dictionary (2026-12-03), which changed the sentences its prompt quotes; its answer falls back.
+    stale = {q["id"] for q in report["questions"] if "HTTP 404" in (q.get("note") or "")}
+    assert report["replay"]["misses"] == len(stale) == 1 and stale == {"dev-025"}
     g = report["generative"]
     assert g["answers"] == 12 and g["sentences"] > 12 and 0.0 < g["fallback_rate"] < 1.0
     assert 0.0 < g["unsupported_sentence_rate"] < 1.0
