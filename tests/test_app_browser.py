@@ -253,11 +253,21 @@ def test_same_name_uploads_both_stay_and_an_upload_can_be_removed(open_page, ser
 
     page.click("#pr-uploaded input")
     page.locator("ul[role=listbox] li", has_text="gull-release (2).txt").first.click()
+    # Remove sends the box's value as the page holds it: wait until the box shows the choice as a token
+    # (twice, on a loaded machine, this step timed out waiting for the count; see the report check below).
+    token = page.locator("#pr-uploaded .token", has_text="gull-release (2).txt")
+    token.wait_for(state="visible", timeout=ANSWER_TIMEOUT_MS)
     page.keyboard.press("Escape")
+    assert token.count() == 1
     page.click("#pr-remove")
+    # The removal's report replaces the upload's ("removed", or what went wrong): wait for it, so a
+    # failure says what the server answered instead of only that the count did not change.
+    page.wait_for_function("() => !document.querySelector('#pr-upload-report').innerText.includes('+1 notices')",
+                           timeout=ANSWER_TIMEOUT_MS)
+    report = page.locator("#pr-upload-report").inner_text()
+    assert "removed" in report, report
     page.wait_for_function("n => document.querySelector('#pr-count').innerText.replace(',', '') == String(n)",
                            arg=before + 1, timeout=ANSWER_TIMEOUT_MS)
-    assert "removed" in page.locator("#pr-upload-report").inner_text()
     bodies = " ".join(n.body for n in server["assistant"].index.notices.values())
     assert "1,284명" in bodies and "9,999명" not in bodies
 
