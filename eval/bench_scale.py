@@ -376,12 +376,14 @@ def concurrency(args) -> None:
         assistant.retriever.embedder.warm()
     questions = [q.question for q in load_gold(args.gold).questions if q.doc_ids][: args.n]
     assistant.ask(questions[0])  # load Kiwi and the model outside the timing
-    # each pass starts with the answerer's caches and the question-token memo empty: the second pass
-    # would otherwise find the first pass's sentence terms, question vectors and question tokens
+    # each pass starts with the answerer's caches, the embedder's question vectors and the question-token
+    # memo empty: the second pass would otherwise find the first pass's sentence terms, question vectors
+    # and question tokens
     from ingest import korean
 
     def clear() -> None:
         getattr(assistant.answerer, "clear_caches", lambda: None)()
+        getattr(assistant.retriever.embedder, "clear_caches", lambda: None)()
         korean._memo.clear()  # private: no product code needs to forget an analysis
 
     clear()

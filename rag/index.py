@@ -38,6 +38,7 @@ from rag.folder import MANIFEST, IndexFolder, IndexProblem
 
 FORMAT = "pressrag-index/2"
 SENTENCE_FILE = "sentences.npy"
+BARE_SENTENCE_FILE = "sentences_bare.npy"
 # Format 1 kept the same files at the top of the folder; its snapshots read the same way.
 _READABLE_FORMATS = ("pressrag-index/1", FORMAT)
 
@@ -98,7 +99,7 @@ class NoticeIndex:
 
     def __init__(self, manifest: Manifest, notices: dict[str, Notice], chunks: list[Chunk],
                  terms: list[list[str]], vectors: np.ndarray, sentence_vectors: np.ndarray | None = None,
-                 tokens: list[list | None] | None = None):
+                 tokens: list[list | None] | None = None, bare_sentence_vectors: np.ndarray | None = None):
         if not (len(chunks) == len(terms) == len(vectors)):
             raise IndexProblem("index rows disagree: chunks, terms and vectors differ in count")
         if tokens is not None and len(tokens) != len(chunks):
@@ -112,6 +113,12 @@ class NoticeIndex:
         # float16 halves the file and memory; cosine differences stay below 1e-3
         self.sentence_vectors = (None if sentence_vectors is None else
                                  np.asarray(sentence_vectors, np.float16).reshape(-1, manifest.dim))
+        # The same sentences embedded alone (see rag/build.py _embed_sentences): rows as sentence_vectors.
+        if bare_sentence_vectors is not None and (self.sentence_vectors is None
+                                                  or len(bare_sentence_vectors) != len(self.sentence_vectors)):
+            raise IndexProblem("index rows disagree: bare and titled sentence vectors differ in count")
+        self.bare_sentence_vectors = (None if bare_sentence_vectors is None else
+                                      np.asarray(bare_sentence_vectors, np.float16).reshape(-1, manifest.dim))
         self._sentence_rows: dict[tuple[str, int, int], int] | None = None
         self._sentence_starts: np.ndarray | None = None
         self.manifest = manifest
@@ -266,6 +273,8 @@ class NoticeIndex:
             starts = self._sentence_offsets()
             rows = [r for i in keep for r in range(starts[i], starts[i + 1])]
             self.sentence_vectors = self.sentence_vectors[rows]
+            if self.bare_sentence_vectors is not None:
+                self.bare_sentence_vectors = self.bare_sentence_vectors[rows]
         self.chunks = [self.chunks[i] for i in keep]
         self.terms = [self.terms[i] for i in keep]
         self.tokens = [self.tokens[i] for i in keep]
@@ -275,18 +284,28 @@ class NoticeIndex:
         self._invalidate()
 
     def add(self, notices: list[Notice], chunks: list[Chunk], terms: list[list[str]], vectors: np.ndarray,
-            sentence_vectors: np.ndarray | None = None, tokens: list[list | None] | None = None) -> None:
-        """Append rows; ``sentence_vectors`` holds one row per entry of each chunk's ``sentences``.
+            sentence_vectors: np.ndarray | None = None, tokens: list[list | None] | None = None,
+            bare_sentence_vectors: np.ndarray | None = None) -> None:
+        """Append rows; ``sentence_vectors`` (and ``bare_sentence_vectors``, the same sentences embedded
+        without their title) hold one row per entry of each chunk's ``sentences``.
 
         Adding without sentence vectors to an index that has them (or the reverse) drops them for
         the whole index: half-covered vectors would score some notices' sentences and not others.
         """
         dim = self.manifest.dim
-        if sentence_vectors is not None and (self.sentence_vectors is not None or not self.chunks):
+        had_vectors = self.sentence_vectors is not None or not self.chunks
+        had_bare = self.bare_sentence_vectors is not None or not self.chunks
+        if sentence_vectors is not None and had_vectors:
             held = self.sentence_vectors if self.sentence_vectors is not None else np.zeros((0, dim), np.float16)
             self.sentence_vectors = np.concatenate([held, np.asarray(sentence_vectors, np.float16).reshape(-1, dim)])
         elif chunks:
             self.sentence_vectors = None
+        if bare_sentence_vectors is not None and had_bare and self.sentence_vectors is not None:
+            held = self.bare_sentence_vectors if self.bare_sentence_vectors is not None else np.zeros((0, dim), np.float16)
+            self.bare_sentence_vectors = np.concatenate(
+                [held, np.asarray(bare_sentence_vectors, np.float16).reshape(-1, dim)])
+        elif chunks or self.sentence_vectors is None:
+            self.bare_sentence_vectors = None
         for notice in notices:
             self.notices[notice.doc_id] = notice
         self.chunks.extend(chunks)
@@ -324,9 +343,11 @@ class NoticeIndex:
 
                 written += save_bm25s(self, snap)
                 written += save_ivf(self, snap)
-                if self.sentence_vectors is not None:
-                    np.save(snap / SENTENCE_FILE, self.sentence_vectors, allow_pickle=False)
-                    written.append(SENTENCE_FILE)
+                for name, held in ((SENTENCE_FILE, self.sentence_vectors),
+                                   (BARE_SENTENCE_FILE, self.bare_sentence_vectors)):
+                    if held is not None:
+                        np.save(snap / name, held, allow_pickle=False)
+                        written.append(name)
                 self.manifest.format = FORMAT
                 self.manifest.checksums = {name: file_digest(snap / name) for name in written}
                 self.manifest.updated = time.strftime("%Y-%m-%dT%H:%M:%S%z")
@@ -404,20 +425,13 @@ class NoticeIndex:
             raise IndexProblem(f"index at {folder} is unreadable: {exc}") from exc
         if flat.d != manifest.dim:
             raise IndexProblem(f"index at {folder}: vectors have dimension {flat.d}, manifest says {manifest.dim}")
-        sentence_vectors = None
-        # optional: indexes saved before sentence vectors existed load without them
-        if SENTENCE_FILE in manifest.checksums:
-            path = snap / SENTENCE_FILE
-            if not path.exists() or manifest.checksums[SENTENCE_FILE] != file_digest(path):
-                raise IndexProblem(f"index at {folder} is damaged: {SENTENCE_FILE} is missing or does not match "
-                                   "its checksum; rebuild it")
-            try:
-                sentence_vectors = np.load(path, allow_pickle=False)
-            except (ValueError, OSError) as exc:
-                raise IndexProblem(f"index at {folder} is unreadable: {exc}") from exc
-        index = cls(manifest, notices, chunks, terms, vectors, sentence_vectors, tokens)
+        # optional: indexes saved before sentence vectors (or bare ones) existed load without them
+        sentence_vectors, bare = (_load_optional_array(folder, snap, manifest, name)
+                                  for name in (SENTENCE_FILE, BARE_SENTENCE_FILE))
+        index = cls(manifest, notices, chunks, terms, vectors, sentence_vectors, tokens,
+                    bare if sentence_vectors is not None else None)
         # the optional search files (bm25s/, ivf.faiss): verified like the rest
-        for name in (n for n in manifest.checksums if n not in _FILES and n != SENTENCE_FILE):
+        for name in (n for n in manifest.checksums if n not in _FILES and n not in (SENTENCE_FILE, BARE_SENTENCE_FILE)):
             if not (snap / name).exists() or manifest.checksums[name] != file_digest(snap / name):
                 raise IndexProblem(f"index at {folder} is damaged: {name} is missing or does not match its checksum; "
                                    "rebuild it")
@@ -428,3 +442,16 @@ class NoticeIndex:
         index._faiss = flat if len(chunks) <= APPROXIMATE_ABOVE else None
         index.snapshot_dir = snap
         return index
+
+
+def _load_optional_array(folder: Path, snap: Path, manifest: Manifest, name: str) -> np.ndarray | None:
+    """An optional .npy file of a snapshot, checked against the manifest; None when it has none."""
+    if name not in manifest.checksums:
+        return None
+    path = snap / name
+    if not path.exists() or manifest.checksums[name] != file_digest(path):
+        raise IndexProblem(f"index at {folder} is damaged: {name} is missing or does not match its checksum; rebuild it")
+    try:
+        return np.load(path, allow_pickle=False)
+    except (ValueError, OSError) as exc:
+        raise IndexProblem(f"index at {folder} is unreadable: {exc}") from exc

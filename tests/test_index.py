@@ -33,7 +33,7 @@ def test_save_and_load_round_trip(tmp_path, corpus):
     assert top == sorted(["CURRENT", snap.name, "pressrag-index.json", "write.lock"])
     files = sorted(snap.iterdir())
     assert [f.name for f in files] == ["bm25s", "chunks.jsonl", "manifest.json", "notices.jsonl", "sentences.npy",
-                                     "vectors.faiss"]
+                                     "sentences_bare.npy", "vectors.faiss"]
     assert len(index.sentence_vectors) == sum(len(c.sentences) for c in index.chunks)
     assert not any(f.suffix in (".pkl", ".pickle") for f in files)
 

@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 
 from rag.answer import ExtractiveAnswerer
-from rag.build import IndexUpdater, sentence_text
+from rag.build import IndexUpdater, title_weight
 from rag.folder import IndexFolder
-from rag.index import SENTENCE_FILE, NoticeIndex
+from rag.index import BARE_SENTENCE_FILE, SENTENCE_FILE, NoticeIndex
 from rag.question import QUESTION_WORDS
 from rag.retrieve import Retriever
 from rag.scorer import FEATURES, WEIGHTS_FILE, ScorerWeights, SentenceModel, fit_logistic
@@ -29,20 +29,45 @@ def _write(folder: Path, name: str, text: str) -> None:
     (folder / name).write_text(text, encoding="utf-8")
 
 
-def test_sentence_vectors_follow_the_chunks(tmp_path):
+def _sentence_vectors(embedder, title: str, sentence: str) -> tuple[np.ndarray, np.ndarray]:
+    """(titled, bare) as ingest makes them: the sentence's vector plus its title's, weighted by
+    sqrt(len(title) / len(sentence)), normalised."""
+    bare, title_vector = embedder.embed_passages([sentence, title])
+    assert title_weight(title, sentence) == pytest.approx((len(title) / len(sentence)) ** 0.5)
+    titled = bare + title_weight(title, sentence) * title_vector
+    return titled / np.linalg.norm(titled), bare
+
+
+def _two_notices(tmp_path: Path) -> tuple[Path, HashEmbedder, NoticeIndex]:
+    """NOTICE_A and NOTICE_B as files in tmp_path/src, indexed into tmp_path/idx."""
     src = tmp_path / "src"
     _write(src, "a.txt", NOTICE_A)
     _write(src, "b.txt", NOTICE_B)
     embedder = HashEmbedder()
     IndexUpdater(embedder, progress=False).run(tmp_path / "idx", [src])
-    index = NoticeIndex.load(tmp_path / "idx")
+    return src, embedder, NoticeIndex.load(tmp_path / "idx")
+
+
+def _forget_file(index_dir: Path, name: str) -> None:
+    """Make the current snapshot look as if it was saved without ``name`` (an index from an older version)."""
+    snap = IndexFolder(index_dir).current()
+    manifest = json.loads((snap / "manifest.json").read_text(encoding="utf-8"))
+    del manifest["checksums"][name]
+    (snap / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    (snap / name).unlink()
+
+
+def test_sentence_vectors_follow_the_chunks(tmp_path):
+    src, embedder, index = _two_notices(tmp_path)
     assert index.sentence_vectors is not None
     assert len(index.sentence_vectors) == sum(len(c.sentences) for c in index.chunks)
     notice = index.notices["a.txt"]
     start, end = index.sentence_spans("a.txt")[1]
-    expected = embedder.embed_passages([sentence_text(notice.title, notice.body[start:end])])[0]
+    titled, bare = _sentence_vectors(embedder, notice.title, notice.body[start:end])
     row = index.sentence_row("a.txt", start, end)
-    assert np.allclose(index.sentence_vectors[row].astype(np.float32), expected, atol=2e-3)
+    assert np.allclose(index.sentence_vectors[row].astype(np.float32), titled, atol=2e-3)
+    assert np.allclose(index.bare_sentence_vectors[row].astype(np.float32), bare, atol=2e-3)
+    assert not np.allclose(titled, bare, atol=2e-3)  # the title is really in the titled vector
 
     # a changed file replaces its rows, a removed one (prune) drops them: still one row per chunk sentence
     _write(src, "a.txt", NOTICE_A.replace("5,678억", "6,000억"))
@@ -52,21 +77,19 @@ def test_sentence_vectors_follow_the_chunks(tmp_path):
     assert set(index.notices) == {"a.txt"}
     assert len(index.sentence_vectors) == sum(len(c.sentences) for c in index.chunks)
     notice = index.notices["a.txt"]
+    assert len(index.bare_sentence_vectors) == len(index.sentence_vectors)
     for s_start, s_end in index.sentence_spans("a.txt"):
-        want = embedder.embed_passages([sentence_text(notice.title, notice.body[s_start:s_end])])[0]
-        got = index.sentence_vectors[index.sentence_row("a.txt", s_start, s_end)].astype(np.float32)
-        assert np.allclose(got, want, atol=2e-3)
+        titled, bare = _sentence_vectors(embedder, notice.title, notice.body[s_start:s_end])
+        row = index.sentence_row("a.txt", s_start, s_end)
+        assert np.allclose(index.sentence_vectors[row].astype(np.float32), titled, atol=2e-3)
+        assert np.allclose(index.bare_sentence_vectors[row].astype(np.float32), bare, atol=2e-3)
 
 
 def test_an_index_saved_without_sentence_vectors_still_loads_and_answers(tmp_path):
     src = tmp_path / "src"
     _write(src, "a.txt", NOTICE_A)
     IndexUpdater(HashEmbedder(), progress=False).run(tmp_path / "idx", [src])
-    snap = IndexFolder(tmp_path / "idx").current()
-    manifest = json.loads((snap / "manifest.json").read_text(encoding="utf-8"))
-    del manifest["checksums"][SENTENCE_FILE]
-    (snap / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
-    (snap / SENTENCE_FILE).unlink()
+    _forget_file(tmp_path / "idx", SENTENCE_FILE)
     index = NoticeIndex.load(tmp_path / "idx")
     assert index.sentence_vectors is None
     answerer = ExtractiveAnswerer(embedder=HashEmbedder(), idf=index.idf)
@@ -172,3 +195,25 @@ def test_threshold_keeps_false_refusals_within_the_limit():
     answerable_refused = sum(c < t for c, ok in confidences if ok) / 100
     assert answerable_refused <= 0.03
     assert fit_answers.curve(confidences, [t])[0]["refusal_accuracy"] == 0.5
+
+
+def test_an_english_question_reads_the_stored_bare_sentence_vectors(tmp_path):
+    """English answers rank sentences by meaning from the index's bare sentence vectors; only an index
+    saved without them (before 2026-12-03) embeds the best chunks' sentences at question time."""
+    _, embedder, index = _two_notices(tmp_path)
+    assert index.bare_sentence_vectors is not None
+    question = "How much money goes into remodelling the regional libraries?"
+    retrieval = Retriever(index, embedder, mode="dense").run(question)
+    answerer = ExtractiveAnswerer(embedder=embedder, idf=index.idf)
+    embedder.passages_embedded = 0
+    first = answerer.run(question, retrieval, index)
+    assert embedder.passages_embedded == 0
+
+    _forget_file(tmp_path / "idx", BARE_SENTENCE_FILE)
+    old = NoticeIndex.load(tmp_path / "idx")
+    assert old.bare_sentence_vectors is None and old.sentence_vectors is not None
+    answerer.clear_caches()
+    second = answerer.run(question, Retriever(old, embedder, mode="dense").run(question), old)
+    assert embedder.passages_embedded > 0
+    # the same vectors either way (the stored ones are float16), so the same answer
+    assert second.answer == first.answer

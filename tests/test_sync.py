@@ -33,9 +33,11 @@ TABLE_SAMPLE = """<div class="view_cont"><p>행정안전부는 2026년 예산을
 
 
 def passages_of(index, doc_ids: set[str]) -> int:
-    """What ingesting ``doc_ids`` embeds: each chunk, and each distinct sentence (the answerer's vectors)."""
+    """What ingesting ``doc_ids`` embeds: each chunk, each distinct sentence and each notice's title (the
+    answerer's sentence vectors are the sentence alone, and the sentence plus its title's vector)."""
     chunks = [c for c in index.chunks if c.doc_id in doc_ids]
-    return len(chunks) + len({(c.doc_id, span) for c in chunks for span in c.sentences})
+    titled = {c.doc_id for c in chunks if c.title}
+    return len(chunks) + len({(c.doc_id, span) for c in chunks for span in c.sentences}) + len(titled)
 
 
 @pytest.fixture
