@@ -292,20 +292,10 @@ class NoticeIndex:
         Adding without sentence vectors to an index that has them (or the reverse) drops them for
         the whole index: half-covered vectors would score some notices' sentences and not others.
         """
-        dim = self.manifest.dim
-        had_vectors = self.sentence_vectors is not None or not self.chunks
-        had_bare = self.bare_sentence_vectors is not None or not self.chunks
-        if sentence_vectors is not None and had_vectors:
-            held = self.sentence_vectors if self.sentence_vectors is not None else np.zeros((0, dim), np.float16)
-            self.sentence_vectors = np.concatenate([held, np.asarray(sentence_vectors, np.float16).reshape(-1, dim)])
-        elif chunks:
-            self.sentence_vectors = None
-        if bare_sentence_vectors is not None and had_bare and self.sentence_vectors is not None:
-            held = self.bare_sentence_vectors if self.bare_sentence_vectors is not None else np.zeros((0, dim), np.float16)
-            self.bare_sentence_vectors = np.concatenate(
-                [held, np.asarray(bare_sentence_vectors, np.float16).reshape(-1, dim)])
-        elif chunks or self.sentence_vectors is None:
-            self.bare_sentence_vectors = None
+        dim, empty, adding = self.manifest.dim, not self.chunks, bool(chunks)
+        self.sentence_vectors = _extend_rows(self.sentence_vectors, sentence_vectors, dim, empty, adding)
+        self.bare_sentence_vectors = (None if self.sentence_vectors is None else
+                                      _extend_rows(self.bare_sentence_vectors, bare_sentence_vectors, dim, empty, adding))
         for notice in notices:
             self.notices[notice.doc_id] = notice
         self.chunks.extend(chunks)
@@ -442,6 +432,16 @@ class NoticeIndex:
         index._faiss = flat if len(chunks) <= APPROXIMATE_ABOVE else None
         index.snapshot_dir = snap
         return index
+
+
+def _extend_rows(held: np.ndarray | None, new: np.ndarray | None, dim: int, empty: bool,
+                 adding: bool) -> np.ndarray | None:
+    """``held`` (float16 sentence vectors) with ``new``'s rows appended; None once rows are added without
+    them, or to an index (not ``empty``) that lacks them; ``held`` unchanged when nothing is added."""
+    if new is not None and (held is not None or empty):
+        base = held if held is not None else np.zeros((0, dim), np.float16)
+        return np.concatenate([base, np.asarray(new, np.float16).reshape(-1, dim)])
+    return None if adding else held
 
 
 def _load_optional_array(folder: Path, snap: Path, manifest: Manifest, name: str) -> np.ndarray | None:

@@ -217,3 +217,22 @@ def test_an_english_question_reads_the_stored_bare_sentence_vectors(tmp_path):
     assert embedder.passages_embedded > 0
     # the same vectors either way (the stored ones are float16), so the same answer
     assert second.answer == first.answer
+
+
+def test_rows_added_without_sentence_vectors_drop_them_for_the_whole_index(tmp_path):
+    """Half-covered vectors would score some notices' sentences and not others: adding rows without
+    them drops them (titled and bare); adding nothing keeps them; bare ones never outlive titled ones."""
+    _, _, index = _two_notices(tmp_path)
+    chunk, n = index.chunks[0], len(index.chunks[0].sentences)
+    titled, bare = index.sentence_vectors[:n], index.bare_sentence_vectors[:n]
+
+    index.add([], [], [], np.zeros((0, index.manifest.dim)))
+    assert index.sentence_vectors is not None and index.bare_sentence_vectors is not None
+    index.add([], [chunk], [[]], index.vectors[:1], titled, bare_sentence_vectors=bare)
+    assert len(index.bare_sentence_vectors) == len(index.sentence_vectors) == sum(len(c.sentences) for c in index.chunks)
+    index.add([], [chunk], [[]], index.vectors[:1], titled)  # titled only: the bare ones go
+    assert index.sentence_vectors is not None and index.bare_sentence_vectors is None
+    index.add([], [chunk], [[]], index.vectors[:1], titled, bare_sentence_vectors=bare)  # too late to come back
+    assert index.bare_sentence_vectors is None
+    index.add([], [chunk], [[]], index.vectors[:1])
+    assert index.sentence_vectors is None and index.bare_sentence_vectors is None
