@@ -926,6 +926,9 @@ def build_ui(assistant: Assistant, settings: Settings, allow_uploads: bool | Non
 
     def remove(doc_ids):
         report = remove_uploads(assistant, doc_ids)
+        # Logged like uploads: what the page sent and what came of it, to tell a page's stale choice
+        # from a failed removal when a visitor reports one.
+        log.info("remove %s: %s", list(doc_ids or []), one_line(report.message, 200))
         watch.snapshot = watch._current()
         return (render_upload_report(report), *refresh())
 

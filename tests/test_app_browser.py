@@ -8,6 +8,7 @@ session's shared index).
 
 from __future__ import annotations
 
+import logging
 import shutil
 import socket
 from pathlib import Path
@@ -227,9 +228,14 @@ def test_uploads_are_off_by_default(open_page, server):
     assert "--allow-uploads" in page.locator("#pr-uploads-off").inner_text()
 
 
-def test_same_name_uploads_both_stay_and_an_upload_can_be_removed(open_page, server, tmp_path):
+def test_same_name_uploads_both_stay_and_an_upload_can_be_removed(open_page, server, tmp_path, caplog):
+    caplog.set_level(logging.INFO, logger="pressrag.app")  # a failure shows what the server received
     page = open_page()
-    before = _count(page)
+    # The count the server holds now: the page first shows the count from when the server started and
+    # replaces it when its load event returns, so reading the page here could give an older figure.
+    before = len(server["assistant"].index.notices)
+    page.wait_for_function("n => document.querySelector('#pr-count').innerText.replace(',', '') == String(n)",
+                           arg=before, timeout=ANSWER_TIMEOUT_MS)
     files = []
     for folder, count in (("first", "1,284"), ("second", "9,999")):
         (tmp_path / folder).mkdir()
@@ -265,7 +271,9 @@ def test_same_name_uploads_both_stay_and_an_upload_can_be_removed(open_page, ser
     page.wait_for_function("() => !document.querySelector('#pr-upload-report').innerText.includes('+1 notices')",
                            timeout=ANSWER_TIMEOUT_MS)
     report = page.locator("#pr-upload-report").inner_text()
-    assert "removed" in report, report
+    # "삭제함" is the success line only ("removed" also appears in the refusal to remove other notices).
+    assert "삭제함" in report and "gull-release (2).txt" in report, report
+    assert len(server["assistant"].index.notices) == before + 1, report
     page.wait_for_function("n => document.querySelector('#pr-count').innerText.replace(',', '') == String(n)",
                            arg=before + 1, timeout=ANSWER_TIMEOUT_MS)
     bodies = " ".join(n.body for n in server["assistant"].index.notices.values())
