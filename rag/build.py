@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-
 import sys
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -252,8 +251,8 @@ class IndexUpdater:
         titled vectors, 0.822 with bare ones); Korean questions do better with the title (korquad_tune,
         held-out half: top-1 sentence 0.835 against 0.829). Embedding every sentence twice would cost a
         second pass (66 s of the demo corpus's ~3 min), so the titled vector is the bare one plus
-        ``title_weight`` times the title's, normalised: one title per notice is embedded instead
-        (``title_weight``). Against embedding "title\nsentence", measured 2026-12-03: dev the same,
+        ``title_weight`` times the title's, normalised: one title per notice is embedded instead.
+        Against embedding "title\nsentence", measured 2026-12-03: dev the same,
         korquad_tune key facts 0.884 -> 0.886, refusal 0.312 -> 0.333, false refusals 0.065 -> 0.062.
         Neighbouring chunks share a sentence of overlap: each distinct sentence is embedded once.
         """
@@ -287,18 +286,21 @@ class IndexUpdater:
             from tqdm import tqdm
 
             bar = tqdm(total=len(texts), unit=unit, desc="embedding", file=sys.stderr, dynamic_ncols=True)
-        parts = []
+        out = np.zeros((len(texts), self.embedder.dim), np.float32)
+        # Slices are taken longest first over the whole list, so each engine batch holds texts of about
+        # one length and pads little: on the demo corpus (2-core machine, 2026-12-04) sentences embed
+        # 55 -> 80 per second and chunks 13.7 -> 16 per second against slices in document order.
+        order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
         try:
-            # Bigger slices than the engine's batch keep its length-sorting effective.
             step = max(self.batch_size, 1) * 4
             for start in range(0, len(texts), step):
-                batch = texts[start:start + step]
-                parts.append(self.embedder.embed_passages(batch))
+                rows = order[start:start + step]
+                out[rows] = self.embedder.embed_passages([texts[i] for i in rows])
                 if bar is not None:
-                    bar.update(len(batch))
+                    bar.update(len(rows))
                 if self.on_progress is not None:
-                    self.on_progress(start + len(batch), len(texts))
+                    self.on_progress(start + len(rows), len(texts))
         finally:
             if bar is not None:
                 bar.close()
-        return np.concatenate(parts) if parts else np.zeros((0, self.embedder.dim), np.float32)
+        return out

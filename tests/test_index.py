@@ -1,4 +1,5 @@
 
+import numpy as np
 import pytest
 
 from rag.build import IndexUpdater
@@ -158,3 +159,20 @@ def test_an_index_stored_without_sentence_tokens_still_loads_and_answers_from_ki
     index.save(tmp_path / "idx")
     again = NoticeIndex.load(tmp_path / "idx")
     assert again.token_table("b.txt") is None and len(again.chunks) == len(index.chunks)
+
+
+def test_each_vector_row_is_its_own_texts_vector_though_texts_are_embedded_longest_first(fake_index):
+    # The builder hands the engine slices sorted by length (less padding); the rows must come back in
+    # the chunks' and sentences' order. The demo corpus spans many slices of 128 texts at batch_size 32.
+    from rag.build import _sentence_keys, passage_text
+
+    embedder = HashEmbedder()
+    index = fake_index
+    assert len(index.chunks) > 128
+    for i in (0, 1, len(index.chunks) // 2, len(index.chunks) - 1):
+        assert np.allclose(index.vectors[i], embedder._vector(passage_text(index.chunks[i])))
+    keys, _ = _sentence_keys(index.chunks)
+    for row in (0, len(keys) // 3, len(keys) - 1):
+        doc, start, end = keys[row]
+        want = embedder._vector(index.notices[doc].body[start:end])
+        assert np.allclose(index.bare_sentence_vectors[row].astype(np.float32), want, atol=1e-3)
