@@ -123,6 +123,12 @@ def _count(page) -> int:
     return int(page.locator("#pr-count").inner_text().replace(",", ""))
 
 
+def _wait_for_count(page, n: int) -> None:
+    """Wait until the page's corpus box shows ``n`` notices."""
+    page.wait_for_function("n => document.querySelector('#pr-count').innerText.replace(',', '') == String(n)",
+                           arg=n, timeout=ANSWER_TIMEOUT_MS)
+
+
 def test_answer_shows_the_five_strategies_with_a_highlighted_citation(open_page, server, tmp_path):
     page = open_page()
     reply = _ask(page, "전자정부 2020의 5대 전략은?")
@@ -156,9 +162,11 @@ def test_script_in_a_question_shows_as_text_and_never_runs(open_page):
     assert reply.count() == 1
 
 
-def test_uploaded_notice_with_markup_is_searchable_and_shown_as_text(open_page, tmp_path):
+def test_uploaded_notice_with_markup_is_searchable_and_shown_as_text(open_page, server, tmp_path):
     page = open_page()
-    before = _count(page)
+    # from the server, as in the same-name upload test: the page may still show its start-up count
+    before = len(server["assistant"].index.notices)
+    _wait_for_count(page, before)
     notice = tmp_path / "penguin.txt"
     notice.write_text("행정안전부 펭귄마을 스크립트 점검 <script>window.__xss2=1</script>\n2026-06-20\n\n"
                       "행정안전부는 20일 펭귄마을 스크립트 점검 계획을 발표했다. "
@@ -234,8 +242,7 @@ def test_same_name_uploads_both_stay_and_an_upload_can_be_removed(open_page, ser
     # The count the server holds now: the page first shows the count from when the server started and
     # replaces it when its load event returns, so reading the page here could give an older figure.
     before = len(server["assistant"].index.notices)
-    page.wait_for_function("n => document.querySelector('#pr-count').innerText.replace(',', '') == String(n)",
-                           arg=before, timeout=ANSWER_TIMEOUT_MS)
+    _wait_for_count(page, before)
     files = []
     for folder, count in (("first", "1,284"), ("second", "9,999")):
         (tmp_path / folder).mkdir()
@@ -250,8 +257,7 @@ def test_same_name_uploads_both_stay_and_an_upload_can_be_removed(open_page, ser
         if i > 1:
             page = open_page()
         page.set_input_files("#pr-upload input[type=file]", [str(made_up)])
-        page.wait_for_function("n => document.querySelector('#pr-count').innerText.replace(',', '') == String(n)",
-                               arg=before + i, timeout=ANSWER_TIMEOUT_MS)
+        _wait_for_count(page, before + i)
         assert "+1 notices" in page.locator("#pr-upload-report").inner_text()
     bodies = " ".join(n.body for n in server["assistant"].index.notices.values())
     assert "1,284명" in bodies and "9,999명" in bodies
@@ -274,8 +280,7 @@ def test_same_name_uploads_both_stay_and_an_upload_can_be_removed(open_page, ser
     # "삭제함" is the success line only ("removed" also appears in the refusal to remove other notices).
     assert "삭제함" in report and "gull-release (2).txt" in report, report
     assert len(server["assistant"].index.notices) == before + 1, report
-    page.wait_for_function("n => document.querySelector('#pr-count').innerText.replace(',', '') == String(n)",
-                           arg=before + 1, timeout=ANSWER_TIMEOUT_MS)
+    _wait_for_count(page, before + 1)
     bodies = " ".join(n.body for n in server["assistant"].index.notices.values())
     assert "1,284명" in bodies and "9,999명" not in bodies
 
