@@ -51,6 +51,7 @@ TITLE = "pressrag · 보도자료 질의응답"
 MAX_QUESTION_CHARS = 2000  # the retriever's limit (rag.retrieve.MAX_QUERY_CHARS)
 SHOWN_QUESTION_CHARS = 600
 UPLOAD_SUFFIXES = (".txt", ".md", ".jsonl", ".pdf", ".hwp", ".hwpx")
+CHAT_CONCURRENCY = 8  # questions answered at once by one server (see the chat events in build_ui)
 EXAMPLES = [
     "전자정부 2020의 5대 전략은?",
     "What are the five strategies of e-Government 2020?",
@@ -989,11 +990,13 @@ def build_ui(assistant: Assistant, settings: Settings, allow_uploads: bool | Non
         chat_inputs = [question, state, agencies, since, until, source_types]
         chat_outputs = [chatbot, state, question, download]
         # "always_last": a question sent while an answer streams waits in the box and runs next,
-        # instead of being dropped.
-        events = [trigger(respond, chat_inputs, chat_outputs, concurrency_limit=4, concurrency_id="chat",
+        # instead of being dropped. Up to 8 questions answer at once: questions that arrive together
+        # have their vectors embedded as one batch (rag/embed.py QueryBatcher), so 8 at once take ~0.55 of
+        # their one-at-a-time time on 2 cores (eval/bench_scale.py concurrency); a 9th waits its turn.
+        events = [trigger(respond, chat_inputs, chat_outputs, concurrency_limit=CHAT_CONCURRENCY, concurrency_id="chat",
                           show_progress="hidden", trigger_mode="always_last")
                   for trigger in (question.submit, ask.click)]
-        events.append(chatbot.retry(retry, chat_inputs[1:], chat_outputs, concurrency_limit=4,
+        events.append(chatbot.retry(retry, chat_inputs[1:], chat_outputs, concurrency_limit=CHAT_CONCURRENCY,
                                     concurrency_id="chat", show_progress="hidden"))
         stop.click(None, None, None, cancels=events, queue=False)
         clear.click(new_chat, None, chat_outputs, queue=False)

@@ -125,6 +125,7 @@ class ExtractiveAnswerer:
         self.compound_credit = compound_credit
         self.inline_list_bonus = inline_list_bonus
         self._terms_cache: dict[str, frozenset[str]] = {}
+        self._squash_cache: dict[str, str] = {}
         # the learned sentence scorer (rag/scorer.py); ``learned=False`` keeps the word-overlap scores
         # default: learned whenever fitted weights ship (or are given)
         self.learned = learned if learned is not None else (weights is not None or WEIGHTS_FILE.exists())
@@ -138,6 +139,7 @@ class ExtractiveAnswerer:
     def clear_caches(self) -> None:
         """Forget the sentence terms and question vectors kept between questions (benchmarks start cold)."""
         self._terms_cache.clear()
+        self._squash_cache.clear()
         self._query_cache.clear()
 
     @property
@@ -156,6 +158,15 @@ class ExtractiveAnswerer:
             self._terms_cache[text] = cached
         return cached
 
+    def _squash(self, text: str) -> str:
+        # one question squashes each candidate and its neighbours ~3 times (coverage, features, dedup)
+        cached = self._squash_cache.get(text)
+        if cached is None:
+            if len(self._squash_cache) > 20000:
+                self._squash_cache.clear()
+            cached = self._squash_cache[text] = squash(text)
+        return cached
+
     def _span_terms(self, cand: _Candidate, start: int | None = None, end: int | None = None) -> frozenset[str]:
         """Search terms of ``cand``'s body span [start, end) (default: the whole candidate): read off the
         index's stored sentence tokens, or Kiwi over the text for an index stored without them."""
@@ -169,7 +180,7 @@ class ExtractiveAnswerer:
         total = sum(q_terms.values())
         if not total:
             return 0.0
-        squashed = squash(text)
+        squashed = self._squash(text)
         got = 0.0
         for term, weight in q_terms.items():
             if term in terms or (len(term) > 1 and term in squashed):
@@ -292,7 +303,7 @@ class ExtractiveAnswerer:
             coverage = self._coverage(q_terms, self._span_terms(cand), cand.text)
             prev_dense, prev_cov = signals(cand.doc_id, spans[k - 1]) if k > 0 else (0.0, 0.0)
             _, next_cov = signals(cand.doc_id, spans[k + 1]) if k + 1 < len(spans) else (0.0, 0.0)
-            x[i] = (dense, 0.0, coverage, 0.0, bigram_share(grams, squash(cand.text)), prev_dense, prev_cov, next_cov,
+            x[i] = (dense, 0.0, coverage, 0.0, bigram_share(grams, self._squash(cand.text)), prev_dense, prev_cov, next_cov,
                     1.0 / (1.0 + cand.chunk_rank), doc_rank.get(cand.doc_id, len(doc_rank)), k / max(len(spans), 1),
                     float(k == 0), float(cand.cut_before), safe_log_length(len(cand.text)),
                     float(wants_number and bool(_DIGIT.search(cand.text))), dense if english else 0.0,
@@ -548,10 +559,10 @@ class ExtractiveAnswerer:
         ranked = sorted(scored, key=lambda c: -c.score)
         best = ranked[0]
         chosen = [best]
-        keys = {squash(best.text)}
+        keys = {self._squash(best.text)}
         if _wants_list(question) or _ENUM_HEAD.search(best.text):
             for item in self._enumeration_near(best, index):
-                key = squash(item.text)
+                key = self._squash(item.text)
                 if not any(key in k or k in key for k in keys):
                     chosen.append(item)
                     keys.add(key)
@@ -561,7 +572,7 @@ class ExtractiveAnswerer:
             if len(part_terms) < 2:
                 continue
             part_best = max(ranked, key=lambda c: self._coverage(part_terms, self._span_terms(c), c.text) + 0.1 * c.score)
-            key = squash(part_best.text)
+            key = self._squash(part_best.text)
             if not any(key in k or k in key for k in keys):
                 chosen.append(part_best)
                 keys.add(key)
@@ -573,7 +584,7 @@ class ExtractiveAnswerer:
         while used < self.max_chars:
             best_gain, pick = 0.0, None
             for cand in ranked[1:]:
-                key = squash(cand.text)
+                key = self._squash(cand.text)
                 if any(key in k or k in key for k in keys) or used + len(cand.text) > self.max_chars * 1.2:
                     continue
                 new = {t for t in q_terms if t in self._span_terms(cand)} - covered
@@ -590,7 +601,7 @@ class ExtractiveAnswerer:
                 break
             chosen.append(pick)
             cited.add(pick.doc_id)
-            keys.add(squash(pick.text))
+            keys.add(self._squash(pick.text))
             covered |= {t for t in q_terms if t in self._span_terms(pick)}
             used += len(pick.text)
         return chosen

