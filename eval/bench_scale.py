@@ -52,6 +52,8 @@ def _module_at(ref: str, path: str, name: str):
     spec = importlib.util.spec_from_loader(name, loader=None)
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module  # dataclasses look their module up there
+    # files the module reads beside itself (rag/fusion_weights.json) come from the working tree, not from ref
+    module.__file__ = str(REPO / path)
     exec(compile(source, f"{ref}:{path}", "exec"), module.__dict__)
     return module
 
