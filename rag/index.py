@@ -40,6 +40,7 @@ from rag.folder import MANIFEST, IndexFolder, IndexProblem
 FORMAT = "pressrag-index/2"
 SENTENCE_FILE = "sentences.npy"
 BARE_SENTENCE_FILE = "sentences_bare.npy"
+_SENTENCE_FILES = (SENTENCE_FILE, BARE_SENTENCE_FILE)  # optional: older indexes load without them
 # Format 1 kept the same files at the top of the folder; its snapshots read the same way.
 _READABLE_FORMATS = ("pressrag-index/1", FORMAT)
 
@@ -421,11 +422,11 @@ class NoticeIndex:
             raise IndexProblem(f"index at {folder}: vectors have dimension {flat.d}, manifest says {manifest.dim}")
         # optional: indexes saved before sentence vectors (or bare ones) existed load without them
         sentence_vectors, bare = (_load_optional_array(folder, snap, manifest, name)
-                                  for name in (SENTENCE_FILE, BARE_SENTENCE_FILE))
+                                  for name in _SENTENCE_FILES)
         index = cls(manifest, notices, chunks, terms, vectors, sentence_vectors, tokens,
                     bare if sentence_vectors is not None else None)
         # the optional search files (bm25s/, ivf.faiss): verified like the rest
-        for name in (n for n in manifest.checksums if n not in _FILES and n not in (SENTENCE_FILE, BARE_SENTENCE_FILE)):
+        for name in (n for n in manifest.checksums if n not in _FILES and n not in _SENTENCE_FILES):
             if not (snap / name).exists() or manifest.checksums[name] != file_digest(snap / name):
                 raise IndexProblem(f"index at {folder} is damaged: {name} is missing or does not match its checksum; "
                                    "rebuild it")

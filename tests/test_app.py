@@ -509,6 +509,51 @@ def test_generative_stream_over_http_reaches_the_chat_as_deltas(fake_index):
     assert "\n" not in out and "<script" not in out
 
 
+
+def test_the_web_chat_answers_eight_questions_at_once(fake_index, tmp_path):
+    """Eight questions sent through the page's queue at the same moment are all being answered at
+    once: each answer waits at a barrier of eight, which breaks (and the answer fails) if the chat
+    ran fewer of them together."""
+    import socket
+
+    from gradio_client import Client
+
+    from rag.answer import ExtractiveAnswerer
+    from rag.retrieve import Retriever
+    from rag.service import Assistant
+    from rag.settings import Settings
+
+    barrier = threading.Barrier(8, timeout=30)
+
+    class MeetingAnswerer(ExtractiveAnswerer):
+        def run(self, question, retrieval, index):
+            barrier.wait()
+            return super().run(question, retrieval, index)
+
+    embedder = HashEmbedder()
+    assistant = Assistant(fake_index, Retriever(fake_index, embedder),
+                          MeetingAnswerer(embedder=embedder, idf=fake_index.idf))
+    demo = app.build_ui(assistant, Settings(index=tmp_path / "index"))
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, share=False, quiet=True,
+                ssr_mode=False)
+    try:
+        client = Client(f"http://127.0.0.1:{port}/", verbose=False)
+        endpoint = next(name for name in client.view_api(print_info=False, return_format="dict")["named_endpoints"]
+                        if name.startswith("/respond"))
+        jobs = [client.submit("전자정부 2020의 5대 전략은?", [], None, None, [], api_name=endpoint)
+                for _ in range(8)]
+        replies = [job.result(timeout=60) for job in jobs]
+    finally:
+        demo.close()
+    assert not barrier.broken
+    for chat, *_ in replies:
+        content = chat[-1]["content"]
+        page = content if isinstance(content, str) else "".join(part.get("text", "") for part in content)
+        assert 'data-refused="false"' in page and "행정자치부" in page, page[:300]
+
 # -- operating a shared chat: uploads off by default, removal, no server paths, chat replies ---------------
 
 
