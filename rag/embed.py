@@ -53,7 +53,6 @@ class QueryBatcher:
         self._cond = threading.Condition()
         self._queue: list[_Pending] = []
         self._busy = False
-        self.calls = 0  # engine calls made, for tests and benchmarks
 
     def embed(self, text: str) -> np.ndarray:
         mine = _Pending(text)
@@ -70,11 +69,12 @@ class QueryBatcher:
             try:
                 vectors = self._embed_many([p.text for p in batch])
                 results: list = [np.asarray(v, np.float32) for v in vectors]
+                if len(results) != len(batch):  # a waiter left without a row would wait for ever
+                    raise RuntimeError(f"the engine returned {len(results)} vectors for {len(batch)} questions")
                 error = None
             except BaseException as exc:  # every waiter in the batch gets the engine's error
                 results, error = [None] * len(batch), exc
             with self._cond:
-                self.calls += 1
                 for p, v in zip(batch, results):
                     p.vector, p.error, p.done = v, error, True
                 self._busy = False

@@ -198,6 +198,26 @@ def test_a_batch_is_capped_and_an_engine_error_reaches_every_question_in_its_bat
     assert not batcher._busy  # a failed batch leaves the engine free for the next question
 
 
+def test_an_engine_that_returns_too_few_vectors_fails_the_batch_instead_of_hanging():
+    from rag.embed import QueryBatcher
+
+    engine = _HeldEngine(lambda texts: np.zeros((1, 2), np.float32))  # one row for any batch
+    batcher, errors = QueryBatcher(engine), []
+
+    def ask(text):
+        try:
+            batcher.embed(text)
+        except RuntimeError as exc:
+            errors.append(str(exc))
+
+    threads = _first_alone_then_queued(batcher, engine, ask, "a", ["b", "c"])
+    engine.release.set()
+    for thread in threads:
+        thread.join(10)
+    assert not any(thread.is_alive() for thread in threads)
+    assert errors == ["the engine returned 1 vectors for 2 questions"] * 2
+
+
 @pytest.mark.model
 def test_questions_embedded_as_one_batch_get_the_vectors_they_get_alone():
     questions = ["전자정부 2020의 5대 전략은?", "소방청은 인도네시아와 어떤 협력을 했나?", "최저임금은 얼마인가?",
