@@ -412,6 +412,55 @@ def concurrency(args) -> None:
           f"{len(questions)} in each round; cores {os.cpu_count()}, load average {os.getloadavg()[0]:.1f}")
 
 
+def concurrency_web(args) -> None:
+    """The same through a running web chat (``pressrag serve``), over its HTTP API: what a browser waits for,
+    queue, streaming and rendering included.
+
+    The server's caches cannot be emptied from outside, so each round takes 8 questions it has not seen,
+    asks them all at once first, and one at a time after (those then find their question vectors cached):
+    the ratio errs on the high side.
+    """
+    import re
+    from concurrent.futures import ThreadPoolExecutor
+
+    from gradio_client import Client
+
+    from rag.evaluate import load_gold
+
+    client = Client(args.url, verbose=False)
+    endpoint = next(name for name in client.view_api(print_info=False, return_format="dict")["named_endpoints"]
+                    if name.startswith("/respond"))
+
+    def ask(question: str) -> tuple[float, str]:
+        t = time.perf_counter()
+        chat, *_ = client.predict(question, [], None, None, [], api_name=endpoint)
+        content = chat[-1]["content"]
+        page = content if isinstance(content, str) else "".join(part.get("text", "") for part in content)
+        # citation anchors are random per answer, and the timing line differs: compare the rest
+        return time.perf_counter() - t, re.sub(r"pr-src-[0-9a-f]+", "", page.split("pr-timing")[0])
+
+    questions = [q.question for q in load_gold(args.gold).questions if q.doc_ids]
+    ask("서버 준비 확인")  # the first request pays for the client's connection
+    ratios, same = [], []
+    for round_ in range(args.rounds):
+        batch = questions[round_ * args.n:(round_ + 1) * args.n]
+        if len(batch) < args.n:
+            break
+        t = time.perf_counter()
+        with ThreadPoolExecutor(len(batch)) as pool:
+            together = list(pool.map(ask, batch))
+        wall = time.perf_counter() - t
+        alone = [ask(q) for q in batch]
+        total = sum(seconds for seconds, _ in alone)
+        ratios.append(wall / total)
+        same.append(sum(a[1] == b[1] for a, b in zip(alone, together)))
+        print(f"round {round_ + 1}: all at once {wall:.2f} s wall; one at a time {total:.2f} s in all "
+              f"({ratios[-1]:.2f} of the sum); same answers {same[-1]}/{len(batch)}")
+    print(f"web chat at {args.url}: {len(ratios)} rounds of {args.n} questions: all at once takes "
+          f"{statistics.median(ratios):.2f} of the one-at-a-time sum (median; range {min(ratios):.2f}-"
+          f"{max(ratios):.2f}); same answers {sum(same)}/{args.n * len(ratios)}")
+
+
 def same_answers(args) -> None:
     """The gold questions answered over one index with each search backend: how many answers are identical."""
     from rag.evaluate import load_gold
@@ -447,10 +496,11 @@ def main(argv: list[str] | None = None) -> None:
     sc.add_argument("--configs", nargs="+", default=["faiss-flat", "faiss-ivf", "qdrant"])
     sc.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "pressrag-scale")
     cc = sub.add_parser("concurrency")
-    cc.add_argument("--index", type=Path, required=True)
+    cc.add_argument("--index", type=Path, help="the index to answer from in this process (without --url)")
     cc.add_argument("--gold", type=Path, default=REPO / "eval" / "gold" / "dev.jsonl")
     cc.add_argument("--n", type=int, default=8)
     cc.add_argument("--rounds", type=int, default=5)
+    cc.add_argument("--url", help="a running web chat (pressrag serve) to ask through its HTTP API instead")
     tb = sub.add_parser("table")
     tb.add_argument("results", type=Path)
     sa = sub.add_parser("same-answers")
@@ -469,7 +519,12 @@ def main(argv: list[str] | None = None) -> None:
     elif args.command == "scale":
         scale(args)
     elif args.command == "concurrency":
-        concurrency(args)
+        if args.url:
+            concurrency_web(args)
+        elif args.index:
+            concurrency(args)
+        else:
+            parser.error("concurrency needs --index or --url")
     elif args.command == "same-answers":
         same_answers(args)
     elif args.command == "table":
