@@ -4,6 +4,7 @@ stored with the index (row-aligned through incremental ingest and prune; an inde
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import sys
 from pathlib import Path
@@ -236,3 +237,36 @@ def test_rows_added_without_sentence_vectors_drop_them_for_the_whole_index(tmp_p
     assert index.bare_sentence_vectors is None
     index.add([], [chunk], [[]], index.vectors[:1])
     assert index.sentence_vectors is None and index.bare_sentence_vectors is None
+
+
+def test_sweep_script_splits_by_notice_group_and_restores_the_setting(tmp_path):
+    """eval/sweep_answerer.py on a few dev questions over a small fake index: one row per value,
+    both halves filled, and the answerer's own setting back afterwards."""
+    sys.path.insert(0, str(REPO / "eval"))
+    try:
+        import sweep_answerer
+    finally:
+        sys.path.remove(str(REPO / "eval"))
+    from rag.service import Assistant
+
+    assert sweep_answerer.group_of("6473-139-01") == "6473-139"
+    assert sweep_answerer.group_of("notice.hwp#2") == sweep_answerer.group_of("notice.hwp")
+    assert sweep_answerer.half_of("a.hwp#1") == sweep_answerer.half_of("a.hwp#3")
+    src = tmp_path / "src"
+    shutil.copytree(REPO / "data" / "corpus", src)
+    embedder = HashEmbedder()
+    IndexUpdater(embedder, progress=False).run(tmp_path / "idx", [src])
+    index = NoticeIndex.load(tmp_path / "idx")
+    answerer = ExtractiveAnswerer(embedder=embedder, idf=index.idf, learned=False)
+    assistant = Assistant(index, Retriever(index, embedder, mode="hybrid"), answerer)
+    lines = sweep_answerer.sweep("other_notice_gain", [0.0, 1.0], assistant,
+                                 REPO / "eval" / "gold" / "dev.jsonl", limit=24)
+    rows = [line for line in lines if line.startswith("| 0.0") or line.startswith("| 1.0")]
+    assert len(rows) == 2 and answerer.other_notice_gain == 0.25
+    counts = re.search(r"half A (\d+), half B (\d+)", lines[0])
+    assert counts and min(int(counts[1]), int(counts[2])) > 0
+    # citation precision cannot fall when other notices must add all of the question's terms to be quoted
+    cites = [float(row.split("|")[-2]) for row in rows]
+    assert cites[1] >= cites[0]
+    with pytest.raises(SystemExit):
+        sweep_answerer.sweep("no_such_setting", [1.0], assistant, REPO / "eval" / "gold" / "dev.jsonl", limit=1)

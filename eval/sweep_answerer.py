@@ -1,0 +1,108 @@
+"""Sweep one setting of the extractive answerer over gold sets, each split in two halves by notice.
+
+Retrieval runs once per question; only answering is repeated for each value, so a sweep over the
+1,875 answerable korquad_tune questions takes about a minute per value on 2 cores. For each value it
+prints key-fact recall (a refusal scores 0, as in ``pressrag eval``) and citation precision (the share
+of an answer's cited notices that are gold notices) for each half and for the whole set.
+
+A half holds whole notice groups (a Wikipedia article's paragraphs, a ministry notice and its
+attachments), chosen by a hash of the group's id, so one half can be used to choose a value and the
+other to check it.
+
+    python eval/sweep_answerer.py other_notice_gain 0.15 0.25 0.35 0.5 \\
+        --set data/demo_index eval/gold/dev.jsonl \\
+        --set /tmp/tune-idx ../shared/external/korquad_tune/gold.jsonl
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import sys
+import zlib
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+if TYPE_CHECKING:
+    from rag.service import Assistant
+
+
+def group_of(doc_id: str) -> str:
+    """The notice group a gold notice belongs to: korquad paragraphs "…-139-01" → "…-139"; a file's
+    attachments "notice.hwp#2" → "notice.hwp"; else the id itself."""
+    doc_id = doc_id.split("#", 1)[0]
+    match = re.fullmatch(r"(.+)-\d{2}", doc_id)
+    return match.group(1) if match else doc_id
+
+
+def half_of(doc_id: str) -> str:
+    return "AB"[zlib.crc32(group_of(doc_id).encode("utf-8")) % 2]
+
+
+def sweep(setting: str, values: list[float], assistant: Assistant, gold_path: Path, limit: int | None = None) -> list[str]:
+    """The table rows (markdown) for ``values`` of ``setting`` on ``assistant``'s answerer, over the
+    answerable questions of ``gold_path`` (the first ``limit`` of them when given)."""
+    from rag.evaluate import gold_id_aliases, key_fact_recall, load_gold, mean
+
+    answerer = assistant.answerer
+    if not hasattr(answerer, setting):
+        raise SystemExit(f"the answerer has no setting named {setting!r}")
+    aliases = gold_id_aliases(assistant.index.notices)
+    items = []
+    for q in load_gold(gold_path).questions[:limit]:
+        if q.doc_ids:
+            docs = tuple(aliases.get(d, d) for d in q.doc_ids)
+            items.append((q, docs, assistant.retriever.run(q.question, k=8)))
+    halves = {h: sum(half_of(docs[0]) == h for _, docs, _ in items) for h in "AB"}
+    lines = [f"{gold_path}: {len(items)} answerable questions (half A {halves['A']}, half B {halves['B']})",
+             f"| {setting} | key facts A | key facts B | key facts | citations A | citations B | citations |",
+             "|---|---|---|---|---|---|---|"]
+    print("\n".join(lines), flush=True)
+    original = getattr(answerer, setting)
+    try:
+        for value in values:
+            setattr(answerer, setting, value)
+            facts: dict[str, list[float]] = {"A": [], "B": []}
+            cites: dict[str, list[float]] = {"A": [], "B": []}
+            for q, docs, retrieval in items:
+                answer = answerer.run(q.question, retrieval, assistant.index)
+                half = half_of(docs[0])
+                facts[half].append(0.0 if answer.refused else key_fact_recall(answer.answer, q.key_facts))
+                cited = [c.doc_id for c in answer.citations]
+                if cited and not answer.refused:
+                    cites[half].append(sum(d in docs for d in cited) / len(cited))
+            row = [mean(facts["A"]), mean(facts["B"]), mean(facts["A"] + facts["B"]),
+                   mean(cites["A"]), mean(cites["B"]), mean(cites["A"] + cites["B"])]
+            marker = " (now)" if value == original else ""
+            lines.append(f"| {value}{marker} | " + " | ".join(f"{v:.3f}" for v in row) + " |")
+            print(lines[-1], flush=True)
+    finally:
+        setattr(answerer, setting, original)
+    return lines
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("setting", help="an ExtractiveAnswerer attribute, e.g. other_notice_gain")
+    parser.add_argument("values", type=float, nargs="+")
+    parser.add_argument("--set", nargs=2, action="append", metavar=("INDEX", "GOLD"), required=True,
+                        help="an index folder and the gold questions to ask it (repeatable)")
+    args = parser.parse_args(argv)
+    os.environ.setdefault("OMP_WAIT_POLICY", "passive")
+    from rag.service import open_assistant
+    from rag.settings import load_settings
+
+    for index_dir, gold_path in args.set:
+        assistant = open_assistant(load_settings(index=Path(index_dir)), progress=False)
+        if hasattr(assistant.retriever.embedder, "warm"):
+            assistant.retriever.embedder.warm()
+        print()
+        sweep(args.setting, args.values, assistant, Path(gold_path))
+
+
+if __name__ == "__main__":
+    main()
