@@ -13,7 +13,12 @@ and the figures are printed for both halves: half B is what it does on notices i
 A sentence is labelled answer-bearing when it contains one of the question's key facts. The refusal
 threshold is the highest best-sentence probability that keeps false refusals on half A of every set
 at or under ``--max-false-refusals``; the second threshold, below which the question-reading rules may
-refuse, is the one with the best refusal accuracy less 4x the false refusals on half A.
+refuse, is the one with the best refusal accuracy less 4x the false refusals on half A. Each rule
+then gets its own gate, chosen the same way with the other rules held (a rule that fires on many
+answerable questions refuses only where the scorer is less sure).
+
+``--gates-only`` keeps the scorer and the first two thresholds of the weights file and refits only the
+rule gates.
 
 Nothing is copied from the gold sets into the weights file: only coefficients and counts.
 """
@@ -33,6 +38,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from ingest.normalize import squash  # noqa: E402
+from rag.answer import RULES  # noqa: E402
 from rag.index import NoticeIndex  # noqa: E402
 from rag.scorer import FEATURES, WEIGHTS_FILE, ScorerWeights, SentenceModel, fit_logistic, lexical_mask  # noqa: E402
 
@@ -79,13 +85,13 @@ def collect(name: str, gold_path: Path, index_dir: Path, k: int = 8, limit: int 
                         list(dict.fromkeys(h.chunk.doc_id for h in retrieval.hits[:k])), retrieval.timings_ms,
                         retrieval.lexical_coverage)
         candidates, x = answerer.features(q.question, top, assistant.index)
-        rules = any(answerer.rule_flags(q.question, top, assistant.index).values())
+        flags = answerer.rule_flags(q.question, top, assistant.index)
         contact = answerer.answers_from_contacts(q.question, top, assistant.index)
         facts = [squash(f) for f in q.key_facts if squash(f)]
         labels = [float(bool(q.doc_ids) and c.doc_id in q.doc_ids and any(f in squash(c.text) for f in facts))
                   for c in candidates]
         records.append({"set": name, "id": q.id, "half": half_of(split_key(q, name)), "answerable": bool(q.doc_ids),
-                        "x": x, "y": np.asarray(labels), "rules": rules, "contact": contact})
+                        "x": x, "y": np.asarray(labels), "flags": flags, "contact": contact})
     return records
 
 
@@ -99,25 +105,50 @@ def choose_threshold(confidences: list[tuple[float, bool]], max_false_refusals: 
     return float(answerable[allowed]) if allowed < len(answerable) else float(answerable[-1])
 
 
-def refused(record: dict, conf: float, refuse_below: float, rules_below: float) -> bool:
-    return not record["contact"] and (conf < refuse_below or (record["rules"] and conf < rules_below))
+def refused(record: dict, conf: float, model: SentenceModel) -> bool:
+    return not record["contact"] and model.refuses(conf, record["flags"])
+
+
+def objective(records: list[dict], model: SentenceModel, false_cost: float = 4.0, half: str = "A") -> float:
+    """Over the sets, the sum of refusal accuracy minus ``false_cost`` times the false-refusal rate on
+    ``half`` (each set counts the same, however many questions it has)."""
+    score = 0.0
+    for name in {r["set"] for r in records}:
+        rows = [r for r in records if r["set"] == name and r["half"] == half]
+        ans = [refused(r, confidence(model, r), model) for r in rows if r["answerable"]]
+        una = [refused(r, confidence(model, r), model) for r in rows if not r["answerable"]]
+        score += (np.mean(una) if una else 0.0) - false_cost * (np.mean(ans) if ans else 0.0)
+    return score
+
+
+def _grid(model: SentenceModel) -> np.ndarray:
+    return np.arange(model.refuse_below, 1.0001, 0.05)
 
 
 def choose_rules_threshold(records: list[dict], model: SentenceModel, false_cost: float = 4.0) -> float:
-    """The confidence below which the question-reading rules may refuse: on half A, the best mean over
-    sets of refusal accuracy minus ``false_cost`` times the false-refusal rate."""
+    """The confidence below which the question-reading rules may refuse, one for all of them: the best
+    ``objective`` on half A."""
     best, choice = -1e9, model.refuse_below
-    for t in np.arange(model.refuse_below, 1.0001, 0.05):
-        score = 0.0
-        for name in {r["set"] for r in records}:
-            rows = [r for r in records if r["set"] == name and r["half"] == "A"]
-            ans = [r for r in rows if r["answerable"]]
-            una = [r for r in rows if not r["answerable"]]
-            flags = lambda rs: [refused(r, confidence(model, r), model.refuse_below, t) for r in rs]  # noqa: E731
-            score += (np.mean(flags(una)) if una else 0.0) - false_cost * (np.mean(flags(ans)) if ans else 0.0)
+    for t in _grid(model):
+        score = objective(records, replace(model, rules_below=float(t), rule_gates=()), false_cost)
         if score > best + 1e-9:
             best, choice = score, float(t)
     return choice
+
+
+def choose_rule_gates(records: list[dict], model: SentenceModel, false_cost: float = 4.0,
+                      rules: tuple[str, ...] = RULES) -> tuple[tuple[str, float], ...]:
+    """A gate per rule, starting from ``model.rules_below`` for all: each rule in turn takes the grid value
+    with the best ``objective`` on half A, the others held (three rounds; a tie keeps the value nearest to
+    the current one, so a rule that never fires on the tuning data keeps the common threshold)."""
+    gates = {rule: model.rules_below for rule in rules}
+    for _ in range(3):
+        for rule in rules:
+            def score(t: float, rule: str = rule) -> tuple[float, float]:
+                trial = replace(model, rule_gates=tuple(sorted({**gates, rule: float(t)}.items())))
+                return round(objective(records, trial, false_cost), 9), -abs(float(t) - gates[rule])
+            gates[rule] = float(max(_grid(model), key=score))
+    return tuple(sorted((rule, round(t, 4)) for rule, t in gates.items()))
 
 
 def curve(confidences: list[tuple[float, bool]], thresholds) -> list[dict]:
@@ -147,7 +178,8 @@ def fit_model(records: list[dict], columns: np.ndarray, l2: float, max_false_ref
         choose_threshold([(confidence(model, r), r["answerable"]) for r in records
                           if r["half"] == "A" and r["set"] == name and not r["contact"]], max_false_refusals)
         for name in {r["set"] for r in records}))
-    return replace(model, rules_below=choose_rules_threshold(records, model))
+    model = replace(model, rules_below=choose_rules_threshold(records, model))
+    return replace(model, rule_gates=choose_rule_gates(records, model))
 
 
 def confidence(model: SentenceModel, record: dict) -> float:
@@ -167,6 +199,14 @@ def fit(records: list[dict], l2: float = 1.0, max_false_refusals: float = 0.02,
     return ScorerWeights(FEATURES, embedding_model, dense, lexical, meta)
 
 
+def refit_gates(weights: ScorerWeights, records: list[dict]) -> ScorerWeights:
+    """``weights`` with each model's rule gates refitted on ``records`` (scorer and thresholds kept)."""
+    dense, lexical = (replace(m, rule_gates=choose_rule_gates(records, m)) for m in (weights.dense, weights.lexical))
+    meta = {**weights.meta, "gates_fitted": time.strftime("%Y-%m-%d"),
+            "gates_sets": sorted({r["set"] for r in records})}
+    return replace(weights, dense=dense, lexical=lexical, meta=meta)
+
+
 def report(records: list[dict], weights: ScorerWeights) -> list[str]:
     """Per model, set and half: top-1 sentence accuracy (answerable questions whose candidates hold the
     answer), refusal accuracy and false refusals at the model's threshold."""
@@ -180,7 +220,7 @@ def report(records: list[dict], weights: ScorerWeights) -> list[str]:
                 reachable = [r for r in rows if r["answerable"] and r["y"].sum()]
                 top1 = (np.mean([r["y"][int(np.argmax(model.probabilities(r["x"])))] for r in reachable])
                         if reachable else None)
-                flags = [(refused(r, confidence(model, r), model.refuse_below, model.rules_below), r["answerable"])
+                flags = [(refused(r, confidence(model, r), model), r["answerable"])
                          for r in rows]
                 una = [f for f, ok in flags if not ok]
                 ans = [f for f, ok in flags if ok]
@@ -199,6 +239,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--limit", type=int, default=None, help="first N questions of each set (a quick check)")
     parser.add_argument("--every", action="append", default=[], metavar="NAME=N",
                         help="for set NAME keep every unanswerable question and every N-th answerable one")
+    parser.add_argument("--gates-only", action="store_true",
+                        help="keep the scorer and thresholds in --out; refit only the per-rule gates")
     args = parser.parse_args(argv)
     records = []
     models = {NoticeIndex.load(Path(index)).manifest.model for _, _, index in args.set}
@@ -210,12 +252,18 @@ def main(argv: list[str] | None = None) -> int:
         records += collect(name, Path(gold), Path(index), limit=args.limit, every=int(every.get(name, 1)))
         print(f"{name}: {sum(r['set'] == name for r in records)} questions in {time.perf_counter() - started:.0f} s",
               file=sys.stderr)
-    weights = fit(records, l2=args.l2, max_false_refusals=args.max_false_refusals, embedding_model=models.pop())
-    weights.meta["every"] = {name: int(n) for name, n in (item.split("=", 1) for item in args.every)}
+    if args.gates_only:
+        weights = refit_gates(ScorerWeights.load(args.out), records)
+        weights.meta["gates_every"] = {name: int(n) for name, n in (item.split("=", 1) for item in args.every)}
+    else:
+        weights = fit(records, l2=args.l2, max_false_refusals=args.max_false_refusals, embedding_model=models.pop())
+        weights.meta["every"] = {name: int(n) for name, n in (item.split("=", 1) for item in args.every)}
     args.out.write_text(weights.to_json() + "\n", encoding="utf-8")
     print("\n".join(report(records, weights)))
+    gates = lambda m: ", ".join(f"{rule} {t:.3f}" for rule, t in m.rule_gates)  # noqa: E731
     print(f"wrote {args.out} (refuse below {weights.dense.refuse_below:.3f} dense, "
-          f"{weights.lexical.refuse_below:.3f} lexical)")
+          f"{weights.lexical.refuse_below:.3f} lexical; rule gates dense: {gates(weights.dense)}; "
+          f"lexical: {gates(weights.lexical)})")
     return 0
 
 

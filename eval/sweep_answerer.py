@@ -5,9 +5,9 @@ Retrieval runs once per question; only answering is repeated for each value, so 
 prints key-fact recall (a refusal scores 0, as in ``pressrag eval``) and citation precision (the share
 of an answer's cited notices that are gold notices) for each half and for the whole set.
 
-A half holds whole notice groups (a Wikipedia article's paragraphs, a ministry notice and its
-attachments), chosen by a hash of the group's id, so one half can be used to choose a value and the
-other to check it.
+The halves are eval/fit_answers.py's (a korquad_tune article's paragraphs stay together; other sets
+split by notice), so a value chosen on half A is checked on half B, the half the answer weights were
+not fitted on.
 
     python eval/sweep_answerer.py other_notice_gain 0.15 0.25 0.35 0.5 \\
         --set data/demo_index eval/gold/dev.jsonl \\
@@ -18,29 +18,19 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import sys
-import zlib
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "eval"))
+
+from fit_answers import half_of, split_key  # noqa: E402  (the halves the answer weights are fitted on)
 
 if TYPE_CHECKING:
     from rag.service import Assistant
-
-
-def group_of(doc_id: str) -> str:
-    """The notice group a gold notice belongs to: korquad paragraphs "…-139-01" → "…-139"; a file's
-    attachments "notice.hwp#2" → "notice.hwp"; else the id itself."""
-    doc_id = doc_id.split("#", 1)[0]
-    match = re.fullmatch(r"(.+)-\d{2}", doc_id)
-    return match.group(1) if match else doc_id
-
-
-def half_of(doc_id: str) -> str:
-    return "AB"[zlib.crc32(group_of(doc_id).encode("utf-8")) % 2]
 
 
 def sweep(setting: str, values: list[float], assistant: Assistant, gold_path: Path, limit: int | None = None) -> list[str]:
@@ -55,9 +45,9 @@ def sweep(setting: str, values: list[float], assistant: Assistant, gold_path: Pa
     items = []
     for q in load_gold(gold_path).questions[:limit]:
         if q.doc_ids:
-            docs = tuple(aliases.get(d, d) for d in q.doc_ids)
-            items.append((q, docs, assistant.retriever.run(q.question, k=8)))
-    halves = {h: sum(half_of(docs[0]) == h for _, docs, _ in items) for h in "AB"}
+            q = replace(q, doc_ids=tuple(aliases.get(d, d) for d in q.doc_ids))
+            items.append((q, half_of(split_key(q, gold_path.stem)), assistant.retriever.run(q.question, k=8)))
+    halves = {h: sum(half == h for _, half, _ in items) for h in "AB"}
     lines = [f"{gold_path}: {len(items)} answerable questions (half A {halves['A']}, half B {halves['B']})",
              f"| {setting} | key facts A | key facts B | key facts | citations A | citations B | citations |",
              "|---|---|---|---|---|---|---|"]
@@ -68,9 +58,9 @@ def sweep(setting: str, values: list[float], assistant: Assistant, gold_path: Pa
             setattr(answerer, setting, value)
             facts: dict[str, list[float]] = {"A": [], "B": []}
             cites: dict[str, list[float]] = {"A": [], "B": []}
-            for q, docs, retrieval in items:
+            for q, half, retrieval in items:
                 answer = answerer.run(q.question, retrieval, assistant.index)
-                half = half_of(docs[0])
+                docs = q.doc_ids
                 facts[half].append(0.0 if answer.refused else key_fact_recall(answer.answer, q.key_facts))
                 cited = [c.doc_id for c in answer.citations]
                 if cited and not answer.refused:

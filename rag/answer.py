@@ -40,6 +40,9 @@ from rag.types import Answer, AnswerSentence, Citation, Retrieval
 
 REFUSAL_TEXT = "제공된 보도자료에서 이 질문에 대한 답을 찾지 못했습니다. (The notices do not contain an answer to this question.)"
 ENGLISH_NOTE = "Answer quoted from the Korean source notices."
+# The question-reading refusal rules (``ExtractiveAnswerer.rule_flags``), each gated by its own
+# fitted confidence threshold (rag/answer_weights.json "rule_gates").
+RULES = ("value_missing", "focus_missing", "unknown_words")
 
 # Items of an enumeration, as press releases write them.
 _ITEM_START = re.compile(r"^\s*(?:첫째|둘째|셋째|넷째|다섯째|여섯째|일곱째|여덟째|아홉째|열째|[①-⑳]|\d{1,2}[.)]\s|[○●◦▲△■□◆◇•ㅇ-]\s?)")
@@ -320,10 +323,12 @@ class ExtractiveAnswerer:
                      started: float, lang: str, note: str) -> Answer:
         """Refusal from the learned scorer's confidence (its best sentence probability):
 
-        refused below ``refuse_below``; the two question-reading rules (a sum/head count/company the
-        notices never state, the asked-about word absent) refuse only below ``rules_below``, where the
-        scorer is not confident: alone they refused 8% of the answerable korquad_tune questions.
-        Both thresholds are fitted (eval/fit_answers.py).
+        refused below ``refuse_below``; the question-reading rules (``RULES``: a sum/head count/company
+        the notices never state, the asked-about word absent, words the corpus lacks) refuse only below
+        their gate, where the scorer is not confident: alone they refused 8% of the answerable
+        korquad_tune questions. Each rule has its own gate, since they misfire at different rates (the
+        asked-about word is often a category the notice names only by instance: "어느 나라" over "독일").
+        All thresholds are fitted (eval/fit_answers.py).
         """
         model = self._model(index)
         candidates, x = self.features(question, retrieval, index, dense=model is self.weights.dense)
@@ -331,8 +336,8 @@ class ExtractiveAnswerer:
             return self._refuse(question, retrieval, index, started)
         probabilities = model.probabilities(x)
         confidence = float(probabilities.max())
-        if confidence < model.refuse_below or (confidence < model.rules_below
-                                               and any(self.rule_flags(question, retrieval, index).values())):
+        if confidence < model.refuse_below or (confidence < max(model.gate(r) for r in RULES)
+                                               and model.refuses(confidence, self.rule_flags(question, retrieval, index))):
             return self._refuse(question, retrieval, index, started)
         scored = self._score(question, q_terms, candidates, lang, probabilities,
                              dense=self._stored_meaning(question, retrieval, index, candidates) if lang == "en" else None)
@@ -360,10 +365,11 @@ class ExtractiveAnswerer:
         return chosen
 
     def thresholds(self, index: NoticeIndex) -> dict[str, float]:
-        """The operating point over ``index``: refuse below ``refuse_below``, or below ``rules_below``
-        when a question-reading rule fires."""
+        """The operating point over ``index``: refuse below ``refuse_below``, or below a rule's gate
+        when that question-reading rule fires (``rules_below`` for a rule without its own gate)."""
         model = self._model(index)
-        return {"refuse_below": model.refuse_below, "rules_below": model.rules_below}
+        return {"refuse_below": model.refuse_below, "rules_below": model.rules_below,
+                **{f"{rule}_below": model.gate(rule) for rule in RULES}}
 
     def confidence(self, question: str, retrieval: Retrieval, index: NoticeIndex) -> float:
         """The learned scorer's best sentence probability (what refusal thresholds); 1 for a question the

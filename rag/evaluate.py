@@ -291,8 +291,11 @@ def print_gold_report(report: dict, console=None) -> None:
         console.print(curve)
         if report.get("refusal_thresholds"):
             t = report["refusal_thresholds"]
-            console.print(f"operating point: refused below {t['refuse_below']:.3f}, or below {t['rules_below']:.3f} when "
-                          "the question asks for a value or a word the notices lack (eval/fit_answers.py fits both)")
+            gates = ", ".join(f"{k[:-len('_below')]} {v:.3f}" for k, v in t.items()
+                              if k.endswith("_below") and k not in ("refuse_below", "rules_below"))
+            console.print(f"operating point: refused below {t['refuse_below']:.3f}, or, when a question-reading rule "
+                          f"says the notices lack what is asked, below its gate ({gates or t['rules_below']}); "
+                          "eval/fit_answers.py fits them")
     if report.get("generative"):
         g = report["generative"]
         console.print(f"generative: {g['sentences']} model sentences, {_fmt(g['unsupported_sentence_rate'])} rejected "

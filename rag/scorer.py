@@ -62,6 +62,18 @@ class SentenceModel:
     bias: float
     refuse_below: float = 0.0  # refuse when the best sentence's probability is below this
     rules_below: float = 0.0  # ... or below this when a question-reading rule says the notices lack the value
+    # per rule (RefusalRule names), where fitted: a rule that misfires on answerable questions more
+    # often than another refuses only at lower confidence; a rule not named here uses ``rules_below``
+    rule_gates: tuple[tuple[str, float], ...] = ()
+
+    def gate(self, rule: str) -> float:
+        """The confidence below which ``rule`` may refuse."""
+        return dict(self.rule_gates).get(rule, self.rules_below)
+
+    def refuses(self, confidence: float, flags: dict[str, bool]) -> bool:
+        """Refuse at this confidence, given which question-reading rules fired."""
+        return confidence < self.refuse_below or any(fired and confidence < self.gate(rule)
+                                                     for rule, fired in flags.items())
 
     def probabilities(self, x: np.ndarray) -> np.ndarray:
         """P(answer-bearing) for each row of a feature matrix."""
@@ -73,6 +85,7 @@ class SentenceModel:
     def to_dict(self) -> dict:
         """Readable: per feature [coefficient on the standardised value, mean, standard deviation]."""
         return {"refuse_below": round(self.refuse_below, 4), "rules_below": round(self.rules_below, 4),
+                "rule_gates": {rule: round(t, 4) for rule, t in self.rule_gates},
                 "bias": round(self.bias, 5),
                 "features": {name: [round(float(c), 5), round(float(m), 5), round(float(v), 5)]
                              for name, c, m, v in zip(FEATURES, self.coef, self.mean, self.scale)}}
@@ -81,7 +94,8 @@ class SentenceModel:
     def from_dict(cls, data: dict) -> SentenceModel:
         rows = np.asarray([data["features"][name] for name in FEATURES], float)
         return cls(rows[:, 1], rows[:, 2], rows[:, 0], float(data["bias"]), float(data["refuse_below"]),
-                   float(data.get("rules_below", 0.0)))
+                   float(data.get("rules_below", 0.0)),
+                   tuple(sorted((str(k), float(v)) for k, v in data.get("rule_gates", {}).items())))
 
 
 @dataclass(frozen=True)

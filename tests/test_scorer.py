@@ -7,12 +7,13 @@ import json
 import re
 import shutil
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from rag.answer import ExtractiveAnswerer
+from rag.answer import RULES, ExtractiveAnswerer
 from rag.build import IndexUpdater, title_weight
 from rag.folder import IndexFolder
 from rag.index import BARE_SENTENCE_FILE, SENTENCE_FILE, NoticeIndex
@@ -110,7 +111,10 @@ def test_features_on_a_real_notice(fake_index):
     assert (x[:, col["has_vectors"]] == 1).all()  # the fake index holds sentence vectors
     # its vectors come from another model than the weights were fitted on: the lexical model answers
     lexical = ScorerWeights.load().lexical
-    assert answerer.thresholds(fake_index) == {"refuse_below": lexical.refuse_below, "rules_below": lexical.rules_below}
+    thresholds = answerer.thresholds(fake_index)
+    assert thresholds["refuse_below"] == lexical.refuse_below and thresholds["rules_below"] == lexical.rules_below
+    assert {f"{rule}_below" for rule in RULES} <= set(thresholds)
+    assert all(thresholds[f"{rule}_below"] == lexical.gate(rule) for rule in RULES)
     assert x[:, col["dense_gap"]].max() == 0 and x[:, col["coverage_gap"]].max() == 0
     assert ((0 <= x[:, col["coverage"]]) & (x[:, col["coverage"]] <= 1)).all()
     assert ((0 <= x[:, col["position"]]) & (x[:, col["position"]] < 1)).all()
@@ -145,6 +149,9 @@ def test_shipped_weights_are_readable_and_match_the_features():
     weights = ScorerWeights.load()
     for model in (weights.dense, weights.lexical):
         assert 0 < model.refuse_below <= model.rules_below <= 1 and len(model.coef) == len(FEATURES)
+        # every rule has its own fitted gate, none below the plain refusal threshold
+        assert {rule for rule, _ in model.rule_gates} == set(RULES)
+        assert all(model.refuse_below <= model.gate(rule) <= 1 for rule in RULES)
     # the lexical model ignores what needs sentence vectors from the fitted model
     assert weights.lexical.coef[FEATURES.index("dense")] == 0
     assert weights.model_for("bundled-e5-small", True) is weights.dense
@@ -198,6 +205,47 @@ def test_threshold_keeps_false_refusals_within_the_limit():
     assert fit_answers.curve(confidences, [t])[0]["refusal_accuracy"] == 0.5
 
 
+def test_each_rule_gets_its_own_gate(tmp_path):
+    """A rule that fires on answerable questions at middling confidence gets a low gate; a rule that
+    fires only on unanswerable ones keeps a high one; the gates survive the weights file."""
+    sys.path.insert(0, str(REPO / "eval"))
+    try:
+        import fit_answers
+    finally:
+        sys.path.remove(str(REPO / "eval"))
+    n = len(FEATURES)
+    coef = np.zeros(n)
+    coef[0] = 1.0
+    model = SentenceModel(np.zeros(n), np.ones(n), coef, 0.0, refuse_below=0.1, rules_below=0.7)
+
+    def record(conf: float, answerable: bool, half: str, **flags: bool) -> dict:
+        x = np.zeros((1, n))
+        x[0, 0] = np.log(conf / (1 - conf))  # the model's probability is ``conf``
+        return {"set": "s", "half": half, "answerable": answerable, "x": x, "y": np.zeros(1), "contact": False,
+                "flags": {rule: flags.get(rule, False) for rule in RULES}}
+
+    records = []
+    for half in "AB":
+        # focus_missing: fires on many answerable questions at 0.3-0.6, and on unanswerable ones at 0.2
+        records += [record(0.3 + 0.01 * i, True, half, focus_missing=True) for i in range(30)]
+        records += [record(0.2, False, half, focus_missing=True) for _ in range(3)]
+        # value_missing: fires only on unanswerable questions, at 0.65
+        records += [record(0.65, False, half, value_missing=True) for _ in range(3)]
+        records += [record(0.9, True, half) for _ in range(30)]
+    gates = dict(fit_answers.choose_rule_gates(records, model))
+    assert gates["focus_missing"] <= 0.3 and gates["value_missing"] > 0.65
+    assert gates["unknown_words"] == pytest.approx(0.7)  # never fired: keeps the common threshold
+    fitted = replace(model, rule_gates=tuple(sorted(gates.items())))
+    assert fitted.refuses(0.2, {"focus_missing": True}) and not fitted.refuses(0.4, {"focus_missing": True})
+    assert fitted.refuses(0.65, {"value_missing": True}) and not fitted.refuses(0.65, {})
+    assert fit_answers.objective(records, fitted, half="B") > fit_answers.objective(records, model, half="B")
+    weights = ScorerWeights(FEATURES, "m", fitted, model, {})
+    out = tmp_path / "w.json"
+    out.write_text(weights.to_json(), encoding="utf-8")
+    assert ScorerWeights.load(out).dense.rule_gates == fitted.rule_gates
+    assert ScorerWeights.load(out).lexical.gate("focus_missing") == 0.7  # no gates: the common threshold
+
+
 def test_an_english_question_reads_the_stored_bare_sentence_vectors(tmp_path):
     """English answers rank sentences by meaning from the index's bare sentence vectors; only an index
     saved without them (before 2026-12-03) embeds the best chunks' sentences at question time."""
@@ -239,9 +287,9 @@ def test_rows_added_without_sentence_vectors_drop_them_for_the_whole_index(tmp_p
     assert index.sentence_vectors is None and index.bare_sentence_vectors is None
 
 
-def test_sweep_script_splits_by_notice_group_and_restores_the_setting(tmp_path):
+def test_sweep_script_reports_both_halves_and_restores_the_setting(tmp_path):
     """eval/sweep_answerer.py on a few dev questions over a small fake index: one row per value,
-    both halves filled, and the answerer's own setting back afterwards."""
+    both halves (eval/fit_answers.py's split) filled, and the answerer's own setting back afterwards."""
     sys.path.insert(0, str(REPO / "eval"))
     try:
         import sweep_answerer
@@ -249,9 +297,6 @@ def test_sweep_script_splits_by_notice_group_and_restores_the_setting(tmp_path):
         sys.path.remove(str(REPO / "eval"))
     from rag.service import Assistant
 
-    assert sweep_answerer.group_of("6473-139-01") == "6473-139"
-    assert sweep_answerer.group_of("notice.hwp#2") == sweep_answerer.group_of("notice.hwp")
-    assert sweep_answerer.half_of("a.hwp#1") == sweep_answerer.half_of("a.hwp#3")
     src = tmp_path / "src"
     shutil.copytree(REPO / "data" / "corpus", src)
     embedder = HashEmbedder()
