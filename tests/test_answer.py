@@ -1,6 +1,6 @@
 import pytest
 
-from rag.answer import REFUSAL_TEXT, ExtractiveAnswerer
+from rag.answer import REFUSAL_TEXT, ExtractiveAnswerer, _Candidate
 from rag.retrieve import Retriever
 from tests.conftest import FIVE_STRATEGIES, SEED_ID, HashEmbedder
 
@@ -229,3 +229,21 @@ def test_answering_reads_sentence_terms_from_the_index_not_from_kiwi(fake_index,
     bodies = [n.body for n in fake_index.notices.values()]
     assert analysed and not any(text in body for text in analysed if text != question for body in bodies
                                 if len(text) > 30)
+
+
+@pytest.mark.parametrize("other_score, quoted", [(0.5, False), (0.8, True)])
+def test_another_notice_is_quoted_only_when_its_sentence_scores_near_the_best(other_score, quoted):
+    """A sentence from a notice not yet cited must add the question's missing words and score at least
+    ``other_notice_relative`` of the best sentence (a weak match from another notice is a wrong citation)."""
+    answerer = ExtractiveAnswerer(learned=False)
+    best_text = "지역 도서관 리모델링에 총 5,678억 원을 투입한다."
+    other_text = "노후 교량 정밀점검은 연말까지 마친다."
+    best = _Candidate("a.txt", 0, len(best_text), best_text, 0, score=1.0)
+    other = _Candidate("b.txt", 0, len(other_text), other_text, 1, score=other_score)
+    q_terms = {"도서관": 1.0, "리모델링": 1.0, "교량": 1.0, "정밀점검": 1.0}
+    question = "도서관 리모델링 계획과 교량 정밀점검 계획은?"
+    chosen = answerer._select([best, other], q_terms, None, question)
+    assert chosen[0] is best
+    assert (other in chosen) is quoted
+    answerer.other_notice_relative = 0.0  # without the bound, the weak match from another notice is quoted
+    assert other in answerer._select([best, other], q_terms, None, question)
