@@ -60,11 +60,10 @@ def sweep(setting: str, values: list[float], assistant: Assistant, gold_path: Pa
             cites: dict[str, list[float]] = {"A": [], "B": []}
             for q, half, retrieval in items:
                 answer = answerer.run(q.question, retrieval, assistant.index)
-                docs = q.doc_ids
                 facts[half].append(0.0 if answer.refused else key_fact_recall(answer.answer, q.key_facts))
                 cited = [c.doc_id for c in answer.citations]
                 if cited and not answer.refused:
-                    cites[half].append(sum(d in docs for d in cited) / len(cited))
+                    cites[half].append(sum(d in q.doc_ids for d in cited) / len(cited))
             row = [mean(facts["A"]), mean(facts["B"]), mean(facts["A"] + facts["B"]),
                    mean(cites["A"]), mean(cites["B"]), mean(cites["A"] + cites["B"])]
             marker = " (now)" if value == original else ""

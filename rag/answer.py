@@ -342,8 +342,9 @@ class ExtractiveAnswerer:
             return self._refuse(question, retrieval, index, started)
         probabilities = model.probabilities(x)
         confidence = float(probabilities.max())
-        if confidence < model.refuse_below or (confidence < max(model.gate(r) for r in RULES)
-                                               and model.refuses(confidence, self.rule_flags(question, retrieval, index))):
+        # the rules are read only where some threshold could still refuse
+        if (confidence < max(model.refuse_below, *map(model.gate, RULES))
+                and model.refuses(confidence, self.rule_flags(question, retrieval, index))):
             return self._refuse(question, retrieval, index, started)
         scored = self._score(question, q_terms, candidates, lang, probabilities,
                              dense=self._stored_meaning(question, retrieval, index, candidates) if lang == "en" else None)

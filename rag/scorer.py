@@ -62,7 +62,7 @@ class SentenceModel:
     bias: float
     refuse_below: float = 0.0  # refuse when the best sentence's probability is below this
     rules_below: float = 0.0  # ... or below this when a question-reading rule says the notices lack the value
-    # per rule (RefusalRule names), where fitted: a rule that misfires on answerable questions more
+    # per rule (rag.answer.RULES names), where fitted: a rule that misfires on answerable questions more
     # often than another refuses only at lower confidence; a rule not named here uses ``rules_below``
     rule_gates: tuple[tuple[str, float], ...] = ()
 

@@ -3,6 +3,7 @@ stored with the index (row-aligned through incremental ingest and prune; an inde
 
 from __future__ import annotations
 
+import importlib
 import json
 import re
 import shutil
@@ -57,6 +58,28 @@ def _forget_file(index_dir: Path, name: str) -> None:
     del manifest["checksums"][name]
     (snap / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
     (snap / name).unlink()
+
+
+def _eval_module(name: str):
+    """A script of eval/ imported as a module."""
+    sys.path.insert(0, str(REPO / "eval"))
+    try:
+        return importlib.import_module(name)
+    finally:
+        sys.path.remove(str(REPO / "eval"))
+
+
+def _demo_assistant(tmp_path: Path):
+    """An extractive assistant (word-overlap selection) over the demo corpus indexed with HashEmbedder."""
+    from rag.service import Assistant
+
+    src = tmp_path / "src"
+    shutil.copytree(REPO / "data" / "corpus", src)
+    embedder = HashEmbedder()
+    IndexUpdater(embedder, progress=False).run(tmp_path / "idx", [src])
+    index = NoticeIndex.load(tmp_path / "idx")
+    return Assistant(index, Retriever(index, embedder, mode="hybrid"),
+                     ExtractiveAnswerer(embedder=embedder, idf=index.idf, learned=False))
 
 
 def test_sentence_vectors_follow_the_chunks(tmp_path):
@@ -162,21 +185,11 @@ def test_shipped_weights_are_readable_and_match_the_features():
 
 def test_refit_script_runs_on_a_small_sample(tmp_path):
     """eval/fit_answers.py end to end on a few dev questions over a small fake index."""
-    sys.path.insert(0, str(REPO / "eval"))
-    try:
-        import fit_answers
-    finally:
-        sys.path.remove(str(REPO / "eval"))
+    fit_answers = _eval_module("fit_answers")
     from rag.evaluate import load_gold
-    from rag.service import Assistant
 
-    src = tmp_path / "src"
-    shutil.copytree(REPO / "data" / "corpus", src)
-    embedder = HashEmbedder()
-    IndexUpdater(embedder, progress=False).run(tmp_path / "idx", [src])
-    index = NoticeIndex.load(tmp_path / "idx")
-    assistant = Assistant(index, Retriever(index, embedder, mode="hybrid"),
-                          ExtractiveAnswerer(embedder=embedder, idf=index.idf, learned=False))
+    assistant = _demo_assistant(tmp_path)
+    index = assistant.index
     records = fit_answers.collect("dev", REPO / "eval" / "gold" / "dev.jsonl", tmp_path / "idx", limit=24,
                                   assistant=assistant)
     assert len(records) == 24 and {r["half"] for r in records} == {"A", "B"}
@@ -193,11 +206,7 @@ def test_refit_script_runs_on_a_small_sample(tmp_path):
 
 
 def test_threshold_keeps_false_refusals_within_the_limit():
-    sys.path.insert(0, str(REPO / "eval"))
-    try:
-        import fit_answers
-    finally:
-        sys.path.remove(str(REPO / "eval"))
+    fit_answers = _eval_module("fit_answers")
     confidences = [(c / 100, True) for c in range(100)] + [(0.001, False), (0.5, False)]
     t = fit_answers.choose_threshold(confidences, 0.03)
     answerable_refused = sum(c < t for c, ok in confidences if ok) / 100
@@ -208,11 +217,7 @@ def test_threshold_keeps_false_refusals_within_the_limit():
 def test_each_rule_gets_its_own_gate(tmp_path):
     """A rule that fires on answerable questions at middling confidence gets a low gate; a rule that
     fires only on unanswerable ones keeps a high one; the gates survive the weights file."""
-    sys.path.insert(0, str(REPO / "eval"))
-    try:
-        import fit_answers
-    finally:
-        sys.path.remove(str(REPO / "eval"))
+    fit_answers = _eval_module("fit_answers")
     n = len(FEATURES)
     coef = np.zeros(n)
     coef[0] = 1.0
@@ -290,20 +295,10 @@ def test_rows_added_without_sentence_vectors_drop_them_for_the_whole_index(tmp_p
 def test_sweep_script_reports_both_halves_and_restores_the_setting(tmp_path):
     """eval/sweep_answerer.py on a few dev questions over a small fake index: one row per value,
     both halves (eval/fit_answers.py's split) filled, and the answerer's own setting back afterwards."""
-    sys.path.insert(0, str(REPO / "eval"))
-    try:
-        import sweep_answerer
-    finally:
-        sys.path.remove(str(REPO / "eval"))
-    from rag.service import Assistant
+    sweep_answerer = _eval_module("sweep_answerer")
 
-    src = tmp_path / "src"
-    shutil.copytree(REPO / "data" / "corpus", src)
-    embedder = HashEmbedder()
-    IndexUpdater(embedder, progress=False).run(tmp_path / "idx", [src])
-    index = NoticeIndex.load(tmp_path / "idx")
-    answerer = ExtractiveAnswerer(embedder=embedder, idf=index.idf, learned=False)
-    assistant = Assistant(index, Retriever(index, embedder, mode="hybrid"), answerer)
+    assistant = _demo_assistant(tmp_path)
+    answerer = assistant.answerer
     lines = sweep_answerer.sweep("other_notice_gain", [0.0, 1.0], assistant,
                                  REPO / "eval" / "gold" / "dev.jsonl", limit=24)
     rows = [line for line in lines if line.startswith("| 0.0") or line.startswith("| 1.0")]
