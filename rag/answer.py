@@ -49,6 +49,7 @@ _ITEM_START = re.compile(r"^\s*(?:첫째|둘째|셋째|넷째|다섯째|여섯�
 _ENUM_HEAD = re.compile(r"(\d+|두|세|네|다섯|여섯|일곱|여덟|아홉|열)\s?(?:대|가지|개)\s?(?:전략|과제|원칙|분야|방향|목표|항목|사업|내용|요소)|다음과 같|주요 내용은")
 # items listed inside one sentence: "▲ 가 ▲ 나", "① … ②", " 1) … 2)"
 _INLINE_ITEM = re.compile(r"▲|[①-⑳]|(?<=\s)\d{1,2}\)\s")
+_CLAUSE_COMMA = re.compile(r"[고며여서해아어면나지데],\s")
 _QUOTED_NAME = re.compile(r"[“「『\"][^”」』\"\n]{2,60}[”」』\"][가-힣]{0,2}")
 _CLAUSE_BREAK = re.compile(r"(?<=[,;]) |(?<=[가-힣]며) |(?<=[가-힣]고) (?=[가-힣])")
 _DIGIT = re.compile(r"\d")
@@ -780,16 +781,23 @@ def _compound_overlap(term: str, squashed: str) -> float:
     return share if share >= 2 / 3 else 0.0
 
 
-def _first_clause_end(body: str, start: int, end: int, limit: int = 140) -> int:
-    """End offset of a list item's first clause: its first comma after the item label, within ``limit``."""
-    # an item that names itself in quotes («첫째, “정부서비스 Re-디자인”을 통해 …») ends with the name
+def _first_clause_end(body: str, start: int, end: int, limit: int = 140, named_limit: int = 90) -> int:
+    """End offset of a list item's first clause: its first comma after the item label, within ``limit``.
+
+    An item that names itself in quotes («첫째, “정부서비스 Re-디자인”을 통해 …») keeps its name and
+    what follows it up to ``named_limit`` characters: cut right after the name, "첫째, “…”을…" could not
+    be read alone (issue 11); the names alone were what the shorter cut kept for the answer's length.
+    """
     quoted = _QUOTED_NAME.search(body, start, min(end, start + 60))
+    floor = start + 25
     if quoted and quoted.end() < end:
-        return quoted.end()
+        floor, limit = quoted.end() + 15, max(named_limit, quoted.end() + 30 - start)
     if end - start <= limit:
         return end
-    comma = body.find(", ", start + 25, start + limit)
-    if comma > 0:
-        return comma + 1
-    space = body.rfind(" ", start + 40, start + limit)
+    # a comma after a connective ending (만들고, 하며, 구축하여,) closes a clause; one inside a run
+    # of nouns ("인공지능(AI), 3D 프린팅, 드론 등") does not
+    comma = _CLAUSE_COMMA.search(body, floor, start + limit)
+    if comma:
+        return comma.start() + 1  # the comma stays out: "만들고…"
+    space = body.rfind(" ", max(floor, start + 40), start + limit)
     return space if space > 0 else start + limit

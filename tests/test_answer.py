@@ -29,6 +29,18 @@ def test_list_question_gets_every_item_quoted_and_cited(ask, fake_index):
         assert body[start:end] in answer.answer
 
 
+def test_list_items_named_in_quotes_keep_what_follows_the_name(ask):
+    # "첫째, “정부서비스 Re-디자인”을… [1]" cannot be read alone (issue 11): each item keeps its first
+    # clause, and a cut falls at a clause's end, not inside "인공지능(AI), 3D 프린팅, 드론 등"
+    answer = ask("전자정부 2020의 5대 전략은?")
+    lines = {s: line for line in answer.answer.splitlines() for s in FIVE_STRATEGIES if s in line}
+    assert set(lines) == set(FIVE_STRATEGIES)
+    assert "만들어낸다." in lines["정부서비스 Re-디자인"]  # a short item is quoted whole
+    for strategy, line in lines.items():
+        after = line.split(strategy, 1)[1]
+        assert len(after.replace("[1]", "").strip()) >= 20, line
+        assert not line.replace(" [1]", "").endswith(("프린팅,…", "프린팅…", ",…")), line
+
 def test_numbers_are_quoted_exactly(ask):
     answer = ask("인도네시아 전체 지자체 가운데 24시간 서비스가 제공되는 곳은 몇 곳인가요?")
     assert not answer.refused
