@@ -71,6 +71,8 @@ _VALUE_PATTERNS = {
                           r"[가-힣A-Za-z]\s?(?:전자|건설|제약|그룹|홀딩스|은행|증권|중공업|화학|에너지|항공|해운|물산|상사|카드|생명|"
                           r"자동차|엔지니어링|스페이스|바이오|푸드|텔레콤|모빌리티)(?![가-힣])"),
     "people": re.compile(r"\d[\d,.]*\s*(?:[천만]\s*)?(?:여\s*)?명"),
+    # a count with its counter ("42개", "8개소", "15곳", "49건"); dates and times are not counts
+    "count": re.compile(r"\d[\d,.]*\s*(?:[천만]\s*)?(?:여\s*)?(?:개소|개국|개사|개|곳|건|가지|종|회|차례)(?![가-힣])"),
 }
 _HANGUL = re.compile(r"[가-힣]")
 _LONG_QUOTE = 200  # characters a quoted sentence may run before it pays for its length
@@ -355,22 +357,37 @@ class ExtractiveAnswerer:
         return self._compose(question, chosen, index, started, note)
 
     def _add_missing_value(self, question: str, chosen: list[_Candidate], scored: list[_Candidate]) -> list[_Candidate]:
-        """For "얼마"/"몇 명" questions whose chosen sentences state no sum/head count: the best-scored sentence
-        of the same notice that does ("…계획을 발표했다. 이번 계획에 따라 총 5,678억 원을 투입한다.": the
-        amount sits in the sentence after the one that repeats the question's words)."""
-        kind = "people" if _PEOPLE_ASKED.search(question) else "money" if _SUM_ASKED.search(question) else None
-        if kind is None:
+        """For "얼마"/"몇 명"/"몇 곳" questions whose chosen sentences of a notice state no such value: that
+        notice's best-scored sentence that does ("…계획을 발표했다. 이번 계획에 따라 총 5,678억 원을
+        투입한다.": the amount sits in the sentence after the one that repeats the question's words).
+
+        The first notice always; with "각각"/"두 곳" every cited notice, since each part's value comes from
+        its own notice (dev-046: the first notice's count was missing). When the budget is spent, the
+        notice's weakest other sentence (it states no such value) makes room.
+        """
+        pattern = _asked_value_pattern(question)
+        if pattern is None:
             return chosen
-        pattern = _VALUE_PATTERNS[kind]
-        if any(pattern.search(c.text) for c in chosen):
-            return chosen
-        used = sum(len(c.text) for c in chosen)
-        for cand in sorted(scored, key=lambda c: -c.score):
-            if cand.doc_id == chosen[0].doc_id and pattern.search(cand.text):
-                if used + len(cand.text) <= self.max_chars * 1.2 and not any(c.start == cand.start for c in chosen):
-                    return chosen + [cand]
-                break
-        return chosen
+        out = list(chosen)
+        docs = list(dict.fromkeys(c.doc_id for c in chosen))
+        budget = self.max_chars * 1.2
+        for doc_id in docs if is_plural_question(question) else docs[:1]:
+            mine = [c for c in out if c.doc_id == doc_id]
+            if any(pattern.search(c.text) for c in mine):
+                continue
+            starts = {c.start for c in out}
+            pick = next((c for c in sorted(scored, key=lambda c: -c.score)
+                         if c.doc_id == doc_id and c.start not in starts and pattern.search(c.text)), None)
+            if pick is None:
+                continue
+            used = sum(len(c.text) for c in out)
+            if used + len(pick.text) > budget:
+                spare = [c for c in mine if c is not chosen[0] and used - len(c.text) + len(pick.text) <= budget]
+                if not spare:
+                    continue
+                out.remove(min(spare, key=lambda c: c.score))
+            out.append(pick)
+        return out
 
     def thresholds(self, index: NoticeIndex) -> dict[str, float]:
         """The operating point over ``index``: refuse below ``refuse_below``, or below a rule's gate
@@ -718,7 +735,19 @@ def _answer_timing(started: float) -> dict[str, float]:
 
 _SUM_ASKED = re.compile(r"얼마(?!나)|how much", re.IGNORECASE)
 _PEOPLE_ASKED = re.compile(r"몇\s*명|how many (?:people|persons)", re.IGNORECASE)
+_COUNT_ASKED = re.compile(r"몇\s*(?:개소|개국|개사|개|곳|건|가지|종|회|차례)|how many", re.IGNORECASE)
 _NUMBER_ASKED = re.compile(r"얼마|몇|언제|며칠|how (?:much|many|long)|when\b|what (?:year|date|time)", re.IGNORECASE)
+
+
+def _asked_value_pattern(question: str) -> re.Pattern | None:
+    """What a sentence must state to answer a "얼마"/"몇 명"/"몇 곳" question, else None."""
+    if _PEOPLE_ASKED.search(question):
+        return _VALUE_PATTERNS["people"]
+    if _SUM_ASKED.search(question):
+        return _VALUE_PATTERNS["money"]
+    if _COUNT_ASKED.search(question):
+        return _VALUE_PATTERNS["count"]
+    return None
 
 
 def _asks_number(question: str) -> bool:

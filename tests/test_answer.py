@@ -48,6 +48,15 @@ def test_numbers_are_quoted_exactly(ask):
     assert answer.citations[0].doc_id == "koreakr-156761701"
 
 
+def test_each_part_of_a_count_question_gets_its_count(ask):
+    # dev-046: two inspections, two notices; the first notice's headline and lead filled the budget
+    # and its count ("42개 … 사업장을 대상으로") was left out
+    answer = ask("6월 중순 고용노동부가 착수한 군용화약류 취급 사업장 합동점검과 ㈜아워홈 산업안전·노동 통합 "
+                 "기획감독은 각각 몇 곳을 대상으로 하나요?")
+    assert not answer.refused
+    assert "42개" in answer.answer and "8개소" in answer.answer
+    assert len(answer.citations) == 2
+
 def test_contact_question_is_answered_from_the_contact_block(ask):
     answer = ask("'국민을 즐겁게 하는 전자정부' 2020 기본계획 보도자료 담당자 연락처는?")
     assert not answer.refused
