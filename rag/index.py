@@ -34,6 +34,7 @@ import numpy as np
 
 from ingest.models import Chunk, Contact, Notice
 from ingest.readers import file_digest
+from rag.dates import notice_days
 from rag.folder import DATA_FILES as _FILES
 from rag.folder import MANIFEST, IndexFolder, IndexProblem
 
@@ -137,6 +138,7 @@ class NoticeIndex:
         self.search_cache: dict = {}
         self.snapshot_dir: Path | None = None
         self._sentences: dict[str, list[tuple[int, int]]] | None = None
+        self._days: dict[str, frozenset[tuple[int, int]]] = {}
 
     @classmethod
     def empty(cls, model: str, dim: int, chunker: dict) -> NoticeIndex:
@@ -186,6 +188,13 @@ class NoticeIndex:
                 by_doc.setdefault(chunk.doc_id, set()).update(chunk.sentences)
             self._sentences = {d: sorted(s) for d, s in by_doc.items()}
         return self._sentences.get(doc_id, [])
+
+    def days(self, doc_id: str) -> frozenset[tuple[int, int]]:
+        """The calendar days (month, day) a notice's text names (``rag.dates.notice_days``), read once."""
+        if doc_id not in self._days:
+            notice = self.notices[doc_id]
+            self._days[doc_id] = notice_days(notice.body, notice.published)
+        return self._days[doc_id]
 
     def token_table(self, doc_id: str) -> TokenTable | None:
         """The notice's sentence terms with offsets; None when one of its chunks was stored without them."""
@@ -264,6 +273,7 @@ class NoticeIndex:
         self.snapshot_dir = None
         self._doc_freq = None
         self._sentences = None
+        self._days = {}
         self._sentence_rows = None
         self._sentence_starts = None
         self._token_tables = {}

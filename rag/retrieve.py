@@ -35,6 +35,7 @@ from pathlib import Path
 import numpy as np
 
 from ingest.korean import search_terms
+from rag.dates import question_days
 from rag.embed import Embedder
 from rag.index import NoticeIndex
 from rag.search import STORES, ChunkFilter, Restriction, SearchStores, open_search
@@ -117,6 +118,8 @@ class FusionWeights:
     chunk's best sentence rather than the chunk's own vector (0 without sentence vectors).
     ``sentence_terms``: added, times the same coverage factor, for the IDF share of the query's
     terms that the chunk's best sentence holds (0 without stored sentence terms).
+    ``date``: added when the query names a calendar day ("6월 18일", "June 17") that the chunk's
+    notice names too (``rag.dates``).
     The values before fitting (0.4, 0, 2, 0) were set by hand on AutoRAGRetrieval and the dev set.
     """
 
@@ -124,12 +127,13 @@ class FusionWeights:
     sentence: float = 0.0
     coverage_power: float = 2.0
     sentence_terms: float = 0.0
+    date: float = 0.0
 
     def __post_init__(self) -> None:
         for name in ("dense", "sentence"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ValueError(f"{name} weight must be within [0, 1], got {getattr(self, name)}")
-        for name in ("coverage_power", "sentence_terms"):
+        for name in ("coverage_power", "sentence_terms", "date"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be at least 0, got {getattr(self, name)}")
 
@@ -163,6 +167,7 @@ class Candidates:
     bm25: np.ndarray | None = None
     bm25_sample: np.ndarray | None = None
     sentence_terms: np.ndarray | None = None
+    date: np.ndarray | None = None  # 1 where the chunk's notice names a day the query names
     dense_rows: np.ndarray | None = None
     bm25_rows: np.ndarray | None = None
 
@@ -184,6 +189,8 @@ def fuse(c: Candidates, weights: FusionWeights) -> np.ndarray:
     fused = (1.0 - bm25_weight) * dense + bm25_weight * _standardise(c.bm25, c.bm25_sample)
     if weights.sentence_terms and c.sentence_terms is not None:
         fused = fused + weights.sentence_terms * lexical * c.sentence_terms
+    if weights.date and c.date is not None:
+        fused = fused + weights.date * c.date
     return fused
 
 
@@ -326,8 +333,19 @@ class Retriever:
                 c.bm25_sample = stores.lexical.score(terms, sample) if terms and len(sample) else np.zeros(len(sample))
                 if self.weights.sentence_terms and terms and len(rows):
                     c.sentence_terms = self.index.best_sentence_coverage(rows, stores.term_weights(terms)[0])
+        if self.weights.date and len(rows):
+            c.date = self.date_matches(query, rows)
         timings["fusion_ms"] = (time.perf_counter() - t) * 1000
         return c
+
+    def date_matches(self, query: str, rows: np.ndarray) -> np.ndarray | None:
+        """1 for each row whose notice names a calendar day the query names, else 0 (None: the query
+        names no day)."""
+        days = question_days(query)
+        if not days:
+            return None
+        chunks = self.index.chunks
+        return np.array([1.0 if self.index.days(chunks[int(r)].doc_id) & days else 0.0 for r in rows])
 
     def _fuse(self, c: Candidates) -> np.ndarray:
         if self.fusion == "rrf" and c.dense is not None and c.bm25 is not None:

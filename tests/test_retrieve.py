@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from rag.retrieve import Filters, FusionWeights, QueryProblem, Retriever
+from rag.retrieve import Filters, FusionWeights, QueryProblem, Retriever, shipped_weights
 from tests.conftest import SEED_ID, HashEmbedder
 
 
@@ -132,3 +132,75 @@ def test_fusion_adds_the_best_sentence_signals_by_their_weights():
     assert fuse(c, FusionWeights(sentence_terms=2.0))[0] == fuse(c, FusionWeights(sentence_terms=2.0))[1]
     with pytest.raises(ValueError, match="sentence_terms"):
         FusionWeights(sentence_terms=-1.0)
+
+
+def test_days_are_read_from_questions_and_press_release_leads():
+    from rag.dates import notice_days, question_days
+
+    assert question_days("6월 18일 국회를 통과한 법 개정은?") == {(6, 18)}
+    assert question_days("Who chaired the meeting on June 17, 2026?") == {(6, 17)}
+    assert question_days("held on 3rd December and Sept. 9") == {(12, 3), (9, 9)}
+    assert question_days("2026년 예산은 얼마인가요?") == frozenset()
+    assert question_days("13월 40일") == frozenset()  # not a day
+    # the forms korea.kr leads use: "6.17일(수)", "6.16.(화)", "오늘(6월 18일)", and "17일(수)" in the
+    # month the notice was published
+    lead = "이형일 1차관은 6.17일(수) 08:00 회의를 주재했다. 제7차 회의는 6.18.(목)에 열린다. 오늘(6월 19일) 발표."
+    assert notice_days(lead) == {(6, 17), (6, 18), (6, 19)}
+    assert notice_days("소방청은 17일(수) 훈련을 했다.", "2026-06-16") == {(6, 17)}
+    assert notice_days("소방청은 17일(수) 훈련을 했다.") == frozenset()  # no month to put it in
+    assert notice_days("제3.1절 기념식, 2.5배 늘었다") == frozenset()  # decimals are not days
+
+
+_DATED_NOTICES = {  # the same meeting a week apart: only the day tells them apart
+    "first.txt": "고용노동부 보도자료\n2026-06-10\n고용노동부는 10일(수) 일자리전담반 회의를 열어 청년 고용 대책을 논의했다.",
+    "second.txt": "고용노동부 보도자료\n2026-06-17\n고용노동부는 6.17.(수) 일자리전담반 회의를 열어 청년 고용 대책을 논의했다.",
+}
+
+
+def test_a_day_the_question_names_marks_the_notices_that_name_it(tmp_path):
+    from rag.build import IndexUpdater
+    from rag.index import NoticeIndex
+
+    for name, text in _DATED_NOTICES.items():
+        (tmp_path / name).write_text(text, encoding="utf-8")
+    IndexUpdater(HashEmbedder(), progress=False).run(tmp_path / "idx", [tmp_path])
+    index = NoticeIndex.load(tmp_path / "idx")
+    assert index.days("first.txt") == {(6, 10)} and index.days("second.txt") == {(6, 17)}
+    dated = Retriever(index, HashEmbedder(), weights=FusionWeights(date=0.5))
+    for question in ("6월 17일 일자리전담반 회의에서 논의한 것은?", "What did the jobs task force (일자리전담반) discuss on June 17?"):
+        c = dated.candidates(question, k=4)
+        marks = {index.chunks[int(r)].doc_id: m for r, m in zip(c.rows, c.date)}
+        assert marks == {"first.txt": 0.0, "second.txt": 1.0}, question
+    assert dated.candidates("일자리전담반 회의", k=4).date is None  # the question names no day
+    # computed only when weighed
+    assert Retriever(index, HashEmbedder(), weights=FusionWeights()).candidates("6월 17일 회의", k=4).date is None
+
+
+def test_fusion_adds_the_day_signal_by_its_weight():
+    from rag.retrieve import Candidates, fuse
+
+    flat, sample = np.array([1.0, 1.2]), np.array([0.0, 1.0, 2.0])
+    c = Candidates(query="q", rows=np.array([0, 1]), coverage=1.0, dense=flat, dense_sample=sample, bm25=flat,
+                   bm25_sample=sample, date=np.array([1.0, 0.0]))
+    assert np.argmax(fuse(c, FusionWeights())) == 1  # the words prefer the second chunk
+    assert np.argmax(fuse(c, FusionWeights(date=0.5))) == 0  # the shared day outweighs a small lead
+    c.date = None  # a question that names no day
+    assert np.argmax(fuse(c, FusionWeights(date=0.5))) == 1
+    assert shipped_weights().date > 0  # fitted and adopted (rag/fusion_weights.json)
+    with pytest.raises(ValueError, match="date"):
+        FusionWeights(date=-1.0)
+
+
+def test_fit_fusion_weighs_the_day_signal_on_the_dev_questions(fake_index):
+    """eval/fit_fusion.py's steps on the demo corpus: every question's signals once, then re-fused."""
+    from eval import fit_fusion
+    from rag.evaluate import DEFAULT_GOLD
+
+    data = fit_fusion.load_gold_set("dev", DEFAULT_GOLD, fake_index, every=1)
+    fit_fusion.collect(data, HashEmbedder())
+    dated = [q for q in data.questions if q.candidates.date is not None]
+    assert len(dated) >= 5 and sum(bool(q.candidates.date.any()) for q in dated) >= 5
+    off, on = (fit_fusion.figures_for([data], FusionWeights(date=w)) for w in (0.0, 1.0))
+    assert {"dev/A", "dev/B", "dev/all"} <= set(on)
+    assert on["dev/all"]["mrr"] > off["dev/all"]["mrr"]
+    assert on["dev/all"]["hit@1"] >= off["dev/all"]["hit@1"]
