@@ -139,6 +139,7 @@ class NoticeIndex:
         self.snapshot_dir: Path | None = None
         self._sentences: dict[str, list[tuple[int, int]]] | None = None
         self._days: dict[str, frozenset[tuple[int, int]]] = {}
+        self._pairs: dict[int, set[tuple[str, str]]] = {}  # chunk row -> its adjacent term pairs
 
     @classmethod
     def empty(cls, model: str, dim: int, chunker: dict) -> NoticeIndex:
@@ -267,6 +268,33 @@ class NoticeIndex:
             out[i] = max((sum(weights[t] for t in terms) for terms in held), default=0.0) / total
         return out
 
+    def phrase_coverage(self, rows: np.ndarray, weights: dict[str, float], terms: list[str]) -> np.ndarray | None:
+        """For each chunk row, the share of the query's adjacent term pairs (``terms`` in order; a pair
+        weighs its two terms' ``weights``) that the chunk holds adjacent too; None when the index was
+        built without sentence terms. "국회 통과" as a phrase, not 국회 in one sentence and 통과 in
+        another: where paragraphs of one article share their words, the one the question paraphrases
+        shares its word order (korquad_tune, AutoRAG; README, fusion weights)."""
+        pairs: dict[tuple[str, str], float] = {}
+        for a, b in zip(terms, terms[1:]):
+            if a != b:
+                pairs[(a, b)] = weights.get(a, 0.0) + weights.get(b, 0.0)
+        total = sum(pairs.values())
+        out = np.zeros(len(rows), np.float32)
+        if not total:
+            return out
+        if len(self._pairs) > 100_000:  # rows touched by questions; bounded at scale
+            self._pairs = {}
+        for i, r in enumerate(rows):
+            r = int(r)
+            held = self._pairs.get(r)
+            if held is None:
+                tokens = self.tokens[r]
+                if tokens is None:
+                    return None
+                held = self._pairs[r] = {(x[2], y[2]) for x, y in zip(tokens, tokens[1:])}
+            out[i] = sum(w for pair, w in pairs.items() if pair in held) / total
+        return out
+
     def _invalidate(self) -> None:
         self._faiss = None
         self.search_cache = {}
@@ -274,6 +302,7 @@ class NoticeIndex:
         self._doc_freq = None
         self._sentences = None
         self._days = {}
+        self._pairs = {}
         self._sentence_rows = None
         self._sentence_starts = None
         self._token_tables = {}

@@ -118,6 +118,8 @@ class FusionWeights:
     chunk's best sentence rather than the chunk's own vector (0 without sentence vectors).
     ``sentence_terms``: added, times the same coverage factor, for the IDF share of the query's
     terms that the chunk's best sentence holds (0 without stored sentence terms).
+    ``phrase``: added, times the same coverage factor, for the IDF share of the query's adjacent term
+    pairs that the chunk holds adjacent too (0 without stored sentence terms).
     ``date``: added when the query names a calendar day ("6월 18일", "June 17") that the chunk's
     notice names too (``rag.dates``).
     The values before fitting (0.4, 0, 2, 0) were set by hand on AutoRAGRetrieval and the dev set.
@@ -128,12 +130,13 @@ class FusionWeights:
     coverage_power: float = 2.0
     sentence_terms: float = 0.0
     date: float = 0.0
+    phrase: float = 0.0
 
     def __post_init__(self) -> None:
         for name in ("dense", "sentence"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ValueError(f"{name} weight must be within [0, 1], got {getattr(self, name)}")
-        for name in ("coverage_power", "sentence_terms", "date"):
+        for name in ("coverage_power", "sentence_terms", "date", "phrase"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be at least 0, got {getattr(self, name)}")
 
@@ -168,6 +171,7 @@ class Candidates:
     bm25_sample: np.ndarray | None = None
     sentence_terms: np.ndarray | None = None
     date: np.ndarray | None = None  # 1 where the chunk's notice names a day the query names
+    phrase: np.ndarray | None = None  # share of the query's adjacent term pairs the chunk holds
     dense_rows: np.ndarray | None = None
     bm25_rows: np.ndarray | None = None
 
@@ -189,6 +193,8 @@ def fuse(c: Candidates, weights: FusionWeights) -> np.ndarray:
     fused = (1.0 - bm25_weight) * dense + bm25_weight * _standardise(c.bm25, c.bm25_sample)
     if weights.sentence_terms and c.sentence_terms is not None:
         fused = fused + weights.sentence_terms * lexical * c.sentence_terms
+    if weights.phrase and c.phrase is not None:
+        fused = fused + weights.phrase * lexical * c.phrase
     if weights.date and c.date is not None:
         fused = fused + weights.date * c.date
     return fused
@@ -333,6 +339,8 @@ class Retriever:
                 c.bm25_sample = stores.lexical.score(terms, sample) if terms and len(sample) else np.zeros(len(sample))
                 if self.weights.sentence_terms and terms and len(rows):
                     c.sentence_terms = self.index.best_sentence_coverage(rows, stores.term_weights(terms)[0])
+                if self.weights.phrase and terms and len(rows):
+                    c.phrase = self.index.phrase_coverage(rows, stores.term_weights(terms)[0], terms)
         if self.weights.date and len(rows):
             c.date = self.date_matches(query, rows)
         timings["fusion_ms"] = (time.perf_counter() - t) * 1000

@@ -107,6 +107,23 @@ def test_best_sentence_coverage_is_highest_where_the_terms_share_a_sentence(sent
     assert 0.0 < coverage["spread.txt"] < 1.0
 
 
+def test_phrase_coverage_counts_the_query_pairs_a_chunk_holds_in_order(sentence_index):
+    from ingest.korean import search_terms
+
+    rows = np.arange(len(sentence_index.chunks))
+    docs = [c.doc_id for c in sentence_index.chunks]
+
+    def coverage(query):
+        terms = search_terms(query)
+        return dict(zip(docs, sentence_index.phrase_coverage(rows, {t: 1.0 for t in terms}, terms)))
+
+    got = coverage("드론 화재진압 훈련")
+    assert got["together.txt"] == pytest.approx(1.0)
+    assert got["spread.txt"] == 0.0  # 드론 and 진압 are there, never next to each other
+    # the same words in another order: only the compound 화재진압 (화재 진압) is still a pair
+    assert coverage("훈련 화재진압 드론")["together.txt"] == pytest.approx(1 / 3)
+    assert 0.0 < coverage("드론 화재 시연")["together.txt"] < 1.0
+
 def test_best_sentence_scores_take_each_chunks_closest_sentence(sentence_index):
     query = HashEmbedder().embed_query("드론 훈련")
     rows = np.array([1, 0]) if len(sentence_index.chunks) > 1 else np.array([0])
@@ -184,11 +201,18 @@ def test_fusion_adds_the_day_signal_by_its_weight():
                    bm25_sample=sample, date=np.array([1.0, 0.0]))
     assert np.argmax(fuse(c, FusionWeights())) == 1  # the words prefer the second chunk
     assert np.argmax(fuse(c, FusionWeights(date=0.5))) == 0  # the shared day outweighs a small lead
+    c.phrase = np.array([1.0, 0.0])
+    assert np.argmax(fuse(c, FusionWeights(phrase=2.0))) == 0  # so does the question's phrase
+    c.coverage = 0.0  # ... but not for a question whose words the index does not know
+    assert np.argmax(fuse(c, FusionWeights(phrase=2.0))) == 1
+    c.coverage, c.phrase = 1.0, None
     c.date = None  # a question that names no day
     assert np.argmax(fuse(c, FusionWeights(date=0.5))) == 1
     assert shipped_weights().date > 0  # fitted and adopted (rag/fusion_weights.json)
     with pytest.raises(ValueError, match="date"):
         FusionWeights(date=-1.0)
+    with pytest.raises(ValueError, match="phrase"):
+        FusionWeights(phrase=-1.0)
 
 
 def test_fit_fusion_weighs_the_day_signal_on_the_dev_questions(fake_index):
