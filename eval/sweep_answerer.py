@@ -3,7 +3,8 @@
 Retrieval runs once per question; only answering is repeated for each value, so a sweep over the
 1,875 answerable korquad_tune questions takes about a minute per value on 2 cores. For each value it
 prints key-fact recall (a refusal scores 0, as in ``pressrag eval``) and citation precision (the share
-of an answer's cited notices that are gold notices) for each half and for the whole set.
+of an answer's cited notices that are gold notices) for each half and for the whole set, and the
+median length of the answers given (a setting can buy key facts with longer answers).
 
 The halves are eval/fit_answers.py's (a korquad_tune article's paragraphs stay together; other sets
 split by notice), so a value chosen on half A is checked on half B, the half the answer weights were
@@ -22,6 +23,8 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+import numpy as np
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
@@ -49,8 +52,8 @@ def sweep(setting: str, values: list[float], assistant: Assistant, gold_path: Pa
             items.append((q, half_of(split_key(q, gold_path.stem)), assistant.retriever.run(q.question, k=8)))
     halves = {h: sum(half == h for _, half, _ in items) for h in "AB"}
     lines = [f"{gold_path}: {len(items)} answerable questions (half A {halves['A']}, half B {halves['B']})",
-             f"| {setting} | key facts A | key facts B | key facts | citations A | citations B | citations |",
-             "|---|---|---|---|---|---|---|"]
+             f"| {setting} | key facts A | key facts B | key facts | chars p50 | citations A | citations B | citations |",
+             "|---|---|---|---|---|---|---|---|"]
     print("\n".join(lines), flush=True)
     original = getattr(answerer, setting)
     try:
@@ -58,16 +61,21 @@ def sweep(setting: str, values: list[float], assistant: Assistant, gold_path: Pa
             setattr(answerer, setting, value)
             facts: dict[str, list[float]] = {"A": [], "B": []}
             cites: dict[str, list[float]] = {"A": [], "B": []}
+            chars: list[int] = []
             for q, half, retrieval in items:
                 answer = answerer.run(q.question, retrieval, assistant.index)
                 facts[half].append(0.0 if answer.refused else key_fact_recall(answer.answer, q.key_facts))
                 cited = [c.doc_id for c in answer.citations]
+                if not answer.refused:
+                    chars.append(len(answer.answer))
                 if cited and not answer.refused:
                     cites[half].append(sum(d in q.doc_ids for d in cited) / len(cited))
-            row = [mean(facts["A"]), mean(facts["B"]), mean(facts["A"] + facts["B"]),
-                   mean(cites["A"]), mean(cites["B"]), mean(cites["A"] + cites["B"])]
+            facts_row = [mean(facts["A"]), mean(facts["B"]), mean(facts["A"] + facts["B"])]
+            cites_row = [mean(cites["A"]), mean(cites["B"]), mean(cites["A"] + cites["B"])]
+            p50 = float(np.median(chars)) if chars else 0.0
             marker = " (now)" if value == original else ""
-            lines.append(f"| {value}{marker} | " + " | ".join(f"{v:.3f}" for v in row) + " |")
+            lines.append(f"| {value}{marker} | " + " | ".join(f"{v:.3f}" for v in facts_row)
+                         + f" | {p50:.0f} | " + " | ".join(f"{v:.3f}" for v in cites_row) + " |")
             print(lines[-1], flush=True)
     finally:
         setattr(answerer, setting, original)

@@ -16,11 +16,14 @@ near 1 and gets the full BM25 weight; an English question over the same notices
 has most of its words unknown to BM25, so the weight shrinks (with a power of the
 coverage) and the dense side decides. The dense side can also take, beside the
 chunk's own vector, its best sentence's vector (``NoticeIndex.best_sentence_scores``).
+Two bonuses are added on top: the share of the query's adjacent term pairs that the chunk holds
+adjacent too (``NoticeIndex.phrase_coverage``: paragraphs of one article share words, not word
+order), and a calendar day that both the query and the chunk's notice name (``rag.dates``).
 
 The weights (``FusionWeights``) are read from rag/fusion_weights.json, which
 eval/fit_fusion.py writes: fitted on half of dev, korquad_tune and
 AutoRAGRetrieval together, adopted only if the other half of every set holds
-(until one is, the hand-set values). One default for every corpus.
+(the pair and day weights since 2026-12-04; the others hand-set). One default for every corpus.
 """
 
 from __future__ import annotations

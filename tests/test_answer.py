@@ -57,6 +57,13 @@ def test_each_part_of_a_count_question_gets_its_count(ask):
     assert "42개" in answer.answer and "8개소" in answer.answer
     assert len(answer.citations) == 2
 
+def test_the_top_chunks_sentence_wins_a_close_word_overlap(ask):
+    # dev-060: "최우수 수상작은 고강현님의 '안전보장송'" shares few words with "최우수상을 받은 작품과
+    # 수상자" (the compound is split); its chunk ranks first, which now weighs enough (rank_prior 0.4)
+    answer = ask("고용노동부의 산재예방 아이디어 숏폼 영상 공모전에서 최우수상을 받은 작품과 수상자는 누구인가요?")
+    assert not answer.refused
+    assert "고강현" in answer.answer and "안전보장송" in answer.answer
+
 def test_contact_question_is_answered_from_the_contact_block(ask):
     answer = ask("'국민을 즐겁게 하는 전자정부' 2020 기본계획 보도자료 담당자 연락처는?")
     assert not answer.refused
