@@ -10,7 +10,8 @@ import pytest
 
 from rag.build import IndexUpdater
 from rag.index import IndexProblem, NoticeIndex
-from rag.retrieve import Filters, Retriever
+from rag.dates import question_days
+from rag.retrieve import Filters, Retriever, shipped_weights
 from rag.search import ChunkFilter, open_search
 from rag.search.embedded import Bm25sStore, FaissDenseStore
 from tests.conftest import SEED_ID, HashEmbedder
@@ -33,7 +34,7 @@ def retriever(request, fake_index, tmp_path_factory):
 
 
 def whole_corpus_top(index, query: str, k: int) -> list[str]:
-    """Main's fusion, written out: every chunk scored, z-scores over the whole corpus."""
+    """Main's fusion, written out: every chunk scored, z-scores over the whole corpus, the shipped weights."""
     from ingest.korean import search_terms
 
     embedder = HashEmbedder()
@@ -42,8 +43,16 @@ def whole_corpus_top(index, query: str, k: int) -> list[str]:
     terms = search_terms(query)
     bm25 = stores.lexical.score(terms, np.arange(len(index.chunks))) if terms else np.zeros(len(index.chunks))
     z = lambda s: (s - s.mean()) / s.std() if s.std() > 1e-9 else np.zeros_like(s)  # noqa: E731
-    w = 0.6 * index.known_share(terms) ** 2
+    weights = shipped_weights()
+    lexical = index.known_share(terms) ** weights.coverage_power
+    w = (1 - weights.dense) * lexical
     fused = (1 - w) * z(dense) + w * z(bm25)
+    rows = np.arange(len(index.chunks))
+    if weights.phrase and terms:  # the bonuses the shipped weights add (rag/retrieve.py fuse)
+        fused = fused + weights.phrase * lexical * index.phrase_coverage(rows, stores.term_weights(terms)[0], terms)
+    days = question_days(query)
+    if weights.date and days:
+        fused = fused + weights.date * np.array([1.0 if index.days(c.doc_id) & days else 0.0 for c in index.chunks])
     return [index.chunks[i].chunk_id for i in np.argsort(-fused, kind="stable")[:k]]
 
 
