@@ -379,13 +379,14 @@ class ExtractiveAnswerer:
         out = list(chosen)
         docs = list(dict.fromkeys(c.doc_id for c in chosen))
         budget = self.max_chars * 1.2
+        ranked = sorted(scored, key=lambda c: -c.score)
         for doc_id in docs if is_plural_question(question) else docs[:1]:
             mine = [c for c in out if c.doc_id == doc_id]
             if any(pattern.search(c.text) for c in mine):
                 continue
             starts = {c.start for c in out}
-            pick = next((c for c in sorted(scored, key=lambda c: -c.score)
-                         if c.doc_id == doc_id and c.start not in starts and pattern.search(c.text)), None)
+            pick = next((c for c in ranked if c.doc_id == doc_id and c.start not in starts and pattern.search(c.text)),
+                        None)
             if pick is None:
                 continue
             used = sum(len(c.text) for c in out)

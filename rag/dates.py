@@ -36,11 +36,13 @@ def _month(name: str) -> int:
     return _MONTHS.get(name) or next(i for full, i in _MONTHS.items() if full.startswith(name))
 
 
+def _english_days(text: str) -> set[Day]:
+    return {(_month(name or name2), int(day or day2)) for name, day, day2, name2 in _ENGLISH_DAY.findall(text)}
+
+
 def question_days(text: str) -> frozenset[Day]:
     """The calendar days a question names ("6월 18일", "June 17, 2026")."""
-    days = {(int(m), int(d)) for m, d in _KOREAN_DAY.findall(text)}
-    for name, day, day2, name2 in _ENGLISH_DAY.findall(text):
-        days.add((_month(name or name2), int(day or day2)))
+    days = {(int(m), int(d)) for m, d in _KOREAN_DAY.findall(text)} | _english_days(text)
     return frozenset(d for d in days if _valid(*d))
 
 
@@ -48,8 +50,7 @@ def notice_days(body: str, published: str | None = None) -> frozenset[Day]:
     """The calendar days a notice's text names; "17일(수)" alone counts in the month it was published."""
     days = {(int(m), int(d)) for m, d in _KOREAN_DAY.findall(body)}
     days.update((int(m), int(d)) for m, d in _DOTTED_DAY.findall(body))
-    for name, day, day2, name2 in _ENGLISH_DAY.findall(body):
-        days.add((_month(name or name2), int(day or day2)))
+    days |= _english_days(body)
     if published and re.match(r"\d{4}-\d{2}-\d{2}", published):
         month = int(published[5:7])
         days.update((month, int(d)) for d in _BARE_DAY.findall(body))

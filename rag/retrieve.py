@@ -340,12 +340,14 @@ class Retriever:
             c.bm25 = stores.lexical.score(terms, rows) if terms else np.zeros(len(rows), np.float32)
             if use_dense:
                 c.bm25_sample = stores.lexical.score(terms, sample) if terms and len(sample) else np.zeros(len(sample))
-                if self.weights.sentence_terms and terms and len(rows):
-                    c.sentence_terms = self.index.best_sentence_coverage(rows, stores.term_weights(terms)[0])
-                if self.weights.phrase and terms and len(rows):
-                    c.phrase = self.index.phrase_coverage(rows, stores.term_weights(terms)[0], terms)
-        if self.weights.date and len(rows):
-            c.date = self.date_matches(query, rows)
+                if (self.weights.sentence_terms or self.weights.phrase) and terms and len(rows):
+                    idf = stores.term_weights(terms)[0]
+                    if self.weights.sentence_terms:
+                        c.sentence_terms = self.index.best_sentence_coverage(rows, idf)
+                    if self.weights.phrase:
+                        c.phrase = self.index.phrase_coverage(rows, idf, terms)
+                if self.weights.date and len(rows):  # like the two above, fused only in hybrid mode
+                    c.date = self.date_matches(query, rows)
         timings["fusion_ms"] = (time.perf_counter() - t) * 1000
         return c
 
