@@ -17,8 +17,15 @@ refuse, is the one with the best refusal accuracy less 4x the false refusals on 
 then gets its own gate, chosen the same way with the other rules held (a rule that fires on many
 answerable questions refuses only where the scorer is less sure).
 
+The answerable model (rag/scorer.py ``AnswerableModel``) is fitted on half A too: each answerable
+question against its masked twin, the same question with its gold notices taken out of the retrieved
+passages (the topic still in the index, the fact gone: what an unanswerable question looks like). Its
+threshold is the highest that keeps every set's false refusals on half A, the other refusals included,
+within ``--max-false-refusals``.
+
 ``--gates-only`` keeps the scorer and the first two thresholds of the weights file and refits only the
-rule gates.
+rule gates. ``--calibrate-only`` keeps the scorer and all its thresholds and refits only the answerable
+models (shipped: ``--calibrate-only --max-false-refusals 0.01`` over fresh indexes of both corpora).
 
 Nothing is copied from the gold sets into the weights file: only coefficients and counts.
 """
@@ -28,6 +35,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import math
 import sys
 import time
 from dataclasses import replace
@@ -40,7 +48,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from ingest.normalize import squash  # noqa: E402
 from rag.answer import RULES  # noqa: E402
 from rag.index import NoticeIndex  # noqa: E402
-from rag.scorer import FEATURES, WEIGHTS_FILE, ScorerWeights, SentenceModel, fit_logistic, lexical_mask  # noqa: E402
+from rag.scorer import (ANSWERABLE_FEATURES, DENSE_ANSWERABLE, FEATURES, WEIGHTS_FILE, AnswerableModel,  # noqa: E402
+                        ScorerWeights, SentenceModel, answerable_features, fit_logistic, lexical_answerable_mask,
+                        lexical_mask)
 
 
 def half_of(key: str) -> str:
@@ -59,9 +69,12 @@ def split_key(row, name: str) -> str:
 
 
 def collect(name: str, gold_path: Path, index_dir: Path, k: int = 8, limit: int | None = None,
-            answerer=None, assistant=None, every: int = 1) -> list[dict]:
-    """One record per question: its half, answerable or not, candidate feature rows and labels."""
+            answerer=None, assistant=None, every: int = 1, masked: bool = True) -> list[dict]:
+    """One record per question: its half, answerable or not, candidate feature rows and labels; with
+    ``masked``, a second record per answerable question whose gold notices are taken out of the
+    retrieved passages (an unanswerable question on a known topic: what the answerable model learns)."""
     from rag.evaluate import gold_id_aliases, load_gold
+    from rag.question import question_language
     from rag.retrieve import Retriever
     from rag.settings import load_settings
     from rag.service import open_assistant
@@ -80,18 +93,25 @@ def collect(name: str, gold_path: Path, index_dir: Path, k: int = 8, limit: int 
     questions = [q for q in gold.questions if not q.doc_ids] + answerable
     for q in questions[:limit] if limit else questions:
         q = replace(q, doc_ids=tuple(aliases.get(d, d) for d in q.doc_ids))
-        retrieval = retriever.run(q.question, k=max(k, 30))
-        top = Retrieval(retrieval.query, retrieval.hits[:k],
-                        list(dict.fromkeys(h.chunk.doc_id for h in retrieval.hits[:k])), retrieval.timings_ms,
-                        retrieval.lexical_coverage)
-        candidates, x = answerer.features(q.question, top, assistant.index)
-        flags = answerer.rule_flags(q.question, top, assistant.index)
-        contact = answerer.answers_from_contacts(q.question, top, assistant.index)
-        facts = [squash(f) for f in q.key_facts if squash(f)]
-        labels = [float(bool(q.doc_ids) and c.doc_id in q.doc_ids and any(f in squash(c.text) for f in facts))
-                  for c in candidates]
-        records.append({"set": name, "id": q.id, "half": half_of(split_key(q, name)), "answerable": bool(q.doc_ids),
-                        "x": x, "y": np.asarray(labels), "flags": flags, "contact": contact})
+        # as many hits as the masked view needs, from the same candidate pool as a k-passage question
+        # (each store fetches max(candidates_per_store, 4k)): the real view ranks as `pressrag eval` does
+        retrieval = retriever.run(q.question, k=max(k, retriever.candidates_per_store // 4))
+        views = [(retrieval.hits, False)]
+        if q.doc_ids and masked:
+            views.append(([h for h in retrieval.hits if h.chunk.doc_id not in q.doc_ids], True))
+        for hits, is_masked in views:
+            top = Retrieval(retrieval.query, hits[:k], list(dict.fromkeys(h.chunk.doc_id for h in hits[:k])),
+                            retrieval.timings_ms, retrieval.lexical_coverage)
+            candidates, x = answerer.features(q.question, top, assistant.index)
+            flags = answerer.rule_flags(q.question, top, assistant.index)
+            contact = answerer.answers_from_contacts(q.question, top, assistant.index)
+            facts = [squash(f) for f in q.key_facts if squash(f)]
+            labels = [float(not is_masked and bool(q.doc_ids) and c.doc_id in q.doc_ids
+                            and any(f in squash(c.text) for f in facts)) for c in candidates]
+            records.append({"set": name, "id": q.id, "half": half_of(split_key(q, name)),
+                            "answerable": bool(q.doc_ids) and not is_masked, "masked": is_masked,
+                            "x": x, "y": np.asarray(labels), "flags": flags, "contact": contact,
+                            "chunk_dense": [h.dense_score for h in hits[:k]], "lang": question_language(q.question)})
     return records
 
 
@@ -102,11 +122,18 @@ def choose_threshold(confidences: list[tuple[float, bool]], max_false_refusals: 
         return 0.0
     allowed = int(max_false_refusals * len(answerable))
     # refusing below t refuses the answerable questions with confidence < t: at most ``allowed`` of them
-    return float(answerable[allowed]) if allowed < len(answerable) else float(answerable[-1])
+    return _stored(answerable[allowed]) if allowed < len(answerable) else _stored(answerable[-1])
+
+
+def _stored(threshold: float) -> float:
+    """``threshold`` rounded down to the 4 decimals the weights file keeps: rounding up would refuse the
+    question the threshold was read off."""
+    return math.floor(float(threshold) * 10_000) / 10_000
 
 
 def refused(record: dict, conf: float, model: SentenceModel) -> bool:
-    return not record["contact"] and model.refuses(conf, record["flags"])
+    """Refused at best sentence probability ``conf`` (P(answerable) read from ``record``)."""
+    return not record["contact"] and model.refuses(conf, record["flags"], answerability(model, record))
 
 
 def objective(records: list[dict], model: SentenceModel, false_cost: float = 4.0, half: str = "A") -> float:
@@ -114,7 +141,7 @@ def objective(records: list[dict], model: SentenceModel, false_cost: float = 4.0
     ``half`` (each set counts the same, however many questions it has)."""
     score = 0.0
     for name in {r["set"] for r in records}:
-        rows = [r for r in records if r["set"] == name and r["half"] == half]
+        rows = [r for r in records if r["set"] == name and r["half"] == half and not r.get("masked")]
         ans = [refused(r, confidence(model, r), model) for r in rows if r["answerable"]]
         una = [refused(r, confidence(model, r), model) for r in rows if not r["answerable"]]
         score += (np.mean(una) if una else 0.0) - false_cost * (np.mean(ans) if ans else 0.0)
@@ -163,40 +190,113 @@ def curve(confidences: list[tuple[float, bool]], thresholds) -> list[dict]:
     return out
 
 
-def fit_model(records: list[dict], columns: np.ndarray, l2: float, max_false_refusals: float) -> SentenceModel:
-    """A logistic model over ``columns`` (the others get weight 0), fitted on half A, with its threshold."""
-    train = [r for r in records if r["half"] == "A" and len(r["x"])]
+def _spread(n: int, columns: np.ndarray, mean: np.ndarray, scale: np.ndarray, coef: np.ndarray) -> list[np.ndarray]:
+    """Mean, scale and coefficients over all ``n`` features (0, 1, 0 outside ``columns``)."""
+    full = [np.zeros(n), np.ones(n), np.zeros(n)]
+    for arr, part in zip(full, (mean, scale, coef)):
+        arr[columns] = part
+    return full
+
+
+def fit_answerable(records: list[dict], model: SentenceModel, columns: np.ndarray, l2: float) -> AnswerableModel:
+    """The question-level model on half A: answerable questions (1) against the same questions with their
+    notices masked (0), over ``model``'s probabilities. A missing value (no dense retrieval) is the mean.
+    Without the cosines (the lexical model) English questions are left out: it will not judge them."""
+    english = bool(columns[[ANSWERABLE_FEATURES.index(n) for n in DENSE_ANSWERABLE]].any())
+    train = [r for r in records if r["half"] == "A" and len(r["x"]) and not r["contact"]
+             and (r["answerable"] or r.get("masked")) and (english or r.get("lang") != "en")]
+    x = np.vstack([answerable_features(model.probabilities(r["x"]), r["x"], r["chunk_dense"]) for r in train])
+    x = np.where(np.isnan(x), np.nanmean(x, axis=0), x)[:, columns]
+    y = np.array([float(r["answerable"]) for r in train])
+    mean, scale, coef, bias = fit_logistic(x, y, l2=l2)
+    return AnswerableModel(*_spread(len(ANSWERABLE_FEATURES), columns, mean, scale, coef), bias, english)
+
+
+def fit_model(records: list[dict], columns: np.ndarray, l2: float, max_false_refusals: float,
+              answerable_columns: np.ndarray | None = None) -> SentenceModel:
+    """A logistic model over ``columns`` (the others get weight 0), fitted on half A, with its answerable
+    model (over ``answerable_columns``; none when None) and thresholds."""
+    train = [r for r in records if r["half"] == "A" and len(r["x"]) and not r.get("masked")]
     x = np.vstack([r["x"] for r in train])[:, columns]
     y = np.concatenate([r["y"] for r in train])
     mean, scale, coef, bias = fit_logistic(x, y, l2=l2)
-    full = [np.zeros(len(FEATURES)), np.ones(len(FEATURES)), np.zeros(len(FEATURES))]
-    for arr, part in zip(full, (mean, scale, coef)):
-        arr[columns] = part
-    model = SentenceModel(full[0], full[1], full[2], bias)
-    # every set's half A keeps its false refusals within the limit (a small set is not outvoted)
-    model = replace(model, refuse_below=min(
-        choose_threshold([(confidence(model, r), r["answerable"]) for r in records
-                          if r["half"] == "A" and r["set"] == name and not r["contact"]], max_false_refusals)
-        for name in {r["set"] for r in records}))
-    model = replace(model, rules_below=choose_rules_threshold(records, model))
-    return replace(model, rule_gates=choose_rule_gates(records, model))
+    model = SentenceModel(*_spread(len(FEATURES), columns, mean, scale, coef), bias)
+    return calibrate(records, model, l2, max_false_refusals, answerable_columns)
+
+
+def calibrate(records: list[dict], model: SentenceModel, l2: float, max_false_refusals: float,
+              answerable_columns: np.ndarray | None, keep_thresholds: bool = False) -> SentenceModel:
+    """``model`` (its sentence scorer kept) with its thresholds (unless ``keep_thresholds``) and its
+    answerable model and threshold fitted on half A."""
+    model = replace(model, answerable=None, answerable_below=0.0)
+    if not keep_thresholds:
+        # every set's half A keeps its false refusals within the limit (a small set is not outvoted)
+        model = replace(model, refuse_below=min(
+            choose_threshold([(confidence(model, r), r["answerable"]) for r in records
+                              if r["half"] == "A" and r["set"] == name and not r["contact"]
+                              and not r.get("masked")], max_false_refusals)
+            for name in {r["set"] for r in records}))
+        model = replace(model, rules_below=choose_rules_threshold(records, model))
+        model = replace(model, rule_gates=choose_rule_gates(records, model))
+    if answerable_columns is not None and any(r.get("masked") for r in records):
+        model = replace(model, answerable=fit_answerable(records, model, answerable_columns, l2))
+        model = replace(model, answerable_below=choose_answerable_threshold(records, model, max_false_refusals))
+    return model
+
+
+def choose_answerable_threshold(records: list[dict], model: SentenceModel, max_false_refusals: float) -> float:
+    """The highest P(answerable) threshold that keeps every set's false refusals on half A, the other
+    refusals (best sentence probability, rules) included, within ``max_false_refusals`` (at least
+    the other refusals' own rate)."""
+    choices = []
+    for name in {r["set"] for r in records}:
+        rows = [r for r in records if r["half"] == "A" and r["set"] == name and r["answerable"] and not r["contact"]]
+        if not rows:
+            continue
+        others = sum(model.refuses(confidence(model, r), r["flags"]) for r in rows)
+        open_ = sorted(answerability(model, r) for r in rows if not model.refuses(confidence(model, r), r["flags"]))
+        allowed = max(int(max_false_refusals * len(rows)) - others, 0)
+        choices.append(_stored(open_[allowed]) if allowed < len(open_) else 1.0)
+    return min(choices, default=0.0)
 
 
 def confidence(model: SentenceModel, record: dict) -> float:
+    """The best sentence probability (0 with no candidates)."""
     return float(model.probabilities(record["x"]).max()) if len(record["x"]) else 0.0
+
+
+def answerability(model: SentenceModel, record: dict) -> float:
+    """P(answerable) from ``model``'s answerable model (1 without one, 0 with no candidates)."""
+    return model.answerability(model.probabilities(record["x"]), record["x"], record.get("chunk_dense", []),
+                               record.get("lang", "ko"))
 
 
 def fit(records: list[dict], l2: float = 1.0, max_false_refusals: float = 0.02,
         embedding_model: str = "bundled-e5-small") -> ScorerWeights:
     every = np.ones(len(FEATURES), bool)
-    dense = fit_model(records, every, l2, max_false_refusals)
-    lexical = fit_model(records, lexical_mask(), l2, max_false_refusals)
-    train = [r for r in records if r["half"] == "A" and len(r["x"])]
+    dense = fit_model(records, every, l2, max_false_refusals, np.ones(len(ANSWERABLE_FEATURES), bool))
+    lexical = fit_model(records, lexical_mask(), l2, max_false_refusals, lexical_answerable_mask())
+    train = [r for r in records if r["half"] == "A" and len(r["x"]) and not r.get("masked")]
     meta = {"fitted": time.strftime("%Y-%m-%d"), "script": "eval/fit_answers.py", "l2": l2,
             "max_false_refusals": max_false_refusals, "sets": sorted({r["set"] for r in records}),
             "training_questions": len(train), "training_sentences": int(sum(len(r["y"]) for r in train)),
             "answer_bearing": int(sum(r["y"].sum() for r in train))}
     return ScorerWeights(FEATURES, embedding_model, dense, lexical, meta)
+
+
+def recalibrate(weights: ScorerWeights, records: list[dict], l2: float = 1.0,
+                max_false_refusals: float = 0.02) -> ScorerWeights:
+    """``weights`` with the sentence scorers and their thresholds kept, the answerable models and their
+    thresholds refitted."""
+    dense = calibrate(records, weights.dense, l2, max_false_refusals, np.ones(len(ANSWERABLE_FEATURES), bool),
+                      keep_thresholds=True)
+    lexical = calibrate(records, weights.lexical, l2, max_false_refusals, lexical_answerable_mask(),
+                        keep_thresholds=True)
+    meta = {**weights.meta, "calibrated": time.strftime("%Y-%m-%d"),
+            "calibration_sets": sorted({r["set"] for r in records}),
+            "calibration_max_false_refusals": max_false_refusals,
+            "masked_questions": sum(bool(r.get("masked")) for r in records if r["half"] == "A")}
+    return replace(weights, dense=dense, lexical=lexical, meta=meta)
 
 
 def refit_gates(weights: ScorerWeights, records: list[dict]) -> ScorerWeights:
@@ -210,13 +310,15 @@ def refit_gates(weights: ScorerWeights, records: list[dict]) -> ScorerWeights:
 def report(records: list[dict], weights: ScorerWeights) -> list[str]:
     """Per model, set and half: top-1 sentence accuracy (answerable questions whose candidates hold the
     answer), refusal accuracy and false refusals at the model's threshold."""
-    lines = ["| model | set | half | questions | top-1 sentence holds a key fact | refusal accuracy | false refusals |",
-             "|---|---|---|---|---|---|---|"]
+    lines = ["| model | set | half | questions | top-1 sentence holds a key fact | refusal accuracy | false refusals "
+             "| masked refused |", "|---|---|---|---|---|---|---|---|"]
     fmt = lambda v: "—" if v is None else f"{v:.3f}"  # noqa: E731
     for label, model in (("dense", weights.dense), ("lexical", weights.lexical)):
         for name in sorted({r["set"] for r in records}):
             for half in "AB":
-                rows = [r for r in records if r["set"] == name and r["half"] == half]
+                rows = [r for r in records if r["set"] == name and r["half"] == half and not r.get("masked")]
+                masked = [refused(r, confidence(model, r), model) for r in records
+                          if r["set"] == name and r["half"] == half and r.get("masked")]
                 reachable = [r for r in rows if r["answerable"] and r["y"].sum()]
                 top1 = (np.mean([r["y"][int(np.argmax(model.probabilities(r["x"])))] for r in reachable])
                         if reachable else None)
@@ -225,7 +327,8 @@ def report(records: list[dict], weights: ScorerWeights) -> list[str]:
                 una = [f for f, ok in flags if not ok]
                 ans = [f for f, ok in flags if ok]
                 lines.append(f"| {label} | {name} | {half} | {len(rows)} | {fmt(top1)} | "
-                             f"{fmt(np.mean(una) if una else None)} | {fmt(np.mean(ans) if ans else None)} |")
+                             f"{fmt(np.mean(una) if una else None)} | {fmt(np.mean(ans) if ans else None)} | "
+                             f"{fmt(np.mean(masked) if masked else None)} |")
     return lines
 
 
@@ -241,6 +344,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="for set NAME keep every unanswerable question and every N-th answerable one")
     parser.add_argument("--gates-only", action="store_true",
                         help="keep the scorer and thresholds in --out; refit only the per-rule gates")
+    parser.add_argument("--calibrate-only", action="store_true",
+                        help="keep the sentence scorers and their thresholds in --out; refit the answerable models")
     args = parser.parse_args(argv)
     records = []
     models = {NoticeIndex.load(Path(index)).manifest.model for _, _, index in args.set}
@@ -249,12 +354,17 @@ def main(argv: list[str] | None = None) -> int:
     for name, gold, index in args.set:
         started = time.perf_counter()
         every = dict(item.split("=", 1) for item in args.every)
-        records += collect(name, Path(gold), Path(index), limit=args.limit, every=int(every.get(name, 1)))
+        records += collect(name, Path(gold), Path(index), limit=args.limit, every=int(every.get(name, 1)),
+                           masked=not args.gates_only)
         print(f"{name}: {sum(r['set'] == name for r in records)} questions in {time.perf_counter() - started:.0f} s",
               file=sys.stderr)
     if args.gates_only:
         weights = refit_gates(ScorerWeights.load(args.out), records)
         weights.meta["gates_every"] = {name: int(n) for name, n in (item.split("=", 1) for item in args.every)}
+    elif args.calibrate_only:
+        weights = recalibrate(ScorerWeights.load(args.out), records, l2=args.l2,
+                              max_false_refusals=args.max_false_refusals)
+        weights.meta["calibration_every"] = {name: int(n) for name, n in (item.split("=", 1) for item in args.every)}
     else:
         weights = fit(records, l2=args.l2, max_false_refusals=args.max_false_refusals, embedding_model=models.pop())
         weights.meta["every"] = {name: int(n) for name, n in (item.split("=", 1) for item in args.every)}

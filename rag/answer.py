@@ -93,6 +93,14 @@ class _Candidate:
     tokens: TokenTable | None = None  # the notice's stored sentence terms (None: analyse with Kiwi)
 
 
+@dataclass(frozen=True)
+class RefusalSignals:
+    """A question's P(answerable) and whether the best sentence probability or a rule refuses it anyway."""
+
+    answerable: float
+    refused_otherwise: bool
+
+
 class ExtractiveAnswerer:
     """Composes a cited answer from retrieved passages, or refuses when they don't support one.
 
@@ -338,9 +346,9 @@ class ExtractiveAnswerer:
 
     def _run_learned(self, question: str, q_terms: dict[str, float], retrieval: Retrieval, index: NoticeIndex,
                      started: float, lang: str, note: str) -> Answer:
-        """Refusal from the learned scorer's confidence (its best sentence probability):
-
-        refused below ``refuse_below``; the question-reading rules (``RULES``: a sum/head count/company
+        """Refusal from the learned scorer: refused when P(answerable) (the question-level model over the
+        best sentence probability and the candidates' similarities) is below ``answerable_below``, or the
+        best sentence probability below ``refuse_below``; the question-reading rules (``RULES``: a sum/head count/company
         the notices never state, the asked-about word absent, words the corpus lacks) refuse only below
         their gate, where the scorer is not confident: alone they refused 8% of the answerable
         korquad_tune questions. Each rule has its own gate, since they misfire at different rates (the
@@ -353,6 +361,8 @@ class ExtractiveAnswerer:
             return self._refuse(question, retrieval, index, started)
         probabilities = model.probabilities(x)
         confidence = float(probabilities.max())
+        if model.answerability(probabilities, x, _chunk_cosines(retrieval), lang) < model.answerable_below:
+            return self._refuse(question, retrieval, index, started)
         # the rules are read only where some threshold could still refuse
         if (confidence < max(model.refuse_below, *map(model.gate, RULES))
                 and model.refuses(confidence, self.rule_flags(question, retrieval, index))):
@@ -402,17 +412,23 @@ class ExtractiveAnswerer:
         """The operating point over ``index``: refuse below ``refuse_below``, or below a rule's gate
         when that question-reading rule fires (``rules_below`` for a rule without its own gate)."""
         model = self._model(index)
-        return {"refuse_below": model.refuse_below, "rules_below": model.rules_below,
+        return {"refuse_below": model.refuse_below, "answerable_below": model.answerable_below,
+                "rules_below": model.rules_below,
                 **{f"{rule}_below": model.gate(rule) for rule in RULES}}
 
-    def confidence(self, question: str, retrieval: Retrieval, index: NoticeIndex) -> float:
-        """The learned scorer's best sentence probability (what refusal thresholds); 1 for a question the
-        contact block answers, 0 with no candidates."""
+    def refusal_signals(self, question: str, retrieval: Retrieval, index: NoticeIndex) -> RefusalSignals:
+        """What refusal reads (for the trade-off curve): P(answerable), and whether the other thresholds
+        refuse anyway. A question the contact block answers: 1 and no; no candidates: 0 and yes."""
         if self.answers_from_contacts(question, retrieval, index):
-            return 1.0
+            return RefusalSignals(1.0, False)
         model = self._model(index)
         candidates, x = self.features(question, retrieval, index, dense=model is self.weights.dense)
-        return float(model.probabilities(x).max()) if candidates else 0.0
+        if not candidates:
+            return RefusalSignals(0.0, True)
+        probabilities = model.probabilities(x)
+        confidence = float(probabilities.max())
+        return RefusalSignals(model.answerability(probabilities, x, _chunk_cosines(retrieval), question_language(question)),
+                              model.refuses(confidence, self.rule_flags(question, retrieval, index)))
 
     def answers_from_contacts(self, question: str, retrieval: Retrieval, index: NoticeIndex) -> bool:
         """A contact question whose notices have a 담당 block: answered from it, never refused."""
@@ -736,6 +752,11 @@ class ExtractiveAnswerer:
             related.append(Citation.from_notice(n, notice, notice.body[:160]))
         return Answer(question=question, answer=REFUSAL_TEXT, refused=True, citations=[], related=related,
                       timings_ms=_answer_timing(started))
+
+
+def _chunk_cosines(retrieval: Retrieval) -> list[float | None]:
+    """The retrieved chunks' query cosines, best first (None where dense retrieval did not score one)."""
+    return [h.dense_score for h in retrieval.hits]
 
 
 def _answer_timing(started: float) -> dict[str, float]:

@@ -168,8 +168,10 @@ def run_gold(gold_path: Path, settings: Settings, mode: str = "hybrid", k: int =
             row["unsupported_sentences"] = sum(not s.supported for s in answer.generated)
             row["note"] = answer.note
         if getattr(assistant.answerer, "learned", False):
-            # after the timing: the refusal trade-off curve needs the confidence of every question
-            row["confidence"] = round(assistant.answerer.confidence(q.question, top, assistant.index), 4)
+            # after the timing: the refusal trade-off curve needs every question's P(answerable)
+            signals = assistant.answerer.refusal_signals(q.question, top, assistant.index)
+            row["confidence"] = round(signals.answerable, 4)
+            row["refused_otherwise"] = signals.refused_otherwise
         if q.doc_ids:
             row["retrieval"] = retrieval_metrics(retrieval.doc_ids, set(q.doc_ids))
             row["key_fact_recall"] = 0.0 if answer.refused else key_fact_recall(answer.answer, q.key_facts)
@@ -234,20 +236,25 @@ def summarise(rows: list[dict]) -> dict:
 
 
 def refusal_curve(rows: list[dict], thresholds=None) -> list[dict]:
-    """Refusal accuracy against false-refusal rate if the answerer refused below each confidence threshold.
+    """Refusal accuracy against false-refusal rate if the answerer refused below each threshold of the
+    rows' ``confidence`` (P(answerable)), the rows it refuses anyway (``refused_otherwise``: the best
+    sentence probability or a question-reading rule) held.
 
     Empty when the rows carry no confidence (word-overlap answerer) or lack either kind of question.
     Refusals made before scoring (no candidates) count as confidence 0.
     """
     scored = [r for r in rows if "confidence" in r]
-    unanswerable = [r["confidence"] for r in scored if not r["gold_doc_ids"]]
-    answerable = [r["confidence"] for r in scored if r["gold_doc_ids"]]
+    unanswerable = [r for r in scored if not r["gold_doc_ids"]]
+    answerable = [r for r in scored if r["gold_doc_ids"]]
     if not unanswerable or not answerable:
         return []
     thresholds = thresholds or [round(0.05 * i, 2) for i in range(1, 20)]
-    return [{"threshold": t,
-             "refusal_accuracy": round(sum(c < t for c in unanswerable) / len(unanswerable), 3),
-             "false_refusals": round(sum(c < t for c in answerable) / len(answerable), 3)} for t in thresholds]
+
+    def share(group: list[dict], t: float) -> float:
+        return round(sum(r["confidence"] < t or r.get("refused_otherwise", False) for r in group) / len(group), 3)
+
+    return [{"threshold": t, "refusal_accuracy": share(unanswerable, t), "false_refusals": share(answerable, t)}
+            for t in thresholds]
 
 
 def _fmt(value) -> str:
@@ -283,7 +290,7 @@ def print_gold_report(report: dict, console=None) -> None:
         add(f"type={name}", b)
     console.print(table)
     if report.get("refusal_curve"):
-        curve = Table(title="refusal trade-off: refuse when the best sentence's probability is below …")
+        curve = Table(title="refusal trade-off: refuse when P(answerable) is below … (other refusals held)")
         for c in ("threshold", "refusal acc", "false ref"):
             curve.add_column(c, justify="right")
         for point in report["refusal_curve"]:
@@ -292,9 +299,10 @@ def print_gold_report(report: dict, console=None) -> None:
         if report.get("refusal_thresholds"):
             t = report["refusal_thresholds"]
             gates = ", ".join(f"{k[:-len('_below')]} {v:.3f}" for k, v in t.items()
-                              if k.endswith("_below") and k not in ("refuse_below", "rules_below"))
-            console.print(f"operating point: refused below {t['refuse_below']:.3f}, or, when a question-reading rule "
-                          f"says the notices lack what is asked, below its gate ({gates or t['rules_below']}); "
+                              if k.endswith("_below") and k not in ("refuse_below", "rules_below", "answerable_below"))
+            console.print(f"operating point: refused when P(answerable) is below {t.get('answerable_below', 0.0):.3f} or "
+                          f"the best sentence's probability below {t['refuse_below']:.3f}, or, when a question-reading "
+                          f"rule says the notices lack what is asked, below its gate ({gates or t['rules_below']}); "
                           "eval/fit_answers.py fits them")
     if report.get("generative"):
         g = report["generative"]

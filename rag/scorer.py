@@ -9,9 +9,14 @@ the headline run-on. A logistic regression over them is fitted by ``eval/fit_ans
 on gold questions (answer-bearing sentence = contains a key fact) and shipped as
 ``rag/answer_weights.json``: readable, and refittable on anyone's own gold set.
 
-The same probabilities drive refusal: the best sentence's probability is the answerer's
-confidence, refused below a threshold chosen on tuning data (see the weights file); two
-question-reading rules refuse only below a second, higher threshold.
+The same probabilities drive refusal. A second, question-level logistic model (``AnswerableModel``)
+reads the best sentence's probability beside absolute similarities (the best term coverage and
+cosines among the candidates, the top chunk's cosine and its lead over the next) and gives the
+probability that the notices hold the answer. It is fitted on answerable questions against the same
+questions with their gold notices taken out of retrieval, which is what an unanswerable question
+looks like: the topic is in the index, the fact is not. A question is refused when either the best
+sentence probability or P(answerable) is below its threshold, chosen on tuning data (see the
+weights file); question-reading rules refuse only below their own, higher gates on the first.
 """
 
 from __future__ import annotations
@@ -51,6 +56,63 @@ FEATURES = (
 # Features that need the index's sentence vectors from the model the weights were fitted with.
 DENSE_FEATURES = frozenset({"dense", "dense_gap", "prev_dense", "en_dense", "has_vectors"})
 
+# The answerable model's question-level features: absolute values that mean the same on any corpus
+# (probabilities, coverage shares, cosines), no z-scores against the corpus (a 1-notice index has none).
+ANSWERABLE_FEATURES = (
+    "best",             # the sentence model's best probability
+    "coverage_max",     # the highest term coverage among the candidate sentences
+    "coverage_best",    # the term coverage of the best-probability sentence
+    "dense_max",        # the highest question-sentence cosine
+    "dense_best",       # the cosine of the best-probability sentence
+    "bigrams_max",      # the highest character-bigram share
+    "chunk_dense",      # cosine(query, top retrieved chunk); missing (the mean) without dense retrieval
+    "chunk_dense_gap",  # the top chunk's cosine minus the second's
+)
+DENSE_ANSWERABLE = frozenset({"dense_max", "dense_best", "chunk_dense", "chunk_dense_gap"})
+
+
+def answerable_features(probabilities: np.ndarray, x: np.ndarray,
+                        chunk_dense: list[float | None]) -> np.ndarray:
+    """ANSWERABLE_FEATURES for one question: its candidates' probabilities and feature rows (FEATURES
+    order), and the retrieved chunks' cosines in rank order (None where dense retrieval did not score).
+    A missing value is NaN; the model reads it as the training mean."""
+    col = {name: i for i, name in enumerate(FEATURES)}
+    best = int(np.argmax(probabilities))
+    scores = [float(c) for c in chunk_dense[:2] if c is not None]
+    top = scores[0] if scores else math.nan
+    gap = scores[0] - scores[1] if len(scores) == 2 else math.nan
+    return np.array([probabilities[best], x[:, col["coverage"]].max(), x[best, col["coverage"]],
+                     x[:, col["dense"]].max(), x[best, col["dense"]], x[:, col["bigrams"]].max(), top, gap])
+
+
+@dataclass(frozen=True)
+class AnswerableModel:
+    """P(the notices hold the answer) from ``ANSWERABLE_FEATURES``: a logistic model, fitted by
+    eval/fit_answers.py on answerable questions against the same questions with their notices masked."""
+
+    mean: np.ndarray
+    scale: np.ndarray
+    coef: np.ndarray
+    bias: float
+    # False for the lexical model: word overlap says nothing about an English question over Korean
+    # notices, answerable or not, so it leaves English questions to the other thresholds
+    english: bool = True
+
+    def probability(self, features: np.ndarray) -> float:
+        z = (features - self.mean) / self.scale
+        z = np.where(np.isnan(z), 0.0, z)  # missing: the training mean
+        return float(1.0 / (1.0 + math.exp(-float(np.clip(z @ self.coef + self.bias, -30, 30)))))
+
+    def to_dict(self) -> dict:
+        return {"english": self.english, "bias": round(self.bias, 5),
+                "features": {name: [round(float(c), 5), round(float(m), 5), round(float(v), 5)]
+                             for name, c, m, v in zip(ANSWERABLE_FEATURES, self.coef, self.mean, self.scale)}}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> AnswerableModel:
+        rows = np.asarray([data["features"][name] for name in ANSWERABLE_FEATURES], float)
+        return cls(rows[:, 1], rows[:, 2], rows[:, 0], float(data["bias"]), bool(data.get("english", True)))
+
 
 @dataclass(frozen=True)
 class SentenceModel:
@@ -65,15 +127,28 @@ class SentenceModel:
     # per rule (rag.answer.RULES names), where fitted: a rule that misfires on answerable questions more
     # often than another refuses only at lower confidence; a rule not named here uses ``rules_below``
     rule_gates: tuple[tuple[str, float], ...] = ()
+    # the question-level model, refused below ``answerable_below`` (none in older weights files)
+    answerable: AnswerableModel | None = None
+    answerable_below: float = 0.0
+
+    def answerability(self, probabilities: np.ndarray, x: np.ndarray, chunk_dense: list[float | None],
+                      lang: str = "ko") -> float:
+        """P(the notices hold the answer): 1 without an answerable model (or one that leaves ``lang``
+        alone), 0 with no candidates."""
+        if not len(probabilities):
+            return 0.0
+        if self.answerable is None or lang == "en" and not self.answerable.english:
+            return 1.0
+        return self.answerable.probability(answerable_features(probabilities, x, chunk_dense))
 
     def gate(self, rule: str) -> float:
         """The confidence below which ``rule`` may refuse."""
         return dict(self.rule_gates).get(rule, self.rules_below)
 
-    def refuses(self, confidence: float, flags: dict[str, bool]) -> bool:
-        """Refuse at this confidence, given which question-reading rules fired."""
-        return confidence < self.refuse_below or any(fired and confidence < self.gate(rule)
-                                                     for rule, fired in flags.items())
+    def refuses(self, confidence: float, flags: dict[str, bool], answerability: float = 1.0) -> bool:
+        """Refuse at this best sentence probability and P(answerable), given which question-reading rules fired."""
+        return (confidence < self.refuse_below or answerability < self.answerable_below
+                or any(fired and confidence < self.gate(rule) for rule, fired in flags.items()))
 
     def probabilities(self, x: np.ndarray) -> np.ndarray:
         """P(answer-bearing) for each row of a feature matrix."""
@@ -84,18 +159,23 @@ class SentenceModel:
 
     def to_dict(self) -> dict:
         """Readable: per feature [coefficient on the standardised value, mean, standard deviation]."""
-        return {"refuse_below": round(self.refuse_below, 4), "rules_below": round(self.rules_below, 4),
-                "rule_gates": {rule: round(t, 4) for rule, t in self.rule_gates},
-                "bias": round(self.bias, 5),
-                "features": {name: [round(float(c), 5), round(float(m), 5), round(float(v), 5)]
-                             for name, c, m, v in zip(FEATURES, self.coef, self.mean, self.scale)}}
+        out = {"refuse_below": round(self.refuse_below, 4), "rules_below": round(self.rules_below, 4),
+               "rule_gates": {rule: round(t, 4) for rule, t in self.rule_gates},
+               "bias": round(self.bias, 5),
+               "features": {name: [round(float(c), 5), round(float(m), 5), round(float(v), 5)]
+                            for name, c, m, v in zip(FEATURES, self.coef, self.mean, self.scale)}}
+        if self.answerable is not None:
+            out["answerable"] = {"refuse_below": round(self.answerable_below, 4), **self.answerable.to_dict()}
+        return out
 
     @classmethod
     def from_dict(cls, data: dict) -> SentenceModel:
         rows = np.asarray([data["features"][name] for name in FEATURES], float)
+        answerable = AnswerableModel.from_dict(data["answerable"]) if "answerable" in data else None
         return cls(rows[:, 1], rows[:, 2], rows[:, 0], float(data["bias"]), float(data["refuse_below"]),
                    float(data.get("rules_below", 0.0)),
-                   tuple(sorted((str(k), float(v)) for k, v in data.get("rule_gates", {}).items())))
+                   tuple(sorted((str(k), float(v)) for k, v in data.get("rule_gates", {}).items())), answerable,
+                   float(data.get("answerable", {}).get("refuse_below", 0.0)))
 
 
 @dataclass(frozen=True)
@@ -113,7 +193,9 @@ class ScorerWeights:
     def load(cls, path: Path | None = None) -> ScorerWeights:
         path = Path(path or WEIGHTS_FILE)
         data = json.loads(path.read_text(encoding="utf-8"))
-        if tuple(data["features"]) != FEATURES or any(set(data[m]["features"]) != set(FEATURES) for m in ("dense", "lexical")):
+        if (tuple(data["features"]) != FEATURES or any(set(data[m]["features"]) != set(FEATURES) for m in ("dense", "lexical"))
+                or any(set(data[m].get("answerable", {}).get("features", ANSWERABLE_FEATURES)) != set(ANSWERABLE_FEATURES)
+                       for m in ("dense", "lexical"))):
             raise ValueError(f"answer weights at {path} were fitted for other features; "
                              "refit with `python eval/fit_answers.py`")
         return cls(tuple(data["features"]), data["embedding_model"], SentenceModel.from_dict(data["dense"]),
@@ -134,6 +216,11 @@ class ScorerWeights:
 def lexical_mask() -> np.ndarray:
     """True for the features the lexical model uses."""
     return np.array([name not in DENSE_FEATURES for name in FEATURES])
+
+
+def lexical_answerable_mask() -> np.ndarray:
+    """True for the answerable model's features the lexical model uses."""
+    return np.array([name not in DENSE_ANSWERABLE for name in ANSWERABLE_FEATURES])
 
 
 def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = 1.0, steps: int = 300) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:

@@ -104,6 +104,11 @@ def test_refusal_curve_counts_refusals_below_each_threshold():
     curve = {p["threshold"]: p for p in refusal_curve(rows)}
     assert curve[0.2] == {"threshold": 0.2, "refusal_accuracy": 0.5, "false_refusals": 0.25}
     assert curve[0.95]["refusal_accuracy"] == 1.0 and curve[0.95]["false_refusals"] == 0.75
+    # a question the other thresholds refuse counts as refused at every threshold
+    rows[0]["refused_otherwise"] = rows[-1]["refused_otherwise"] = True
+    curve = {p["threshold"]: p for p in refusal_curve(rows)}
+    assert curve[0.05] == {"threshold": 0.05, "refusal_accuracy": 0.5, "false_refusals": 0.25}
+    assert curve[0.2] == {"threshold": 0.2, "refusal_accuracy": 1.0, "false_refusals": 0.25}
     assert refusal_curve([{"gold_doc_ids": ["a"], "confidence": 0.5}]) == []  # no unanswerable question
     assert refusal_curve([{"gold_doc_ids": [], "refused": True}]) == []  # no confidences (word-overlap answerer)
 

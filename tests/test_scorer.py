@@ -20,7 +20,8 @@ from rag.folder import IndexFolder
 from rag.index import BARE_SENTENCE_FILE, SENTENCE_FILE, NoticeIndex
 from rag.question import QUESTION_WORDS
 from rag.retrieve import Retriever
-from rag.scorer import FEATURES, WEIGHTS_FILE, ScorerWeights, SentenceModel, fit_logistic
+from rag.scorer import (ANSWERABLE_FEATURES, FEATURES, WEIGHTS_FILE, AnswerableModel, ScorerWeights, SentenceModel,
+                        answerable_features, fit_logistic)
 from tests.conftest import REPO, SEED_ID, HashEmbedder
 
 NOTICE_A = "문화체육관광부는 2026년 7월 1일 지역 도서관 리모델링에 관한 계획을 발표했다. 이번 계획에 따라 총 5,678억 원을 투입한다. 사업은 3년 동안 진행된다."
@@ -181,6 +182,11 @@ def test_shipped_weights_are_readable_and_match_the_features():
     assert weights.model_for("test-hash-bigrams", True) is weights.lexical
     assert weights.model_for("bundled-e5-small", False) is weights.lexical
     assert "fitted" in weights.meta and weights.meta["script"] == "eval/fit_answers.py"
+    # the answerable models: one readable line per feature; the lexical one reads no cosine
+    data_answerable = data["dense"]["answerable"]
+    assert set(data_answerable["features"]) == set(ANSWERABLE_FEATURES)
+    assert 0 < weights.dense.answerable_below < 0.5 and weights.lexical.answerable is not None
+    assert weights.lexical.answerable.coef[ANSWERABLE_FEATURES.index("chunk_dense")] == 0
 
 
 def test_refit_script_runs_on_a_small_sample(tmp_path):
@@ -192,17 +198,83 @@ def test_refit_script_runs_on_a_small_sample(tmp_path):
     index = assistant.index
     records = fit_answers.collect("dev", REPO / "eval" / "gold" / "dev.jsonl", tmp_path / "idx", limit=24,
                                   assistant=assistant)
-    assert len(records) == 24 and {r["half"] for r in records} == {"A", "B"}
-    assert sum(r["y"].sum() for r in records) > 5  # answer-bearing sentences found
+    real = [r for r in records if not r["masked"]]
+    masked = [r for r in records if r["masked"]]
+    assert len(real) == 24 and {r["half"] for r in real} == {"A", "B"}
+    # every answerable question also comes masked: not answerable, no answer-bearing sentence
+    assert len(masked) == sum(r["answerable"] for r in real)
+    assert not any(r["answerable"] or r["y"].any() for r in masked)
+    assert sum(r["y"].sum() for r in real) > 5  # answer-bearing sentences found
     weights = fit_answers.fit(records, l2=1.0, max_false_refusals=0.1, embedding_model=index.manifest.model)
+    assert weights.dense.answerable is not None and 0 <= weights.dense.answerable_below <= 1
     out = tmp_path / "w.json"
     out.write_text(weights.to_json(), encoding="utf-8")
     reloaded = ScorerWeights.load(out)
     assert np.allclose(reloaded.dense.coef, weights.dense.coef, atol=1e-4)
+    assert np.allclose(reloaded.dense.answerable.coef, weights.dense.answerable.coef, atol=1e-4)
+    assert reloaded.dense.answerable_below == pytest.approx(weights.dense.answerable_below, abs=1e-4)
+    # on half A the fitted model tells a question from its masked twin more often than not
+    ok = [fit_answers.answerability(weights.lexical, r) for r in real if r["answerable"] and r["half"] == "A"]
+    gone = [fit_answers.answerability(weights.lexical, r) for r in masked if r["half"] == "A"]
+    assert np.mean(ok) > np.mean(gone)
+    recalibrated = fit_answers.recalibrate(weights, records, max_false_refusals=0.1)
+    assert recalibrated.dense.refuse_below == weights.dense.refuse_below  # the sentence thresholds kept
     assert reloaded.embedding_model == weights.embedding_model
     lines = fit_answers.report(records, weights)
     assert any("| dev | B |" in line for line in lines)
     assert len(load_gold(REPO / "eval" / "gold" / "dev.jsonl").questions) >= 24
+
+
+def test_answerable_features_read_the_best_sentence_and_the_top_chunks():
+    col = {name: i for i, name in enumerate(FEATURES)}
+    x = np.zeros((3, len(FEATURES)))
+    x[:, col["coverage"]] = [0.9, 0.4, 0.2]
+    x[:, col["dense"]] = [0.7, 0.85, 0.6]
+    x[:, col["bigrams"]] = [0.5, 0.8, 0.1]
+    f = dict(zip(ANSWERABLE_FEATURES, answerable_features(np.array([0.2, 0.6, 0.1]), x, [0.8, 0.75, 0.7])))
+    assert f["best"] == 0.6 and f["coverage_best"] == 0.4 and f["coverage_max"] == 0.9
+    assert f["dense_best"] == 0.85 and f["dense_max"] == 0.85 and f["bigrams_max"] == 0.8
+    assert f["chunk_dense"] == 0.8 and f["chunk_dense_gap"] == pytest.approx(0.05)
+    # without dense retrieval the chunk cosines are missing, and the model reads them as its training mean
+    g = answerable_features(np.array([0.2, 0.6, 0.1]), x, [None, None])
+    assert np.isnan(g[-2:]).all()
+    n = len(ANSWERABLE_FEATURES)
+    mean = np.arange(n, dtype=float)
+    model = AnswerableModel(mean, np.ones(n), np.ones(n), 0.0)
+    assert model.probability(np.where(np.isnan(g), mean, g)) == pytest.approx(model.probability(g))
+    sentence = SentenceModel(np.zeros(len(FEATURES)), np.ones(len(FEATURES)), np.zeros(len(FEATURES)), 0.0,
+                             refuse_below=0.1, answerable=model, answerable_below=0.5)
+    assert sentence.answerability(np.zeros(0), x[:0], []) == 0.0  # no candidates
+    assert sentence.refuses(0.9, {}, answerability=0.4) and not sentence.refuses(0.9, {}, answerability=0.6)
+    assert replace(sentence, answerable=None).answerability(np.array([0.2]), x[:1], [0.8]) == 1.0
+
+
+def test_the_shipped_answerable_model_tells_a_question_from_its_masked_twin():
+    """Over the demo index with the bundled model: dev questions whose notices are in the retrieved
+    passages get a higher P(answerable) than the same questions with those notices taken out."""
+    from rag.evaluate import gold_id_aliases, load_gold
+    from rag.service import open_assistant
+    from rag.settings import load_settings
+    from rag.types import Retrieval
+
+    assistant = open_assistant(load_settings(index=REPO / "data" / "demo_index", llm="none"), progress=False)
+    answerer, index = assistant.answerer, assistant.index
+    aliases = gold_id_aliases(index.notices)
+    model = answerer.weights.model_for(index.manifest.model, index.sentence_vectors is not None)
+    assert model is answerer.weights.dense and model.answerable is not None
+    higher = 0
+    questions = [q for q in load_gold(REPO / "eval" / "gold" / "dev.jsonl").questions
+                 if q.doc_ids and q.type not in ("contact", "multi")][:12]
+    for q in questions:
+        retrieval = assistant.retriever.run(q.question, k=30)
+        views = []
+        gold = {aliases.get(d, d) for d in q.doc_ids}
+        assert any(h.chunk.doc_id in gold for h in retrieval.hits[:8])
+        for hits in (retrieval.hits, [h for h in retrieval.hits if h.chunk.doc_id not in gold]):
+            top = Retrieval(q.question, hits[:8], list(dict.fromkeys(h.chunk.doc_id for h in hits[:8])))
+            views.append(answerer.refusal_signals(q.question, top, index).answerable)
+        higher += views[0] > views[1]
+    assert higher >= 10, f"{higher} of {len(questions)}"
 
 
 def test_threshold_keeps_false_refusals_within_the_limit():
