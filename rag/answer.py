@@ -13,7 +13,10 @@ when too little of its vocabulary occurs around the best sentence, when the thin
 it asks about (the word before 얼마/몇/누구/…, e.g. 입장료, 시공사) appears in none of
 the notices it would quote, or when it asks for a sum, a head count or a company
 name that those notices never state (rag/question.py reads what a question asks).
-The thresholds were set on the gold dev set's unanswerable questions.
+The thresholds were set on the gold dev set's unanswerable questions. With the learned
+scorer (the default) refusal is calibrated instead (rag/scorer.py: P(answerable) and the
+best sentence probability, thresholds fitted by eval/fit_answers.py), and those rules
+refuse only below their fitted gates.
 """
 
 from __future__ import annotations
@@ -347,9 +350,9 @@ class ExtractiveAnswerer:
     def _run_learned(self, question: str, q_terms: dict[str, float], retrieval: Retrieval, index: NoticeIndex,
                      started: float, lang: str, note: str) -> Answer:
         """Refusal from the learned scorer: refused when P(answerable) (the question-level model over the
-        best sentence probability and the candidates' similarities) is below ``answerable_below``, or the
-        best sentence probability below ``refuse_below``; the question-reading rules (``RULES``: a sum/head count/company
-        the notices never state, the asked-about word absent, words the corpus lacks) refuse only below
+        best sentence probability and the candidates' similarities) is below ``answerable_below``, or
+        the best sentence probability below ``refuse_below``; the question-reading rules (``RULES``: a
+        sum/head count/company the notices never state, the asked-about word absent, words the corpus lacks) refuse only below
         their gate, where the scorer is not confident: alone they refused 8% of the answerable
         korquad_tune questions. Each rule has its own gate, since they misfire at different rates (the
         asked-about word is often a category the notice names only by instance: "어느 나라" over "독일").
@@ -388,9 +391,12 @@ class ExtractiveAnswerer:
             return chosen
         out = list(chosen)
         docs = list(dict.fromkeys(c.doc_id for c in chosen))
-        budget = self.max_chars * 1.2
+        plural = is_plural_question(question)
+        # two asked values need two sentences of evidence: a plural question's answer may run to 1.5x
+        # (dev-052: the second notice's head count did not fit beside the first notice's)
+        budget = self.max_chars * (1.5 if plural else 1.2)
         ranked = sorted(scored, key=lambda c: -c.score)
-        for doc_id in docs if is_plural_question(question) else docs[:1]:
+        for doc_id in docs if plural else docs[:1]:
             mine = [c for c in out if c.doc_id == doc_id]
             if any(pattern.search(c.text) for c in mine):
                 continue
@@ -409,8 +415,9 @@ class ExtractiveAnswerer:
         return out
 
     def thresholds(self, index: NoticeIndex) -> dict[str, float]:
-        """The operating point over ``index``: refuse below ``refuse_below``, or below a rule's gate
-        when that question-reading rule fires (``rules_below`` for a rule without its own gate)."""
+        """The operating point over ``index``: refuse when P(answerable) is below ``answerable_below``,
+        the best sentence probability below ``refuse_below``, or below a rule's gate when that
+        question-reading rule fires (``rules_below`` for a rule without its own gate)."""
         model = self._model(index)
         return {"refuse_below": model.refuse_below, "answerable_below": model.answerable_below,
                 "rules_below": model.rules_below,
@@ -427,8 +434,8 @@ class ExtractiveAnswerer:
             return RefusalSignals(0.0, True)
         probabilities = model.probabilities(x)
         confidence = float(probabilities.max())
-        return RefusalSignals(model.answerability(probabilities, x, _chunk_cosines(retrieval), question_language(question)),
-                              model.refuses(confidence, self.rule_flags(question, retrieval, index)))
+        answerable = model.answerability(probabilities, x, _chunk_cosines(retrieval), question_language(question))
+        return RefusalSignals(answerable, model.refuses(confidence, self.rule_flags(question, retrieval, index)))
 
     def answers_from_contacts(self, question: str, retrieval: Retrieval, index: NoticeIndex) -> bool:
         """A contact question whose notices have a 담당 block: answered from it, never refused."""

@@ -23,6 +23,7 @@ _GENERIC_FOCUS = frozenset({"이름", "것", "곳", "수", "명", "사람", "내
                             "무엇", "누구", "어디", "언제", "얼마", "몇", "어떤", "어느", "각각", "모두", "총", "전체",
                             "금액", "액수", "규모", "인원", "비율", "수치", "날짜", "기간", "장소", "단체", "기업", "회사",
                             "언급", "소개", "발표", "포함", "선정", "관련", "진행", "계획", "예정", "사업", "대상", "예시"})
+_CONJUNCT = re.compile(r"(?<=[가-힣A-Za-z0-9)”’])(?:와|과)\s+")
 _PART_BREAK = re.compile(r"(?<=[가-힣])(?:이고|이며|하고|였고|이었고|했고|되고|고|며),\s+|,\s+and\s+|;\s+")
 _PLURAL = re.compile(r"(?:두|세|네|2|3|4)\s?(?:곳|명|개|기관|건)|각각|모두|\bboth\b|\beach of\b|\brespectively\b|\btwo\b", re.IGNORECASE)
 _MONEY_WORDS = (r"금액|예산|상금|비용|요금|입장료|참가비|가격|지원금|보조금|포상금|장려금|급여|임금|시급|시간급|수당|사업비|"
@@ -85,8 +86,13 @@ def expected_value(question: str) -> str | None:
 
 
 def question_parts(question: str) -> list[str]:
-    """A question split where it asks two things: "…얼마이고, …몇 명인가요?" → two parts."""
+    """A question split where it asks two things: "…얼마이고, …몇 명인가요?" → two parts; "A와 B는 각각
+    …?" → A, and B with what is asked (the last 와/과 before 각각 joins the two things asked about)."""
     parts = [p.strip() for p in _PART_BREAK.split(question) if p and p.strip()]
+    if len(parts) == 1 and (each := question.find("각각")) > 0:
+        joins = list(_CONJUNCT.finditer(question, 0, each))
+        if joins:
+            parts = [question[:joins[-1].start()].strip(), question[joins[-1].end():].strip()]
     return parts or [question]
 
 

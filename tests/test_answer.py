@@ -57,6 +57,16 @@ def test_each_part_of_a_count_question_gets_its_count(ask):
     assert "42개" in answer.answer and "8개소" in answer.answer
     assert len(answer.citations) == 2
 
+def test_each_of_two_events_gets_its_own_notice_and_head_count(ask):
+    # dev-052: "A와 B에는 각각 몇 명이 참석했나요?" was answered from A's notice alone; B now gets its own
+    # evidence (question_parts splits at the last 와 before 각각) and B's head count fits beside A's
+    answer = ask("보건복지부와 한국건강증진개발원이 6월 16일 연 지역금연·흡연예방 통합 성과대회와 6월 18일 연 "
+                 "지역보건의료계획 성과대회에는 각각 몇 명이 참석했나요?")
+    assert not answer.refused
+    assert "360여 명" in answer.answer and "550명" in answer.answer
+    assert {c.doc_id for c in answer.citations} == {"koreakr-156766689", "koreakr-156767055"}
+
+
 def test_the_top_chunks_sentence_wins_a_close_word_overlap(ask):
     # dev-060: "최우수 수상작은 고강현님의 '안전보장송'" shares few words with "최우수상을 받은 작품과
     # 수상자" (the compound is split); its chunk ranks first, which now weighs enough (rank_prior 0.4)
@@ -170,7 +180,7 @@ _TOPICS = [  # (ministry, topic, amount, date): plain notices of the kind users 
 ]
 
 
-def _small_index(n: int):
+def _small_index(n: int, embedder=None):
     from ingest.models import Notice
     from rag.build import IndexUpdater
 
@@ -179,7 +189,27 @@ def _small_index(n: int):
         f"사업은 3년 동안 전국에서 단계적으로 추진된다. 자세한 내용은 누리집에서 확인할 수 있다."),
         agency=ministry, published="2026-07-01", source=f"n{i}.txt", source_type="text")
         for i, (ministry, topic, amount, date) in enumerate(_TOPICS[:n])]
-    return IndexUpdater(HashEmbedder(), progress=False).build_in_memory(notices)
+    return IndexUpdater(embedder or HashEmbedder(), progress=False).build_in_memory(notices)
+
+
+@pytest.mark.parametrize("size", [1, 3, 10])
+def test_plain_questions_are_answered_on_small_indexes_with_the_bundled_model(size):
+    """The same with the default embedder, so the dense scorer and P(answerable) judge (its features are
+    absolute similarities, no corpus statistics), and a question about none of the notices is refused."""
+    from rag.embed import make_embedder
+
+    embedder = make_embedder()
+    index = _small_index(size, embedder)
+    retriever = Retriever(index, embedder, mode="hybrid")
+    answerer = ExtractiveAnswerer(embedder=embedder, idf=index.idf)
+    assert answerer.weights.model_for(index.manifest.model, index.sentence_vectors is not None).answerable is not None
+    for ministry, topic, amount, date in _TOPICS[:size]:
+        for question, fact in ((f"{topic}에 얼마를 투입하나?", amount), (f"{topic} 계획은 언제 발표됐나?", date)):
+            answer = answerer.run(question, retriever.run(question, k=8), index)
+            assert not answer.refused, (size, question)
+            assert fact in answer.answer, (size, question, answer.answer)
+    question = "국방부의 KF-21 전투기 양산 계약 금액은 얼마인가요?"
+    assert answerer.run(question, retriever.run(question, k=8), index).refused
 
 
 @pytest.mark.parametrize("size", [1, 3, 10])

@@ -44,6 +44,12 @@ def test_two_part_plural_and_list_questions():
     assert question_parts("최대 금액은 얼마이고, 가장 많이 받은 사례는 얼마인가요?") == [
         "최대 금액은 얼마", "가장 많이 받은 사례는 얼마인가요?"]
     assert question_parts("5대 전략은?") == ["5대 전략은?"]
+    # "A와 B는 각각 …": the last 와/과 before 각각 joins the two things asked about, not "보건복지부와 …"
+    assert question_parts("보건복지부와 개발원이 16일 연 금연 성과대회와 18일 연 보건의료계획 성과대회에는 각각 "
+                          "몇 명이 참석했나요?") == ["보건복지부와 개발원이 16일 연 금연 성과대회",
+                                                "18일 연 보건의료계획 성과대회에는 각각 몇 명이 참석했나요?"]
+    assert question_parts("보건복지부와 개발원이 연 성과대회에는 몇 명이 참석했나요?") == [
+        "보건복지부와 개발원이 연 성과대회에는 몇 명이 참석했나요?"]  # no 각각: one thing asked
     assert is_plural_question("합동점검과 기획감독은 각각 몇 곳을 대상으로 하나요?")
     assert is_plural_question("Which two agencies signed it?")
     # "4가지" items come from one notice; "each village" is not two notices
