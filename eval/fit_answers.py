@@ -25,7 +25,7 @@ within ``--max-false-refusals``.
 
 ``--gates-only`` keeps the scorer and the first two thresholds of the weights file and refits only the
 rule gates. ``--calibrate-only`` keeps the scorer and all its thresholds and refits only the answerable
-models (shipped: ``--calibrate-only --max-false-refusals 0.01`` over fresh indexes of both corpora).
+models (shipped: ``--calibrate-only --max-false-refusals 0.005`` over fresh indexes of both corpora).
 
 Nothing is copied from the gold sets into the weights file: only coefficients and counts.
 """
