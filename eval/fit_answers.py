@@ -46,11 +46,10 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from ingest.normalize import squash  # noqa: E402
-from rag.answer import RULES  # noqa: E402
+from rag.answer import RULES, chunk_cosines  # noqa: E402
 from rag.index import NoticeIndex  # noqa: E402
 from rag.scorer import (ANSWERABLE_FEATURES, DENSE_ANSWERABLE, FEATURES, WEIGHTS_FILE, AnswerableModel,  # noqa: E402
-                        ScorerWeights, SentenceModel, answerable_features, fit_logistic, lexical_answerable_mask,
-                        lexical_mask)
+                        ScorerWeights, SentenceModel, answerable_features, fit_logistic, lexical_mask)
 
 
 def half_of(key: str) -> str:
@@ -111,7 +110,7 @@ def collect(name: str, gold_path: Path, index_dir: Path, k: int = 8, limit: int 
             records.append({"set": name, "id": q.id, "half": half_of(split_key(q, name)),
                             "answerable": bool(q.doc_ids) and not is_masked, "masked": is_masked,
                             "x": x, "y": np.asarray(labels), "flags": flags, "contact": contact,
-                            "chunk_dense": [h.dense_score for h in hits[:k]], "lang": question_language(q.question)})
+                            "chunk_dense": chunk_cosines(top), "lang": question_language(q.question)})
     return records
 
 
@@ -253,9 +252,9 @@ def choose_answerable_threshold(records: list[dict], model: SentenceModel, max_f
         rows = [r for r in records if r["half"] == "A" and r["set"] == name and r["answerable"] and not r["contact"]]
         if not rows:
             continue
-        others = sum(model.refuses(confidence(model, r), r["flags"]) for r in rows)
-        open_ = sorted(answerability(model, r) for r in rows if not model.refuses(confidence(model, r), r["flags"]))
-        allowed = max(int(max_false_refusals * len(rows)) - others, 0)
+        refused_otherwise = [model.refuses(confidence(model, r), r["flags"]) for r in rows]
+        open_ = sorted(answerability(model, r) for r, gone in zip(rows, refused_otherwise) if not gone)
+        allowed = max(int(max_false_refusals * len(rows)) - sum(refused_otherwise), 0)
         choices.append(_stored(open_[allowed]) if allowed < len(open_) else 1.0)
     return min(choices, default=0.0)
 
@@ -275,7 +274,8 @@ def fit(records: list[dict], l2: float = 1.0, max_false_refusals: float = 0.02,
         embedding_model: str = "bundled-e5-small") -> ScorerWeights:
     every = np.ones(len(FEATURES), bool)
     dense = fit_model(records, every, l2, max_false_refusals, np.ones(len(ANSWERABLE_FEATURES), bool))
-    lexical = fit_model(records, lexical_mask(), l2, max_false_refusals, lexical_answerable_mask())
+    lexical = fit_model(records, lexical_mask(), l2, max_false_refusals,
+                        lexical_mask(ANSWERABLE_FEATURES, DENSE_ANSWERABLE))
     train = [r for r in records if r["half"] == "A" and len(r["x"]) and not r.get("masked")]
     meta = {"fitted": time.strftime("%Y-%m-%d"), "script": "eval/fit_answers.py", "l2": l2,
             "max_false_refusals": max_false_refusals, "sets": sorted({r["set"] for r in records}),
@@ -290,8 +290,8 @@ def recalibrate(weights: ScorerWeights, records: list[dict], l2: float = 1.0,
     thresholds refitted."""
     dense = calibrate(records, weights.dense, l2, max_false_refusals, np.ones(len(ANSWERABLE_FEATURES), bool),
                       keep_thresholds=True)
-    lexical = calibrate(records, weights.lexical, l2, max_false_refusals, lexical_answerable_mask(),
-                        keep_thresholds=True)
+    lexical = calibrate(records, weights.lexical, l2, max_false_refusals,
+                        lexical_mask(ANSWERABLE_FEATURES, DENSE_ANSWERABLE), keep_thresholds=True)
     meta = {**weights.meta, "calibrated": time.strftime("%Y-%m-%d"),
             "calibration_sets": sorted({r["set"] for r in records}),
             "calibration_max_false_refusals": max_false_refusals,

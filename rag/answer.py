@@ -364,7 +364,7 @@ class ExtractiveAnswerer:
             return self._refuse(question, retrieval, index, started)
         probabilities = model.probabilities(x)
         confidence = float(probabilities.max())
-        if model.answerability(probabilities, x, _chunk_cosines(retrieval), lang) < model.answerable_below:
+        if model.answerability(probabilities, x, chunk_cosines(retrieval), lang) < model.answerable_below:
             return self._refuse(question, retrieval, index, started)
         # the rules are read only where some threshold could still refuse
         if (confidence < max(model.refuse_below, *map(model.gate, RULES))
@@ -434,7 +434,7 @@ class ExtractiveAnswerer:
             return RefusalSignals(0.0, True)
         probabilities = model.probabilities(x)
         confidence = float(probabilities.max())
-        answerable = model.answerability(probabilities, x, _chunk_cosines(retrieval), question_language(question))
+        answerable = model.answerability(probabilities, x, chunk_cosines(retrieval), question_language(question))
         return RefusalSignals(answerable, model.refuses(confidence, self.rule_flags(question, retrieval, index)))
 
     def answers_from_contacts(self, question: str, retrieval: Retrieval, index: NoticeIndex) -> bool:
@@ -761,7 +761,7 @@ class ExtractiveAnswerer:
                       timings_ms=_answer_timing(started))
 
 
-def _chunk_cosines(retrieval: Retrieval) -> list[float | None]:
+def chunk_cosines(retrieval: Retrieval) -> list[float | None]:
     """The retrieved chunks' query cosines, best first (None where dense retrieval did not score one)."""
     return [h.dense_score for h in retrieval.hits]
 

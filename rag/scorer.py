@@ -105,13 +105,24 @@ class AnswerableModel:
 
     def to_dict(self) -> dict:
         return {"english": self.english, "bias": round(self.bias, 5),
-                "features": {name: [round(float(c), 5), round(float(m), 5), round(float(v), 5)]
-                             for name, c, m, v in zip(ANSWERABLE_FEATURES, self.coef, self.mean, self.scale)}}
+                "features": _feature_table(ANSWERABLE_FEATURES, self.coef, self.mean, self.scale)}
 
     @classmethod
     def from_dict(cls, data: dict) -> AnswerableModel:
-        rows = np.asarray([data["features"][name] for name in ANSWERABLE_FEATURES], float)
-        return cls(rows[:, 1], rows[:, 2], rows[:, 0], float(data["bias"]), bool(data.get("english", True)))
+        mean, scale, coef = _read_feature_table(data, ANSWERABLE_FEATURES)
+        return cls(mean, scale, coef, float(data["bias"]), bool(data.get("english", True)))
+
+
+def _feature_table(names: tuple[str, ...], coef: np.ndarray, mean: np.ndarray, scale: np.ndarray) -> dict:
+    """Per feature [coefficient on the standardised value, mean, standard deviation], one readable line each."""
+    return {name: [round(float(c), 5), round(float(m), 5), round(float(v), 5)]
+            for name, c, m, v in zip(names, coef, mean, scale)}
+
+
+def _read_feature_table(data: dict, names: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(mean, scale, coef) from a ``_feature_table`` under ``data["features"]``, in ``names`` order."""
+    rows = np.asarray([data["features"][name] for name in names], float)
+    return rows[:, 1], rows[:, 2], rows[:, 0]
 
 
 @dataclass(frozen=True)
@@ -161,18 +172,15 @@ class SentenceModel:
         """Readable: per feature [coefficient on the standardised value, mean, standard deviation]."""
         out = {"refuse_below": round(self.refuse_below, 4), "rules_below": round(self.rules_below, 4),
                "rule_gates": {rule: round(t, 4) for rule, t in self.rule_gates},
-               "bias": round(self.bias, 5),
-               "features": {name: [round(float(c), 5), round(float(m), 5), round(float(v), 5)]
-                            for name, c, m, v in zip(FEATURES, self.coef, self.mean, self.scale)}}
+               "bias": round(self.bias, 5), "features": _feature_table(FEATURES, self.coef, self.mean, self.scale)}
         if self.answerable is not None:
             out["answerable"] = {"refuse_below": round(self.answerable_below, 4), **self.answerable.to_dict()}
         return out
 
     @classmethod
     def from_dict(cls, data: dict) -> SentenceModel:
-        rows = np.asarray([data["features"][name] for name in FEATURES], float)
         answerable = AnswerableModel.from_dict(data["answerable"]) if "answerable" in data else None
-        return cls(rows[:, 1], rows[:, 2], rows[:, 0], float(data["bias"]), float(data["refuse_below"]),
+        return cls(*_read_feature_table(data, FEATURES), float(data["bias"]), float(data["refuse_below"]),
                    float(data.get("rules_below", 0.0)),
                    tuple(sorted((str(k), float(v)) for k, v in data.get("rule_gates", {}).items())), answerable,
                    float(data.get("answerable", {}).get("refuse_below", 0.0)))
@@ -213,14 +221,10 @@ class ScorerWeights:
         return self.dense if has_vectors and index_model == self.embedding_model else self.lexical
 
 
-def lexical_mask() -> np.ndarray:
-    """True for the features the lexical model uses."""
-    return np.array([name not in DENSE_FEATURES for name in FEATURES])
-
-
-def lexical_answerable_mask() -> np.ndarray:
-    """True for the answerable model's features the lexical model uses."""
-    return np.array([name not in DENSE_ANSWERABLE for name in ANSWERABLE_FEATURES])
+def lexical_mask(features: tuple[str, ...] = FEATURES, dense: frozenset[str] = DENSE_FEATURES) -> np.ndarray:
+    """True for the ``features`` the lexical model uses (those not in ``dense``); by default the
+    sentence scorer's, ``lexical_mask(ANSWERABLE_FEATURES, DENSE_ANSWERABLE)`` the answerable model's."""
+    return np.array([name not in dense for name in features])
 
 
 def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = 1.0, steps: int = 300) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
