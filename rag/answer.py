@@ -288,14 +288,18 @@ class ExtractiveAnswerer:
         vector = getattr(retrieval, "query_vector", None)
         if vector is not None:
             return np.asarray(vector, np.float32).reshape(-1)
+        return self._embedded_query(question)
+
+    def _embedded_query(self, text: str) -> np.ndarray | None:
+        """``text`` embedded as a query, once (cached); None without an embedder."""
         if self.embedder is None:
             return None
-        cached = self._query_cache.get(question)
+        cached = self._query_cache.get(text)
         if cached is None:
-            cached = np.asarray(self.embedder.embed_query(question), np.float32).reshape(-1)
+            cached = np.asarray(self.embedder.embed_query(text), np.float32).reshape(-1)
             if len(self._query_cache) > 256:
                 self._query_cache.clear()
-            self._query_cache[question] = cached
+            self._query_cache[text] = cached
         return cached
 
     def _model(self, index: NoticeIndex) -> SentenceModel:
@@ -457,6 +461,18 @@ class ExtractiveAnswerer:
                 flags["unknown_words"] = (retrieval.lexical_coverage is not None
                                           and retrieval.lexical_coverage < self.min_lexical_coverage)
         return flags
+
+    def _part_meaning(self, part: str, candidates: list[_Candidate], index: NoticeIndex) -> np.ndarray | None:
+        """Cosines of one part of a question (embedded now, one short query) to the candidates' bare
+        sentence vectors; None without an embedder or bare vectors, or for a candidate the index lacks."""
+        bare = index.bare_sentence_vectors
+        query = self._embedded_query(part) if bare is not None else None
+        if query is None or query.shape[0] != bare.shape[1]:
+            return None
+        rows = [index.sentence_row(c.doc_id, *c.sentence) if c.sentence[0] >= 0 else None for c in candidates]
+        if any(r is None for r in rows):
+            return None
+        return bare[rows].astype(np.float32) @ query
 
     def _stored_meaning(self, question: str, retrieval: Retrieval, index: NoticeIndex,
                         candidates: list[_Candidate]) -> np.ndarray | None:
@@ -634,11 +650,25 @@ class ExtractiveAnswerer:
                     chosen.append(item)
                     keys.add(key)
         # A question in parts ("A는 얼마이고, B는 …") gets the best sentence for each part.
+        english = question_language(question) == "en"
         for part in question_parts(question)[1:]:
             part_terms = {t: q_terms[t] for t in self._terms(part) if t in q_terms}
-            if len(part_terms) < 2:
+            # an English part shares no words with a Korean notice: its best sentence is found by meaning
+            meaning = self._part_meaning(part, ranked, index) if english else None
+            if meaning is None and len(part_terms) < 2:
                 continue
-            part_best = max(ranked, key=lambda c: self._coverage(part_terms, self._span_terms(c), c.text) + 0.1 * c.score)
+            fit = [self._coverage(part_terms, self._span_terms(c), c.text) if part_terms else 0.0 for c in ranked]
+            pool = range(len(ranked))
+            if meaning is not None:
+                # the same reading of e5 cosines as _score's English scores (only the part above 0.75 says
+                # "related"). A part alone ("which other carriers joined it?") is too short to tell its
+                # notice from another (dev-071 quoted one): a sentence of a notice not yet cited must score
+                # near the best for the whole question, as in the fill below.
+                fit = [0.5 * f + 4.0 * max(d - 0.75, 0.0) for f, d in zip(fit, meaning)]
+                cited = {c.doc_id for c in chosen}
+                pool = [i for i in pool if ranked[i].doc_id in cited
+                        or ranked[i].score >= self.other_notice_relative * best.score]
+            part_best = ranked[max(pool, key=lambda i: fit[i] + 0.1 * ranked[i].score)]
             key = self._squash(part_best.text)
             if not any(key in k or k in key for k in keys):
                 chosen.append(part_best)

@@ -24,7 +24,9 @@ _GENERIC_FOCUS = frozenset({"이름", "것", "곳", "수", "명", "사람", "내
                             "금액", "액수", "규모", "인원", "비율", "수치", "날짜", "기간", "장소", "단체", "기업", "회사",
                             "언급", "소개", "발표", "포함", "선정", "관련", "진행", "계획", "예정", "사업", "대상", "예시"})
 _CONJUNCT = re.compile(r"(?<=[가-힣A-Za-z0-9)”’])(?:와|과)\s+")
-_PART_BREAK = re.compile(r"(?<=[가-힣])(?:이고|이며|하고|였고|이었고|했고|되고|고|며),\s+|,\s+and\s+|;\s+")
+# English: ", and …", or "and" before a new question word ("What is it called and at which university …")
+_PART_BREAK = re.compile(r"(?<=[가-힣])(?:이고|이며|하고|였고|이었고|했고|되고|고|며),\s+|,\s+and\s+|;\s+"
+                         r"|\s+and\s+(?=(?:(?:at|in|on|for|from|to|by|with|of)\s+)?(?:which|what|how|who|whom|whose|when|where|why)\b)")
 _PLURAL = re.compile(r"(?:두|세|네|2|3|4)\s?(?:곳|명|개|기관|건)|각각|모두|\bboth\b|\beach of\b|\brespectively\b|\btwo\b", re.IGNORECASE)
 _MONEY_WORDS = (r"금액|예산|상금|비용|요금|입장료|참가비|가격|지원금|보조금|포상금|장려금|급여|임금|시급|시간급|수당|사업비|"
                 r"보수|연봉|투자액|과태료|벌금")

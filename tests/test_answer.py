@@ -305,3 +305,33 @@ def test_another_notice_is_quoted_only_when_its_sentence_scores_near_the_best(ot
     assert (other in chosen) is quoted
     answerer.other_notice_relative = 0.0  # without the bound, the weak match from another notice is quoted
     assert other in answerer._select([best, other], q_terms, None, question)
+
+
+def test_each_part_of_an_english_question_gets_its_own_sentence_with_the_bundled_model():
+    """An English question in two parts: the second part's sentence shares no words with it, so it is
+    found by the part's own meaning (the part is embedded; the sentences' vectors are in the index)."""
+    from ingest.models import Notice
+    from rag.build import IndexUpdater
+    from rag.embed import make_embedder
+
+    body = ("행정안전부 장관은 6월 9일 로마에서 이탈리아 노동사회정책부 장관과 사회연대경제 분야의 정부 간 첫 업무협약을 체결했다. "
+            "이번 업무협약은 한국과 이탈리아 정부가 사회연대경제 분야에서 맺은 첫 정부 간 협약으로, 양국 정부는 협동조합 육성과 "
+            "사회적 기업 지원 경험을 공유하기로 했다. "
+            "양국 정부는 업무협약에 따라 사회연대경제 정책 담당 공무원 교류와 공동 연구, 우수 사례 공유를 정례화하고 이를 위한 "
+            "정부 간 실무 협의체를 구성하기로 합의했다. "
+            "장관은 협약 체결 뒤 이탈리아 정부 인사들과 만나 한국 정부의 사회연대경제 정책과 지역 공동체 일자리 사업 성과를 "
+            "소개하고 양국 정부 간 협력을 넓히자고 제안했다. "
+            "장관은 이어 인도를 방문해 재난복원인프라연합에 공식 가입하는 절차를 밟는다. "
+            "자세한 일정은 행정안전부 누리집에서 확인할 수 있다.")
+    embedder = make_embedder()
+    index = IndexUpdater(embedder, progress=False).build_in_memory([Notice(
+        doc_id="trip", title="행정안전부 장관, 이탈리아·인도 순방", body=body, agency="행정안전부",
+        published="2026-06-08", source="trip.txt", source_type="text")])
+    retriever = Retriever(index, embedder, mode="hybrid")
+    # a budget for about two sentences, so the first part's sentences alone would fill it
+    answerer = ExtractiveAnswerer(embedder=embedder, idf=index.idf, max_chars=200)
+    question = ("Which ministry signed the agreement with Italy, and which coalition does the minister plan "
+                "to join?")
+    answer = answerer.run(question, retriever.run(question, k=8), index)
+    assert not answer.refused
+    assert "사회연대경제" in answer.answer and "재난복원인프라연합" in answer.answer, answer.answer

@@ -44,6 +44,13 @@ def test_two_part_plural_and_list_questions():
     assert question_parts("최대 금액은 얼마이고, 가장 많이 받은 사례는 얼마인가요?") == [
         "최대 금액은 얼마", "가장 많이 받은 사례는 얼마인가요?"]
     assert question_parts("5대 전략은?") == ["5대 전략은?"]
+    # English: ", and …", or "and" before a new question word; "and" inside a phrase joins nothing
+    assert question_parts("Which carrier proposed it, and which others joined?") == [
+        "Which carrier proposed it", "which others joined?"]
+    assert question_parts("What is the service called and at which university was it shown?") == [
+        "What is the service called", "at which university was it shown?"]
+    assert question_parts("Which messages and voice calls does it check?") == [
+        "Which messages and voice calls does it check?"]
     # "A와 B는 각각 …": the last 와/과 before 각각 joins the two things asked about, not "보건복지부와 …"
     assert question_parts("보건복지부와 개발원이 16일 연 금연 성과대회와 18일 연 보건의료계획 성과대회에는 각각 "
                           "몇 명이 참석했나요?") == ["보건복지부와 개발원이 16일 연 금연 성과대회",
