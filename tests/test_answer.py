@@ -164,6 +164,8 @@ def test_bad_settings_raise():
         ExtractiveAnswerer(compound_credit=1.5)
     with pytest.raises(ValueError, match="long_quote_penalty"):
         ExtractiveAnswerer(long_quote_penalty=-0.1)
+    with pytest.raises(ValueError, match="other_notice_probability"):
+        ExtractiveAnswerer(other_notice_probability=2)
 
 
 _TOPICS = [  # (ministry, topic, amount, date): plain notices of the kind users start an index with
@@ -305,6 +307,20 @@ def test_another_notice_is_quoted_only_when_its_sentence_scores_near_the_best(ot
     assert (other in chosen) is quoted
     answerer.other_notice_relative = 0.0  # without the bound, the weak match from another notice is quoted
     assert other in answerer._select([best, other], q_terms, None, question)
+
+
+@pytest.mark.parametrize("other_probability, quoted", [(0.1, False), (0.5, True)])
+def test_another_notice_is_quoted_only_when_the_scorer_rates_its_sentence_near_the_best(other_probability, quoted):
+    """Word overlap alone is not enough: the learned probability of another notice's sentence must be at
+    least ``other_notice_probability`` of the best sentence's (a sibling paragraph is a wrong citation)."""
+    answerer = ExtractiveAnswerer(learned=False)
+    best_text = "지역 도서관 리모델링에 총 5,678억 원을 투입한다."
+    other_text = "노후 교량 정밀점검은 연말까지 마친다."
+    best = _Candidate("a.txt", 0, len(best_text), best_text, 0, score=1.0, probability=0.8)
+    other = _Candidate("b.txt", 0, len(other_text), other_text, 1, score=0.8, probability=other_probability)
+    q_terms = {"도서관": 1.0, "리모델링": 1.0, "교량": 1.0, "정밀점검": 1.0}
+    chosen = answerer._select([best, other], q_terms, None, "도서관 리모델링 계획과 교량 정밀점검 계획은?")
+    assert (other in chosen) is quoted
 
 
 def test_each_part_of_an_english_question_gets_its_own_sentence_with_the_bundled_model():
