@@ -323,6 +323,19 @@ def test_another_notice_is_quoted_only_when_the_scorer_rates_its_sentence_near_t
     assert (other in chosen) is quoted
 
 
+@pytest.mark.parametrize("referee", [True, False])
+def test_the_learned_scorer_referees_when_word_overlap_leaves_the_top_notice(referee):
+    """The best sentence by word overlap comes from the second notice, the scorer rates the top notice's
+    sentence higher: with the referee, the top notice's sentence leads the answer."""
+    answerer = ExtractiveAnswerer(learned=False, referee_top_notice=referee)
+    top_text = "와우시민아파트 붕괴 뒤 1970년 4월 김현옥 서울시장이 물러났다."
+    other_text = "1967년 서울시장 김현옥이 주도하여 세운상가가 지어졌다."
+    top = _Candidate("a.txt", 0, len(top_text), top_text, 0, score=0.6, probability=0.7)
+    other = _Candidate("b.txt", 0, len(other_text), other_text, 1, score=0.9, probability=0.3)
+    chosen = answerer._select([other, top], {"1970년": 1.0, "서울시장": 1.0}, None, "1970년 당시 서울시장은?")
+    assert chosen[0] is (top if referee else other)
+
+
 def test_each_part_of_an_english_question_gets_its_own_sentence_with_the_bundled_model():
     """An English question in two parts: the second part's sentence shares no words with it, so it is
     found by the part's own meaning (the part is embedded; the sentences' vectors are in the index)."""
