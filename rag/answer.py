@@ -480,29 +480,19 @@ class ExtractiveAnswerer:
     def _part_meaning(self, part: str, candidates: list[_Candidate], index: NoticeIndex) -> np.ndarray | None:
         """Cosines of one part of a question (embedded now, one short query) to the candidates' bare
         sentence vectors; None without an embedder or bare vectors, or for a candidate the index lacks."""
-        bare = index.bare_sentence_vectors
-        query = self._embedded_query(part) if bare is not None else None
-        if query is None or query.shape[0] != bare.shape[1]:
-            return None
-        rows = [index.sentence_row(c.doc_id, *c.sentence) if c.sentence[0] >= 0 else None for c in candidates]
-        if any(r is None for r in rows):
-            return None
-        return bare[rows].astype(np.float32) @ query
+        query = self._embedded_query(part) if index.bare_sentence_vectors is not None else None
+        return _bare_cosines(query, candidates, index)
 
     def _stored_meaning(self, question: str, retrieval: Retrieval, index: NoticeIndex,
                         candidates: list[_Candidate]) -> np.ndarray | None:
         """Question–sentence cosines of the best chunks' sentences from the index's bare sentence vectors
         (the pool ``_score`` would otherwise embed now; the rest 0); None when the index has none."""
-        bare = index.bare_sentence_vectors
-        query = self._query_vector(question, retrieval) if bare is not None else None
-        if query is None or query.shape[0] != bare.shape[1]:
+        query = self._query_vector(question, retrieval) if index.bare_sentence_vectors is not None else None
+        pool = _bare_cosines(query, candidates[: self.max_sentence_embeddings], index)
+        if pool is None:
             return None
         dense = np.zeros(len(candidates))
-        for i, cand in enumerate(candidates[: self.max_sentence_embeddings]):
-            row = index.sentence_row(cand.doc_id, *cand.sentence)
-            if row is None:
-                return None
-            dense[i] = float(bare[row].astype(np.float32) @ query)
+        dense[: len(pool)] = pool
         return dense
 
     def _score(self, question: str, q_terms: dict[str, float], candidates: list[_Candidate], lang: str,
@@ -813,6 +803,18 @@ class ExtractiveAnswerer:
             related.append(Citation.from_notice(n, notice, notice.body[:160]))
         return Answer(question=question, answer=REFUSAL_TEXT, refused=True, citations=[], related=related,
                       timings_ms=_answer_timing(started))
+
+
+def _bare_cosines(query: np.ndarray | None, candidates: list[_Candidate], index: NoticeIndex) -> np.ndarray | None:
+    """``query``'s cosines to the candidates' whole sentences in the index's bare sentence vectors; None
+    without a query or bare vectors, for a query of another dimension, or when a sentence has no row."""
+    bare = index.bare_sentence_vectors
+    if query is None or bare is None or query.shape[0] != bare.shape[1]:
+        return None
+    rows = [index.sentence_row(c.doc_id, *c.sentence) if c.sentence[0] >= 0 else None for c in candidates]
+    if any(r is None for r in rows):
+        return None
+    return bare[rows].astype(np.float32) @ query
 
 
 def chunk_cosines(retrieval: Retrieval) -> list[float | None]:
