@@ -110,6 +110,23 @@ def is_list_question(question: str) -> bool:
     return bool(_LIST.search(question))
 
 
+_COUNT_WORDS = {"두": 2, "세": 3, "네": 4, "다섯": 5, "여섯": 6, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6}
+
+
+def asked_count(question: str) -> int | None:
+    """How many items a list question asks for ("4가지", "다섯 개", "the five"), else None."""
+    match = _LIST.search(question)
+    if not match:
+        return None
+    word = next((w for w in match.groups() if w), None) if match.groups() else None
+    if word is None:
+        found = re.search(r"\b(two|three|four|five|six|\d+)\b", match.group(0), re.IGNORECASE)
+        word = found.group(1) if found else None
+    if word is None:
+        return None
+    return int(word) if word.isdigit() else _COUNT_WORDS.get(word.lower())
+
+
 def is_plural_question(question: str) -> bool:
     """"두 곳", "각각", "both": the answer may need more than one notice."""
     return bool(_PLURAL.search(question))

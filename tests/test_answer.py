@@ -364,3 +364,60 @@ def test_each_part_of_an_english_question_gets_its_own_sentence_with_the_bundled
     answer = answerer.run(question, retriever.run(question, k=8), index)
     assert not answer.refused
     assert "사회연대경제" in answer.answer and "재난복원인프라연합" in answer.answer, answer.answer
+
+
+def _notices_index(*notices: tuple[str, str, str]):
+    from ingest.models import Notice
+    from rag.build import IndexUpdater
+
+    return IndexUpdater(HashEmbedder(), progress=False).build_in_memory([Notice(
+        doc_id=doc_id, title=title, body=body, agency="고용노동부", published="2026-06-01", source=f"{doc_id}.txt",
+        source_type="text") for doc_id, title, body in notices])
+
+
+@pytest.mark.parametrize("part_value_fit, found", [(0.5, True), (1.0, False)])
+def test_each_part_asking_a_value_gets_a_sentence_stating_one(part_value_fit, found):
+    """"…몇 명을 지원하며, … 월 최대 얼마까지 …?": each part's value comes from the sentence that states it,
+    though that sentence repeats few of the question's words (the one before it does)."""
+    index = _notices_index(
+        ("academy", "K-뉴딜 아카데미 참여기업 선정", (
+            "고용노동부는 K-뉴딜 아카데미 참여기업 53개를 최종 선정했다고 밝혔다. "
+            "정부는 훈련수당 외에도 기업의 아카데미 운영에 드는 비용을 지원하며, 비수도권 아카데미 개설 시 더 많이 지원한다. "
+            "이번 아카데미에서는 인공지능과 반도체 등 첨단기술 분야의 훈련 과정을 청년에게 제공할 예정이다. "
+            "미취업 청년이면 참여할 수 있으며, 참여 청년에게는 출석률에 따라 훈련수당도 지급한다. "
+            "수도권은 월 최대 30만원, 비수도권은 월 최대 50만원까지 받을 수 있다. "
+            "각 기업은 훈련 일정에 따라 7월부터 참여 청년을 모집할 계획이다.")),
+        ("newdeal", "청년뉴딜 본격 시행", (
+            "정부는 청년뉴딜 사업을 6월부터 본격적으로 시행한다고 밝혔다. "
+            "청년뉴딜은 역량강화, 일경험, 회복지원 등으로 구성되며 모두 약 10만명을 지원한다. "
+            "청년들은 온라인 누리집에서 사업별로 참여를 신청할 수 있다.")))
+    retriever = Retriever(index, HashEmbedder(), mode="hybrid")
+    answerer = ExtractiveAnswerer(embedder=HashEmbedder(), idf=index.idf, max_chars=200, part_value_fit=part_value_fit)
+    question = ("정부의 청년뉴딜은 모두 약 몇 명의 청년을 지원하며, K-뉴딜 아카데미에 참여하는 청년은 훈련수당을 "
+                "월 최대 얼마까지 받을 수 있나요?")
+    answer = answerer.run(question, retriever.run(question, k=8), index)
+    assert not answer.refused
+    assert ("30만원" in answer.answer and "10만명" in answer.answer) is found, answer.answer
+
+
+def test_a_list_is_the_run_of_items_the_question_counts_not_any_outline_points():
+    """Press releases nest □ sections and ○ points: "4개 주제 발표는?" is the run of four ○ items, not the
+    two ○ points after the lead, and the quotes leave the markers off."""
+    index = _notices_index(("seminar", "안전사고 조사와 예방 전략 발표회 개최", (
+        "□ 국립소방연구원은 21일 대구에서 안전사고 조사와 예방 전략 발표회를 개최한다고 밝혔다.\n"
+        "○ 이날 행사에는 전국 소방본부의 안전업무 담당자 100여 명이 참석한다.\n"
+        "○ 참석자들은 실제 사고 사례와 분석 결과를 공유한다.\n"
+        "□ 발표회는 현장 경험과 연구 성과를 바탕으로 총 4개의 주제 발표로 진행된다. "
+        "○ 첫 번째 발표에서는 권지운 연구관이 「예방의 관점」을 주제로 발표한다. "
+        "○ 이어 윤종찬 소방위는 「밀폐공간 사고 대책」 발표를 통해 안전관리 방안을 소개한다. "
+        "○ 고종환 연구사는 「화재 붕괴 실증 사례」 발표에서 붕괴 위험성을 공유할 예정이다. "
+        "○ 마지막으로 김종출 연구원은 「사고 자료 포털 활용」 발표를 통해 분석 사례를 소개한다. "
+        "□ 연구원장은 사고 경험을 예방 전략으로 연결하는 노력이 중요하다고 말했다.")))
+    retriever = Retriever(index, HashEmbedder(), mode="hybrid")
+    answerer = ExtractiveAnswerer(embedder=HashEmbedder(), idf=index.idf)
+    question = "국립소방연구원 안전사고 조사와 예방 전략 발표회의 4개 주제 발표는 무엇인가요?"
+    answer = answerer.run(question, retriever.run(question, k=8), index)
+    assert not answer.refused
+    for title in ("예방의 관점", "밀폐공간 사고 대책", "화재 붕괴 실증 사례", "사고 자료 포털 활용"):
+        assert title in answer.answer, answer.answer
+    assert not any(line.startswith(("○", "□", "…○")) for line in answer.answer.splitlines()), answer.answer

@@ -51,3 +51,18 @@ def test_bad_settings_name_the_setting():
 
     with pytest.raises(ValueError, match="max_chars"):
         ChunkerSettings(max_chars=10)
+
+
+def test_a_list_marker_starts_the_item_it_marks_not_the_sentence_before(corpus_notices):
+    # Kiwi splits "… 진행된다. ○ 첫 번째 …" after the marker: quotes ended in a stray "○" and the items
+    # lost the marker that list detection reads (in 47 of the demo corpus's notices)
+    from ingest.korean import sentence_spans
+
+    text = "발표회는 총 4개의 주제 발표로 진행된다. ○ 첫 번째 발표에서는 연구관이 발표한다. ○ 이어 소방위는 대책을 소개한다."
+    assert [text[s:e] for s, e in sentence_spans(text)] == [
+        "발표회는 총 4개의 주제 발표로 진행된다.", "○ 첫 번째 발표에서는 연구관이 발표한다.", "○ 이어 소방위는 대책을 소개한다."]
+    chunker = Chunker()
+    for notice in corpus_notices:
+        for start, end in chunker.sentences(notice.body):
+            sentence = notice.body[start:end]
+            assert not (len(sentence) > 2 and sentence[-2] == " " and sentence[-1] in "○□ㅇ※■"), (notice.doc_id, sentence)

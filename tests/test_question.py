@@ -1,6 +1,7 @@
 """What a question asks, read from its text alone."""
 
 from rag.question import (
+    asked_count,
     award_asked,
     expected_value,
     focus_terms,
@@ -72,3 +73,12 @@ def test_award_asked_as_received():
     assert award_asked("최우수상을 수상한 작품은?") == "최우수상"
     # "지원 대상이 받는" is the target group, not a prize
     assert award_asked("지원 대상이 받는 수당은 얼마인가요?") is None
+
+
+def test_asked_count_reads_how_many_items_a_list_question_wants():
+    assert asked_count("국립소방연구원의 포럼에서 발표된 주요 구조 연구 4가지는 무엇인가요?") == 4
+    assert asked_count("전국 정수장 4곳은 어디인가요?") == 4
+    assert asked_count("What are the five strategies of e-Government 2020?") == 5
+    assert asked_count("Which three countries joined?") == 3
+    assert asked_count("세 가지 과제는 무엇인가요?") == 3
+    assert asked_count("소방청장은 누구인가요?") is None
