@@ -122,7 +122,6 @@ def run_gold(gold_path: Path, settings: Settings, mode: str = "hybrid", k: int =
     return the report (stable keys)."""
     from rag.retrieve import Retriever
     from rag.service import open_assistant
-    from rag.types import Retrieval
 
     gold = load_gold(gold_path)
     questions = [q for q in gold.questions if only is None or q.question in only]
@@ -152,9 +151,10 @@ def run_gold(gold_path: Path, settings: Settings, mode: str = "hybrid", k: int =
         t0 = time.perf_counter()
         retrieval = retriever.run(q.question, k=max(k, 30))
         t1 = time.perf_counter()
-        # the answerer sees the same top-k as `ask`
-        top = Retrieval(retrieval.query, retrieval.hits[:k],
-                        list(dict.fromkeys(h.chunk.doc_id for h in retrieval.hits[:k])), retrieval.timings_ms)
+        # the answerer sees the same top-k as `ask`, and the same lexical coverage (the "words the corpus
+        # lacks" rule reads it; without it the eval never applied that rule, which `ask` does)
+        top = replace(retrieval, hits=retrieval.hits[:k],
+                      doc_ids=list(dict.fromkeys(h.chunk.doc_id for h in retrieval.hits[:k])))
         answer = assistant.answerer.run(q.question, top, assistant.index)
         t2 = time.perf_counter()
         row = {"id": q.id, "question": q.question, "type": q.type, "lang": q.lang,
