@@ -68,6 +68,33 @@ def test_regression_gate_on_the_dev_set(demo_index_dir, tmp_path):
                                      "false_refusal_rate", "answer_chars_p50"}
 
 
+HELDOUT = Path(__file__).resolve().parent.parent / "eval" / "gold"
+
+
+@pytest.mark.parametrize("name", ["heldout_diagnosed.jsonl", "heldout_blind.jsonl"])
+def test_held_out_sets_are_well_formed_and_disjoint_from_dev(name):
+    """Written from the notices dev never cites, in dev's mix of types and languages."""
+    gold = load_gold(HELDOUT / name)
+    assert len(gold.questions) == 36 and not gold.problems
+    assert {q.type for q in gold.questions} == {"factoid", "number", "date", "list", "contact", "paraphrase",
+                                                 "multi", "unanswerable"}
+    assert sum(q.lang == "en" for q in gold.questions) == 8
+    dev_notices = {d for q in load_gold(DEFAULT_GOLD).questions for d in q.doc_ids}
+    assert not dev_notices & {d for q in gold.questions for d in q.doc_ids}
+
+
+@pytest.mark.slow
+@pytest.mark.model
+@pytest.mark.parametrize("name", ["heldout_diagnosed.jsonl", "heldout_blind.jsonl"])
+def test_regression_gate_on_the_held_out_press_release_sets(demo_index_dir, name):
+    """Answers must carry over to press-release questions about notices dev never asks about."""
+    from rag.settings import Settings
+
+    report = run_gold(HELDOUT / name, Settings(index=demo_index_dir), progress=False)
+    assert report["retrieval"]["hit@1"] >= 0.95
+    _assert_floors(report, json.loads(FLOORS.read_text(encoding="utf-8"))["heldout"][name])
+
+
 KORQUAD_TUNE = Path(__file__).resolve().parent.parent.parent / "shared" / "external" / "korquad_tune"
 
 
