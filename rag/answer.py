@@ -239,6 +239,11 @@ class ExtractiveAnswerer:
             return cand.tokens.between(start, end)
         return self._terms(cand.text[start - cand.start:end - cand.start])
 
+    def _body_terms(self, doc_id: str, start: int, end: int, index: NoticeIndex) -> frozenset[str]:
+        """Search terms of a notice's body span: the index's stored sentence tokens, or Kiwi over the text."""
+        table = index.token_table(doc_id)
+        return table.between(start, end) if table is not None else self._terms(index.notices[doc_id].body[start:end])
+
     def _coverage(self, q_terms: dict[str, float], terms: frozenset[str], text: str) -> float:
         total = sum(q_terms.values())
         if not total:
@@ -359,9 +364,7 @@ class ExtractiveAnswerer:
             text = index.notices[doc_id].body[span[0]:span[1]]
             row = index.sentence_row(doc_id, *span) if query is not None else None
             dense = float(index.sentence_vectors[row].astype(np.float32) @ query) if row is not None else 0.0
-            table = index.token_table(doc_id)
-            terms = table.between(*span) if table is not None else self._terms(text)
-            return dense, self._coverage(q_terms, terms, text)
+            return dense, self._coverage(q_terms, self._body_terms(doc_id, *span, index), text)
 
         for i, cand in enumerate(candidates):
             spans = index.sentence_spans(cand.doc_id)
@@ -497,11 +500,7 @@ class ExtractiveAnswerer:
         own = self._span_terms(cand)
         spans = index.sentence_spans(cand.doc_id)
         k = spans.index(cand.sentence) if cand.sentence in spans else 0
-        before: frozenset[str] = frozenset()
-        if k > 0:
-            start, end = spans[k - 1]
-            table = index.token_table(cand.doc_id)
-            before = table.between(start, end) if table is not None else self._terms(index.notices[cand.doc_id].body[start:end])
+        before = self._body_terms(cand.doc_id, *spans[k - 1], index) if k > 0 else frozenset()
         squashed = self._squash(cand.text)
         total = sum(part_terms.values()) or 1.0
         got = sum(w if (t in own or (len(t) > 1 and t in squashed)) else self.neighbour_credit * w if t in before else 0.0

@@ -118,7 +118,7 @@ def asked_count(question: str) -> int | None:
     match = _LIST.search(question)
     if not match:
         return None
-    word = next((w for w in match.groups() if w), None) if match.groups() else None
+    word = next((w for w in match.groups() if w), None)  # the Korean pattern captures the number
     if word is None:
         found = re.search(r"\b(two|three|four|five|six|\d+)\b", match.group(0), re.IGNORECASE)
         word = found.group(1) if found else None
