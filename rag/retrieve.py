@@ -125,6 +125,12 @@ class FusionWeights:
     pairs that the chunk holds adjacent too (0 without stored sentence terms).
     ``date``: added when the query names a calendar day ("6월 18일", "June 17") that the chunk's
     notice names too (``rag.dates``).
+    ``bm25_floor``, ``bm25_full``: how sure BM25 is, read from its best candidate's z-score against the
+    sample. At or below the floor BM25 gets no weight, from ``bm25_full`` it gets all of it, with a linear
+    ramp between. ``bm25_full`` 0 turns this off. A question in everyday words ("집 안에서 넘어지지
+    않도록 집을 고치는 공사비") has words BM25 knows, so coverage alone gives BM25 full weight. Yet those
+    words are spread over many notices and no chunk stands out. A question that names the notice's own
+    terms gets a top BM25 score many deviations above the crowd.
     The values before fitting (0.4, 0, 2, 0) were set by hand on AutoRAGRetrieval and the dev set.
     """
 
@@ -134,14 +140,30 @@ class FusionWeights:
     sentence_terms: float = 0.0
     date: float = 0.0
     phrase: float = 0.0
+    bm25_floor: float = 0.0
+    bm25_full: float = 0.0
 
     def __post_init__(self) -> None:
         for name in ("dense", "sentence"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ValueError(f"{name} weight must be within [0, 1], got {getattr(self, name)}")
-        for name in ("coverage_power", "sentence_terms", "date", "phrase"):
+        for name in ("coverage_power", "sentence_terms", "date", "phrase", "bm25_floor", "bm25_full"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be at least 0, got {getattr(self, name)}")
+        if self.bm25_full and self.bm25_full <= self.bm25_floor:
+            raise ValueError(f"bm25_full must be above bm25_floor ({self.bm25_floor}), got {self.bm25_full}")
+
+    def bm25_sureness(self, bm25: np.ndarray, sample: np.ndarray) -> float:
+        """BM25's share of its weight, 0–1, from its best candidate's z-score against ``sample`` (1 when
+        the ramp is off or the sample is too small for a z-score to reach the ramp's top)."""
+        if not self.bm25_full or not len(bm25):
+            return 1.0
+        n = len(sample)
+        # with n rows, no z-score can exceed (n-1)/sqrt(n): a small index could never reach the ramp's top
+        if n < 2 or (n - 1) / n ** 0.5 < 2 * self.bm25_full:
+            return 1.0
+        top = float(_standardise(bm25, sample).max())
+        return float(np.clip((top - self.bm25_floor) / (self.bm25_full - self.bm25_floor), 0.0, 1.0))
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -192,6 +214,8 @@ def fuse(c: Candidates, weights: FusionWeights) -> np.ndarray:
     if c.bm25 is None:
         return dense
     lexical = c.coverage ** weights.coverage_power
+    if c.bm25_sample is not None:
+        lexical *= weights.bm25_sureness(c.bm25, c.bm25_sample)
     bm25_weight = (1.0 - weights.dense) * lexical
     fused = (1.0 - bm25_weight) * dense + bm25_weight * _standardise(c.bm25, c.bm25_sample)
     if weights.sentence_terms and c.sentence_terms is not None:

@@ -83,9 +83,19 @@ def test_held_out_sets_are_well_formed_and_disjoint_from_dev(name):
     assert not dev_notices & {d for q in gold.questions for d in q.doc_ids}
 
 
+def test_the_extra_held_out_set_asks_new_things_of_the_diagnosed_notices():
+    """heldout_extra: 40 questions on the diagnosed set's notices only, none repeated from it."""
+    extra, diagnosed = (load_gold(HELDOUT / name) for name in ("heldout_extra.jsonl", "heldout_diagnosed.jsonl"))
+    assert len(extra.questions) == 40 and not extra.problems
+    assert {d for q in extra.questions for d in q.doc_ids} <= {d for q in diagnosed.questions for d in q.doc_ids}
+    assert not {q.question for q in extra.questions} & {q.question for q in diagnosed.questions}
+    assert sum(q.type == "paraphrase" for q in extra.questions) >= 10
+    assert sum(q.type == "unanswerable" and not q.doc_ids for q in extra.questions) == 8
+
+
 @pytest.mark.slow
 @pytest.mark.model
-@pytest.mark.parametrize("name", ["heldout_diagnosed.jsonl", "heldout_blind.jsonl"])
+@pytest.mark.parametrize("name", ["heldout_diagnosed.jsonl", "heldout_blind.jsonl", "heldout_extra.jsonl"])
 def test_regression_gate_on_the_held_out_press_release_sets(demo_index_dir, name):
     """Answers must carry over to press-release questions about notices dev never asks about."""
     from rag.settings import Settings

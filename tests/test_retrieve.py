@@ -215,6 +215,32 @@ def test_fusion_adds_the_day_signal_by_its_weight():
         FusionWeights(phrase=-1.0)
 
 
+def test_bm25_weighs_less_when_no_chunk_stands_out_of_its_sample():
+    from rag.retrieve import Candidates, fuse
+
+    rng = np.random.default_rng(0)
+    sample = rng.normal(0.0, 1.0, 600)  # a corpus-sized sample: a z-score can reach the ramp's top
+    weights = FusionWeights(bm25_floor=3.0, bm25_full=8.0)
+    # chunk 0 is the dense side's pick, chunk 1 BM25's by a little
+    dense, dense_sample = np.array([3.0, 2.5]), rng.normal(0.0, 1.0, 600)
+    c = Candidates(query="q", rows=np.array([0, 1]), coverage=1.0, dense=dense, dense_sample=dense_sample,
+                   bm25=np.array([2.0, 2.6]), bm25_sample=sample)
+    # everyday words: BM25's best barely stands above the crowd (z ~2.6), so the dense side decides
+    assert weights.bm25_sureness(c.bm25, sample) == 0.0
+    assert np.argmax(fuse(c, FusionWeights())) == 1
+    assert np.argmax(fuse(c, weights)) == 0
+    # the notice's own terms: BM25's best stands 10 deviations out and keeps its full weight
+    c.bm25 = np.array([2.0, 10.0])
+    assert weights.bm25_sureness(c.bm25, sample) == 1.0
+    assert np.array_equal(fuse(c, weights), fuse(c, FusionWeights()))
+    assert 0.0 < weights.bm25_sureness(np.array([5.5]), sample) < 1.0  # on the ramp
+    # a small index: no z-score could reach the ramp's top, so BM25 keeps its weight
+    assert weights.bm25_sureness(np.array([0.5]), sample[:20]) == 1.0
+    assert FusionWeights().bm25_sureness(np.array([0.5]), sample) == 1.0  # the ramp off
+    with pytest.raises(ValueError, match="bm25_full"):
+        FusionWeights(bm25_floor=5.0, bm25_full=4.0)
+
+
 def test_fit_fusion_weighs_the_day_signal_on_the_dev_questions(fake_index):
     """eval/fit_fusion.py's steps on the demo corpus: every question's signals once, then re-fused."""
     from eval import fit_fusion

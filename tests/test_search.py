@@ -44,7 +44,8 @@ def whole_corpus_top(index, query: str, k: int) -> list[str]:
     bm25 = stores.lexical.score(terms, np.arange(len(index.chunks))) if terms else np.zeros(len(index.chunks))
     z = lambda s: (s - s.mean()) / s.std() if s.std() > 1e-9 else np.zeros_like(s)  # noqa: E731
     weights = shipped_weights()
-    lexical = index.known_share(terms) ** weights.coverage_power
+    # how sure BM25 is: its best chunk's z-score over the corpus (the candidates hold BM25's top rows)
+    lexical = index.known_share(terms) ** weights.coverage_power * weights.bm25_sureness(bm25, bm25)
     w = (1 - weights.dense) * lexical
     fused = (1 - w) * z(dense) + w * z(bm25)
     rows = np.arange(len(index.chunks))
