@@ -70,7 +70,7 @@ def split_key(row, name: str) -> str:
 
 
 def collect(name: str, gold_path: Path, index_dir: Path, k: int = 8, limit: int | None = None,
-            answerer=None, assistant=None, every: int = 1, masked: bool = True) -> list[dict]:
+            answerer=None, assistant=None, every: int = 1, masked: bool = True, salt: str = "") -> list[dict]:
     """One record per question: its half, answerable or not, candidate feature rows and labels; with
     ``masked``, a second record per answerable question whose gold notices are taken out of the
     retrieved passages (an unanswerable question on a known topic: what the answerable model learns)."""
@@ -109,7 +109,7 @@ def collect(name: str, gold_path: Path, index_dir: Path, k: int = 8, limit: int 
             facts = [squash(f) for f in q.key_facts if squash(f)]
             labels = [float(not is_masked and bool(q.doc_ids) and c.doc_id in q.doc_ids
                             and any(f in squash(c.text) for f in facts)) for c in candidates]
-            records.append({"set": name, "id": q.id, "half": half_of(split_key(q, name)),
+            records.append({"set": name, "id": q.id, "half": half_of(split_key(q, name), salt),
                             "answerable": bool(q.doc_ids) and not is_masked, "masked": is_masked,
                             "x": x, "y": np.asarray(labels), "flags": flags, "contact": contact,
                             "chunk_dense": chunk_cosines(top), "lang": question_language(q.question)})
@@ -341,6 +341,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=WEIGHTS_FILE)
     parser.add_argument("--l2", type=float, default=1.0)
     parser.add_argument("--max-false-refusals", type=float, default=0.02)
+    parser.add_argument("--resplit", action="append", default=[], metavar="NAME",
+                        help="split set NAME by a hash salted with its name (see eval/fit_fusion.py)")
     parser.add_argument("--limit", type=int, default=None, help="first N questions of each set (a quick check)")
     parser.add_argument("--every", action="append", default=[], metavar="NAME=N",
                         help="for set NAME keep every unanswerable question and every N-th answerable one")
@@ -357,7 +359,7 @@ def main(argv: list[str] | None = None) -> int:
         started = time.perf_counter()
         every = dict(item.split("=", 1) for item in args.every)
         records += collect(name, Path(gold), Path(index), limit=args.limit, every=int(every.get(name, 1)),
-                           masked=not args.gates_only)
+                           masked=not args.gates_only, salt=name if name in args.resplit else "")
         print(f"{name}: {sum(r['set'] == name for r in records)} questions in {time.perf_counter() - started:.0f} s",
               file=sys.stderr)
     if args.gates_only:
