@@ -153,17 +153,17 @@ class FusionWeights:
         if self.bm25_full and self.bm25_full <= self.bm25_floor:
             raise ValueError(f"bm25_full must be above bm25_floor ({self.bm25_floor}), got {self.bm25_full}")
 
-    def bm25_sureness(self, bm25: np.ndarray, sample: np.ndarray) -> float:
-        """BM25's share of its weight, 0–1, from its best candidate's z-score against ``sample`` (1 when
-        the ramp is off or the sample is too small for a z-score to reach the ramp's top)."""
-        if not self.bm25_full or not len(bm25):
+    def bm25_sureness(self, z: np.ndarray, sample_size: int) -> float:
+        """BM25's share of its weight, 0–1, from the best of the candidates' BM25 z-scores ``z`` against a
+        sample of ``sample_size`` rows (1 when the ramp is off or the sample is too small for a z-score to
+        reach the ramp's top)."""
+        if not self.bm25_full or not len(z):
             return 1.0
-        n = len(sample)
+        n = sample_size
         # with n rows, no z-score can exceed (n-1)/sqrt(n): a small index could never reach the ramp's top
         if n < 2 or (n - 1) / n ** 0.5 < 2 * self.bm25_full:
             return 1.0
-        top = float(_standardise(bm25, sample).max())
-        return float(np.clip((top - self.bm25_floor) / (self.bm25_full - self.bm25_floor), 0.0, 1.0))
+        return float(np.clip((float(z.max()) - self.bm25_floor) / (self.bm25_full - self.bm25_floor), 0.0, 1.0))
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -213,11 +213,12 @@ def fuse(c: Candidates, weights: FusionWeights) -> np.ndarray:
                      + weights.sentence * _standardise(c.sentence, c.sentence_sample))
     if c.bm25 is None:
         return dense
+    bm25 = _standardise(c.bm25, c.bm25_sample)
     lexical = c.coverage ** weights.coverage_power
     if c.bm25_sample is not None:
-        lexical *= weights.bm25_sureness(c.bm25, c.bm25_sample)
+        lexical *= weights.bm25_sureness(bm25, len(c.bm25_sample))
     bm25_weight = (1.0 - weights.dense) * lexical
-    fused = (1.0 - bm25_weight) * dense + bm25_weight * _standardise(c.bm25, c.bm25_sample)
+    fused = (1.0 - bm25_weight) * dense + bm25_weight * bm25
     if weights.sentence_terms and c.sentence_terms is not None:
         fused = fused + weights.sentence_terms * lexical * c.sentence_terms
     if weights.phrase and c.phrase is not None:

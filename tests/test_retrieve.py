@@ -216,7 +216,7 @@ def test_fusion_adds_the_day_signal_by_its_weight():
 
 
 def test_bm25_weighs_less_when_no_chunk_stands_out_of_its_sample():
-    from rag.retrieve import Candidates, fuse
+    from rag.retrieve import Candidates, _standardise, fuse
 
     rng = np.random.default_rng(0)
     sample = rng.normal(0.0, 1.0, 600)  # a corpus-sized sample: a z-score can reach the ramp's top
@@ -226,17 +226,17 @@ def test_bm25_weighs_less_when_no_chunk_stands_out_of_its_sample():
     c = Candidates(query="q", rows=np.array([0, 1]), coverage=1.0, dense=dense, dense_sample=dense_sample,
                    bm25=np.array([2.0, 2.6]), bm25_sample=sample)
     # everyday words: BM25's best barely stands above the crowd (z ~2.6), so the dense side decides
-    assert weights.bm25_sureness(c.bm25, sample) == 0.0
+    assert weights.bm25_sureness(_standardise(c.bm25, sample), len(sample)) == 0.0
     assert np.argmax(fuse(c, FusionWeights())) == 1
     assert np.argmax(fuse(c, weights)) == 0
     # the notice's own terms: BM25's best stands 10 deviations out and keeps its full weight
     c.bm25 = np.array([2.0, 10.0])
-    assert weights.bm25_sureness(c.bm25, sample) == 1.0
+    assert weights.bm25_sureness(_standardise(c.bm25, sample), len(sample)) == 1.0
     assert np.array_equal(fuse(c, weights), fuse(c, FusionWeights()))
-    assert 0.0 < weights.bm25_sureness(np.array([5.5]), sample) < 1.0  # on the ramp
+    assert 0.0 < weights.bm25_sureness(_standardise(np.array([5.5]), sample), len(sample)) < 1.0  # on the ramp
     # a small index: no z-score could reach the ramp's top, so BM25 keeps its weight
-    assert weights.bm25_sureness(np.array([0.5]), sample[:20]) == 1.0
-    assert FusionWeights().bm25_sureness(np.array([0.5]), sample) == 1.0  # the ramp off
+    assert weights.bm25_sureness(_standardise(np.array([0.5]), sample[:20]), 20) == 1.0
+    assert FusionWeights().bm25_sureness(_standardise(np.array([0.5]), sample), len(sample)) == 1.0  # the ramp off
     with pytest.raises(ValueError, match="bm25_full"):
         FusionWeights(bm25_floor=5.0, bm25_full=4.0)
 

@@ -45,7 +45,7 @@ def whole_corpus_top(index, query: str, k: int) -> list[str]:
     z = lambda s: (s - s.mean()) / s.std() if s.std() > 1e-9 else np.zeros_like(s)  # noqa: E731
     weights = shipped_weights()
     # how sure BM25 is: its best chunk's z-score over the corpus (the candidates hold BM25's top rows)
-    lexical = index.known_share(terms) ** weights.coverage_power * weights.bm25_sureness(bm25, bm25)
+    lexical = index.known_share(terms) ** weights.coverage_power * weights.bm25_sureness(z(bm25), len(bm25))
     w = (1 - weights.dense) * lexical
     fused = (1 - w) * z(dense) + w * z(bm25)
     rows = np.arange(len(index.chunks))
