@@ -71,10 +71,10 @@ _EDGE_MARKS = " □■○◦●◎▶▷◆◇※*-•ㅇ"
 _VALUE_PATTERNS = {
     # a figure with its unit: "1,140만 원", "2,070만원", "7천1백만 원", "30억원", "$5 million"
     "money": re.compile(r"\d[\d,.]*\s*(?:[천백십]\s*)?(?:[\d,.]*\s*[천백십만억조]\s*)*(?:원|달러|유로|엔)|[$₩€]\s?\d"),
-    # a company as press releases write one: ㈜아워홈, 한화에어로스페이스, 에스케이티(SKT), 포스코 그룹
+    # a company as Korean text writes one: by its legal form (㈜아워홈, 주식회사 …, … Inc.) or a name ending
+    # in a line of business (…전자, …건설, …제약). No list of company names: one keyed to the dev set's
+    # companies was removed (issue 11); it only kept the rule from firing on notices naming them.
     "company": re.compile(r"㈜|\(주\)|주식회사|\b(?:Inc|Corp|Co\.,? Ltd)\b|"
-                          r"(?:삼성|현대|엘지|에스케이|롯데|한화|포스코|지에스|씨제이|케이티|네이버|카카오|쿠팡|두산|효성|신세계|"
-                          r"셀트리온|\b(?:LG|SK|GS|CJ|KT|HD)[A-Z]?\b)|"
                           r"[가-힣A-Za-z]\s?(?:전자|건설|제약|그룹|홀딩스|은행|증권|중공업|화학|에너지|항공|해운|물산|상사|카드|생명|"
                           r"자동차|엔지니어링|스페이스|바이오|푸드|텔레콤|모빌리티)(?![가-힣])"),
     "people": re.compile(r"\d[\d,.]*\s*(?:[천만]\s*)?(?:여\s*)?명"),
