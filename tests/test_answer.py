@@ -421,3 +421,21 @@ def test_a_list_is_the_run_of_items_the_question_counts_not_any_outline_points()
     for title in ("예방의 관점", "밀폐공간 사고 대책", "화재 붕괴 실증 사례", "사고 자료 포털 활용"):
         assert title in answer.answer, answer.answer
     assert not any(line.startswith(("○", "□", "…○")) for line in answer.answer.splitlines()), answer.answer
+
+
+def test_a_question_in_other_words_than_its_notices_is_answered_by_meaning(demo_index_dir):
+    """dev-007 shares few words with the sentence that counts the systems (no candidate sentence holds
+    half of its weighted words), so its sentences are ranked by meaning too, as an English question's
+    are: the second notice's count is quoted. By word overlap alone it is left out."""
+    from rag.embed import make_embedder
+    from rag.index import NoticeIndex
+
+    index = NoticeIndex.load(demo_index_dir)
+    embedder = make_embedder()
+    question = ("전남광주통합특별시 출범에 맞춘 시스템 전환 때문에 2026년 1기분 자동차세 납부 기한은 언제로 늦춰졌고, "
+                "데이터 전환 대상이 된 두 지방정부의 정보시스템은 몇 개인가요?")
+    retrieval = Retriever(index, embedder, mode="hybrid").run(question, k=8)
+    by_meaning = ExtractiveAnswerer(embedder=embedder, idf=index.idf).run(question, retrieval, index)
+    by_words = ExtractiveAnswerer(embedder=embedder, idf=index.idf, meaning_below=0.0).run(question, retrieval, index)
+    assert "7월 3일" in by_meaning.answer and "495개" in by_meaning.answer, by_meaning.answer
+    assert "495개" not in by_words.answer
