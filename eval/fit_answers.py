@@ -23,8 +23,14 @@ passages (the topic still in the index, the fact gone: what an unanswerable ques
 threshold is the highest that keeps every set's false refusals on half A, the other refusals included,
 within ``--max-false-refusals``.
 
+Last, the meaning floor: the two thresholds read word overlap first, so a question in other words than
+its notice scores low on both. They refuse only a question whose closest candidate sentence in meaning
+(question-sentence cosine) is below the floor, chosen with every threshold held: the best refusal
+accuracy less 4x the false refusals on half A, over the midpoints between the cosines of the questions
+the thresholds refuse there (on a tie the higher floor; no floor when sparing none is best).
+
 ``--gates-only`` keeps the scorer and the first two thresholds of the weights file and refits only the
-rule gates. ``--calibrate-only`` keeps the scorer and all its thresholds and refits only the answerable
+rule gates. ``--floor-only`` keeps everything but the meaning floor. ``--calibrate-only`` keeps the scorer and all its thresholds and refits only the answerable
 models (shipped: ``--calibrate-only --max-false-refusals 0.005`` over fresh indexes of both corpora).
 
 Nothing is copied from the gold sets into the weights file: only coefficients and counts.
@@ -49,7 +55,8 @@ from ingest.normalize import squash  # noqa: E402
 from rag.answer import RULES, chunk_cosines  # noqa: E402
 from rag.index import NoticeIndex  # noqa: E402
 from rag.scorer import (ANSWERABLE_FEATURES, DENSE_ANSWERABLE, FEATURES, WEIGHTS_FILE, AnswerableModel,  # noqa: E402
-                        ScorerWeights, SentenceModel, answerable_features, fit_logistic, lexical_mask)
+                        ScorerWeights, SentenceModel, answerable_features, closest_meaning, fit_logistic,
+                        lexical_mask)
 
 
 def half_of(key: str, salt: str = "") -> str:
@@ -133,8 +140,10 @@ def _stored(threshold: float) -> float:
 
 
 def refused(record: dict, conf: float, model: SentenceModel) -> bool:
-    """Refused at best sentence probability ``conf`` (P(answerable) read from ``record``)."""
-    return not record["contact"] and model.refuses(conf, record["flags"], answerability(model, record))
+    """Refused at best sentence probability ``conf`` (P(answerable) and the closest sentence's cosine
+    read from ``record``)."""
+    return not record["contact"] and model.refuses(conf, record["flags"], answerability(model, record),
+                                                   closest_meaning(record["x"]))
 
 
 def objective(records: list[dict], model: SentenceModel, false_cost: float = 4.0, half: str = "A") -> float:
@@ -177,6 +186,25 @@ def choose_rule_gates(records: list[dict], model: SentenceModel, false_cost: flo
                 return round(objective(records, trial, false_cost), 9), -abs(float(t) - gates[rule])
             gates[rule] = float(max(_grid(model), key=score))
     return tuple(sorted((rule, round(t, 4)) for rule, t in gates.items()))
+
+
+def choose_meaning_floor(records: list[dict], model: SentenceModel, false_cost: float = 4.0) -> float | None:
+    """The cosine from which a question close in meaning to a candidate sentence is no longer refused by
+    the probability and P(answerable) thresholds or the unknown-words rule (``SentenceModel.meaning_floor``),
+    with every threshold held: the best ``objective`` on half A over the midpoints between the cosines of
+    the questions refused there. On a tie the higher floor (fewer questions spared) wins; None (no floor)
+    when sparing none is best."""
+    held = replace(model, meaning_floor=None)
+    cosines = sorted({c for r in records if r["half"] == "A" and not r.get("masked") and not r["contact"]
+                      and (c := closest_meaning(r["x"])) is not None
+                      and refused(r, confidence(held, r), held)})
+    best, choice = round(objective(records, held, false_cost), 9), None
+    for low, high in sorted(zip(cosines, cosines[1:] + [cosines[-1] + 0.002]), reverse=True) if cosines else []:
+        floor = _stored((low + high) / 2)
+        score = round(objective(records, replace(held, meaning_floor=floor), false_cost), 9)
+        if score > best:
+            best, choice = score, floor
+    return choice
 
 
 def curve(confidences: list[tuple[float, bool]], thresholds) -> list[dict]:
@@ -242,6 +270,8 @@ def calibrate(records: list[dict], model: SentenceModel, l2: float, max_false_re
     if answerable_columns is not None and any(r.get("masked") for r in records):
         model = replace(model, answerable=fit_answerable(records, model, answerable_columns, l2))
         model = replace(model, answerable_below=choose_answerable_threshold(records, model, max_false_refusals))
+    if not keep_thresholds and model.coef[FEATURES.index("dense")] != 0:  # the lexical model reads no cosine
+        model = replace(model, meaning_floor=choose_meaning_floor(records, model))
     return model
 
 
@@ -301,6 +331,14 @@ def recalibrate(weights: ScorerWeights, records: list[dict], l2: float = 1.0,
     return replace(weights, dense=dense, lexical=lexical, meta=meta)
 
 
+def refit_meaning_floor(weights: ScorerWeights, records: list[dict]) -> ScorerWeights:
+    """``weights`` with the dense model's ``meaning_floor`` refitted on ``records`` (all else kept)."""
+    dense = replace(weights.dense, meaning_floor=choose_meaning_floor(records, weights.dense))
+    meta = {**weights.meta, "meaning_floor_fitted": time.strftime("%Y-%m-%d"),
+            "meaning_floor_sets": sorted({r["set"] for r in records})}
+    return replace(weights, dense=dense, meta=meta)
+
+
 def refit_gates(weights: ScorerWeights, records: list[dict]) -> ScorerWeights:
     """``weights`` with each model's rule gates refitted on ``records`` (scorer and thresholds kept)."""
     dense, lexical = (replace(m, rule_gates=choose_rule_gates(records, m)) for m in (weights.dense, weights.lexical))
@@ -348,6 +386,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="for set NAME keep every unanswerable question and every N-th answerable one")
     parser.add_argument("--gates-only", action="store_true",
                         help="keep the scorer and thresholds in --out; refit only the per-rule gates")
+    parser.add_argument("--floor-only", action="store_true",
+                        help="keep everything in --out but the dense model's meaning floor, which is refitted")
     parser.add_argument("--calibrate-only", action="store_true",
                         help="keep the sentence scorers and their thresholds in --out; refit the answerable models")
     args = parser.parse_args(argv)
@@ -359,10 +399,13 @@ def main(argv: list[str] | None = None) -> int:
         started = time.perf_counter()
         every = dict(item.split("=", 1) for item in args.every)
         records += collect(name, Path(gold), Path(index), limit=args.limit, every=int(every.get(name, 1)),
-                           masked=not args.gates_only, salt=name if name in args.resplit else "")
+                           masked=not (args.gates_only or args.floor_only), salt=name if name in args.resplit else "")
         print(f"{name}: {sum(r['set'] == name for r in records)} questions in {time.perf_counter() - started:.0f} s",
               file=sys.stderr)
-    if args.gates_only:
+    if args.floor_only:
+        weights = refit_meaning_floor(ScorerWeights.load(args.out), records)
+        weights.meta["meaning_floor_every"] = {name: int(n) for name, n in (item.split("=", 1) for item in args.every)}
+    elif args.gates_only:
         weights = refit_gates(ScorerWeights.load(args.out), records)
         weights.meta["gates_every"] = {name: int(n) for name, n in (item.split("=", 1) for item in args.every)}
     elif args.calibrate_only:
@@ -376,6 +419,7 @@ def main(argv: list[str] | None = None) -> int:
     print("\n".join(report(records, weights)))
     gates = lambda m: ", ".join(f"{rule} {t:.3f}" for rule, t in m.rule_gates)  # noqa: E731
     print(f"wrote {args.out} (refuse below {weights.dense.refuse_below:.3f} dense, "
+          f"unless a sentence is {weights.dense.meaning_floor} close in meaning; "
           f"{weights.lexical.refuse_below:.3f} lexical; rule gates dense: {gates(weights.dense)}; "
           f"lexical: {gates(weights.lexical)})")
     return 0

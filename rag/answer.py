@@ -34,8 +34,8 @@ from ingest.metadata import contact_block, lead_start
 from ingest.models import Chunk, Notice
 from ingest.normalize import squash
 from rag.embed import Embedder
-from rag.scorer import (FEATURES, WEIGHTS_FILE, ScorerWeights, SentenceModel, bigram_share, content_bigrams,
-                        safe_log_length)
+from rag.scorer import (FEATURES, WEIGHTS_FILE, ScorerWeights, SentenceModel, bigram_share, closest_meaning,
+                        content_bigrams, safe_log_length)
 from rag.index import NoticeIndex, TokenTable
 from rag.question import (QUESTION_WORDS, asked_count, award_asked, expected_value, focus_terms, is_contact_question,
                           is_list_question, is_plural_question, question_language, question_parts)
@@ -103,10 +103,12 @@ class _Candidate:
 
 @dataclass(frozen=True)
 class RefusalSignals:
-    """A question's P(answerable) and whether the best sentence probability or a rule refuses it anyway."""
+    """A question's P(answerable), whether the best sentence probability or a rule refuses it anyway, and
+    whether a sentence is so close to it in meaning that no threshold refuses it (``meaning_floor``)."""
 
     answerable: float
     refused_otherwise: bool
+    near_in_meaning: bool = False
 
 
 class ExtractiveAnswerer:
@@ -409,11 +411,10 @@ class ExtractiveAnswerer:
             return self._refuse(question, retrieval, index, started)
         probabilities = model.probabilities(x)
         confidence = float(probabilities.max())
-        if model.answerability(probabilities, x, chunk_cosines(retrieval), lang) < model.answerable_below:
-            return self._refuse(question, retrieval, index, started)
-        # the rules are read only where some threshold could still refuse
-        if (confidence < max(model.refuse_below, *map(model.gate, RULES))
-                and model.refuses(confidence, self.rule_flags(question, retrieval, index))):
+        answerable = model.answerability(probabilities, x, chunk_cosines(retrieval), lang)
+        # the rules are read only where their gates could still refuse
+        flags = self.rule_flags(question, retrieval, index) if confidence < max(map(model.gate, RULES)) else {}
+        if model.refuses(confidence, flags, answerable, closest_meaning(x)):
             return self._refuse(question, retrieval, index, started)
         by_meaning = lang == "en" or float(x[:, FEATURES.index("coverage")].max()) < self.meaning_below
         scored = self._score(question, q_terms, candidates, lang, probabilities,
@@ -521,11 +522,12 @@ class ExtractiveAnswerer:
     def thresholds(self, index: NoticeIndex) -> dict[str, float]:
         """The operating point over ``index``: refuse when P(answerable) is below ``answerable_below``,
         the best sentence probability below ``refuse_below``, or below a rule's gate when that
-        question-reading rule fires (``rules_below`` for a rule without its own gate)."""
+        question-reading rule fires (``rules_below`` for a rule without its own gate); none of them but
+        value_missing when a sentence is at least ``meaning_floor`` close in meaning (where fitted)."""
         model = self._model(index)
+        floor = {"meaning_floor": model.meaning_floor} if model.meaning_floor is not None else {}
         return {"refuse_below": model.refuse_below, "answerable_below": model.answerable_below,
-                "rules_below": model.rules_below,
-                **{f"{rule}_below": model.gate(rule) for rule in RULES}}
+                "rules_below": model.rules_below, **{f"{rule}_below": model.gate(rule) for rule in RULES}, **floor}
 
     def refusal_signals(self, question: str, retrieval: Retrieval, index: NoticeIndex) -> RefusalSignals:
         """What refusal reads (for the trade-off curve): P(answerable), and whether the other thresholds
@@ -539,7 +541,9 @@ class ExtractiveAnswerer:
         probabilities = model.probabilities(x)
         confidence = float(probabilities.max())
         answerable = model.answerability(probabilities, x, chunk_cosines(retrieval), question_language(question))
-        return RefusalSignals(answerable, model.refuses(confidence, self.rule_flags(question, retrieval, index)))
+        closest = closest_meaning(x)
+        return RefusalSignals(answerable, model.refuses(confidence, self.rule_flags(question, retrieval, index),
+                                                        closest=closest), model.near_in_meaning(closest))
 
     def answers_from_contacts(self, question: str, retrieval: Retrieval, index: NoticeIndex) -> bool:
         """A contact question whose notices have a 담당 block: answered from it, never refused."""

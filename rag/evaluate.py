@@ -172,6 +172,8 @@ def run_gold(gold_path: Path, settings: Settings, mode: str = "hybrid", k: int =
             signals = assistant.answerer.refusal_signals(q.question, top, assistant.index)
             row["confidence"] = round(signals.answerable, 4)
             row["refused_otherwise"] = signals.refused_otherwise
+            if signals.near_in_meaning:
+                row["near_in_meaning"] = True  # no P(answerable) threshold refuses it
         if q.doc_ids:
             row["retrieval"] = retrieval_metrics(retrieval.doc_ids, set(q.doc_ids))
             row["key_fact_recall"] = 0.0 if answer.refused else key_fact_recall(answer.answer, q.key_facts)
@@ -238,7 +240,8 @@ def summarise(rows: list[dict]) -> dict:
 def refusal_curve(rows: list[dict], thresholds=None) -> list[dict]:
     """Refusal accuracy against false-refusal rate if the answerer refused below each threshold of the
     rows' ``confidence`` (P(answerable)), the rows it refuses anyway (``refused_otherwise``: the best
-    sentence probability or a question-reading rule) held.
+    sentence probability or a question-reading rule) held. A row ``near_in_meaning`` is refused by no
+    threshold.
 
     Empty when the rows carry no confidence (word-overlap answerer) or lack either kind of question.
     Refusals made before scoring (no candidates) count as confidence 0.
@@ -251,7 +254,8 @@ def refusal_curve(rows: list[dict], thresholds=None) -> list[dict]:
     thresholds = thresholds or [round(0.05 * i, 2) for i in range(1, 20)]
 
     def share(group: list[dict], t: float) -> float:
-        return round(sum(r["confidence"] < t or r.get("refused_otherwise", False) for r in group) / len(group), 3)
+        return round(sum(r["confidence"] < t and not r.get("near_in_meaning") or r.get("refused_otherwise", False)
+                         for r in group) / len(group), 3)
 
     return [{"threshold": t, "refusal_accuracy": share(unanswerable, t), "false_refusals": share(answerable, t)}
             for t in thresholds]
@@ -302,8 +306,10 @@ def print_gold_report(report: dict, console=None) -> None:
                               if k.endswith("_below") and k not in ("refuse_below", "rules_below", "answerable_below"))
             console.print(f"operating point: refused when P(answerable) is below {t.get('answerable_below', 0.0):.3f} or "
                           f"the best sentence's probability below {t['refuse_below']:.3f}, or, when a question-reading "
-                          f"rule says the notices lack what is asked, below its gate ({gates or t['rules_below']}); "
-                          "eval/fit_answers.py fits them")
+                          f"rule says the notices lack what is asked, below its gate ({gates or t['rules_below']})"
+                          + (f"; only value_missing when a sentence is at least {t['meaning_floor']:.3f} close in "
+                             "meaning (cosine)" if t.get("meaning_floor") is not None else "")
+                          + "; eval/fit_answers.py fits them")
     if report.get("generative"):
         g = report["generative"]
         console.print(f"generative: {g['sentences']} model sentences, {_fmt(g['unsupported_sentence_rate'])} rejected "

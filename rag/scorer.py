@@ -125,6 +125,12 @@ def _read_feature_table(data: dict, names: tuple[str, ...]) -> tuple[np.ndarray,
     return rows[:, 1], rows[:, 2], rows[:, 0]
 
 
+# The question-reading rules (rag.answer.RULES) that a sentence close in meaning overrules: "most of the
+# question's words are unknown to the index" says nothing when a sentence means what the question asks.
+# value_missing (the notice states no sum, head count or company) reads the notice's content and stays.
+MEANING_OVERRULES = frozenset({"unknown_words"})
+
+
 @dataclass(frozen=True)
 class SentenceModel:
     """One fitted logistic model: standardisation, coefficients and its refusal threshold."""
@@ -141,6 +147,11 @@ class SentenceModel:
     # the question-level model, refused below ``answerable_below`` (none in older weights files)
     answerable: AnswerableModel | None = None
     answerable_below: float = 0.0
+    # The two thresholds above and the unknown-words rule read word overlap first: a question in other
+    # words than its notice scores low on all three. They refuse only a question no candidate sentence
+    # is this close to in meaning (question-sentence cosine, the ``dense`` feature); None: they always
+    # apply. Fitted last, with the thresholds held (eval/fit_answers.py ``choose_meaning_floor``).
+    meaning_floor: float | None = None
 
     def answerability(self, probabilities: np.ndarray, x: np.ndarray, chunk_dense: list[float | None],
                       lang: str = "ko") -> float:
@@ -156,10 +167,24 @@ class SentenceModel:
         """The confidence below which ``rule`` may refuse."""
         return dict(self.rule_gates).get(rule, self.rules_below)
 
-    def refuses(self, confidence: float, flags: dict[str, bool], answerability: float = 1.0) -> bool:
-        """Refuse at this best sentence probability and P(answerable), given which question-reading rules fired."""
-        return (confidence < self.refuse_below or answerability < self.answerable_below
-                or any(fired and confidence < self.gate(rule) for rule, fired in flags.items()))
+    def refuses(self, confidence: float, flags: dict[str, bool], answerability: float = 1.0,
+                closest: float | None = None) -> bool:
+        """Refuse at this best sentence probability and P(answerable), given which question-reading rules
+        fired and the cosine of the candidate sentence closest to the question in meaning (``closest``)."""
+        near = self.near_in_meaning(closest)
+        return (self.thresholds_refuse(confidence, answerability, closest)
+                or any(fired and confidence < self.gate(rule) and not (near and rule in MEANING_OVERRULES)
+                       for rule, fired in flags.items()))
+
+    def thresholds_refuse(self, confidence: float, answerability: float = 1.0, closest: float | None = None) -> bool:
+        """The two thresholds' refusal, unless a sentence is at least ``meaning_floor`` close in meaning."""
+        if self.near_in_meaning(closest):
+            return False
+        return confidence < self.refuse_below or answerability < self.answerable_below
+
+    def near_in_meaning(self, closest: float | None) -> bool:
+        """True when ``closest`` reaches the fitted ``meaning_floor`` (never without one)."""
+        return self.meaning_floor is not None and closest is not None and closest >= self.meaning_floor
 
     def probabilities(self, x: np.ndarray) -> np.ndarray:
         """P(answer-bearing) for each row of a feature matrix."""
@@ -175,6 +200,8 @@ class SentenceModel:
                "bias": round(self.bias, 5), "features": _feature_table(FEATURES, self.coef, self.mean, self.scale)}
         if self.answerable is not None:
             out["answerable"] = {"refuse_below": round(self.answerable_below, 4), **self.answerable.to_dict()}
+        if self.meaning_floor is not None:
+            out["meaning_floor"] = round(self.meaning_floor, 4)
         return out
 
     @classmethod
@@ -183,7 +210,8 @@ class SentenceModel:
         return cls(*_read_feature_table(data, FEATURES), float(data["bias"]), float(data["refuse_below"]),
                    float(data.get("rules_below", 0.0)),
                    tuple(sorted((str(k), float(v)) for k, v in data.get("rule_gates", {}).items())), answerable,
-                   float(data.get("answerable", {}).get("refuse_below", 0.0)))
+                   float(data.get("answerable", {}).get("refuse_below", 0.0)),
+                   float(data["meaning_floor"]) if data.get("meaning_floor") is not None else None)
 
 
 @dataclass(frozen=True)
@@ -219,6 +247,14 @@ class ScorerWeights:
     def model_for(self, index_model: str, has_vectors: bool) -> SentenceModel:
         """The dense model where the index's sentence vectors are the ones it was fitted on, else the lexical one."""
         return self.dense if has_vectors and index_model == self.embedding_model else self.lexical
+
+
+def closest_meaning(x: np.ndarray) -> float | None:
+    """The highest question-sentence cosine among a question's candidate rows (FEATURES order); None
+    without candidates or sentence vectors (``has_vectors`` 0)."""
+    if not len(x) or not x[:, FEATURES.index("has_vectors")].any():
+        return None
+    return float(x[:, FEATURES.index("dense")].max())
 
 
 def lexical_mask(features: tuple[str, ...] = FEATURES, dense: frozenset[str] = DENSE_FEATURES) -> np.ndarray:

@@ -336,13 +336,22 @@ def test_the_learned_scorer_referees_when_word_overlap_leaves_the_top_notice(ref
     assert chosen[0] is (top if referee else other)
 
 
-def test_each_part_of_an_english_question_gets_its_own_sentence_with_the_bundled_model():
-    """An English question in two parts: the second part's sentence shares no words with it, so it is
-    found by the part's own meaning (the part is embedded; the sentences' vectors are in the index)."""
+def _one_notice_with_the_bundled_model(doc_id: str, title: str, body: str, agency: str, published: str):
+    """(embedder, index, hybrid retriever) over one notice, embedded with the bundled model."""
     from ingest.models import Notice
     from rag.build import IndexUpdater
     from rag.embed import make_embedder
 
+    embedder = make_embedder()
+    index = IndexUpdater(embedder, progress=False).build_in_memory([Notice(
+        doc_id=doc_id, title=title, body=body, agency=agency, published=published, source=f"{doc_id}.txt",
+        source_type="text")])
+    return embedder, index, Retriever(index, embedder, mode="hybrid")
+
+
+def test_each_part_of_an_english_question_gets_its_own_sentence_with_the_bundled_model():
+    """An English question in two parts: the second part's sentence shares no words with it, so it is
+    found by the part's own meaning (the part is embedded; the sentences' vectors are in the index)."""
     body = ("행정안전부 장관은 6월 9일 로마에서 이탈리아 노동사회정책부 장관과 사회연대경제 분야의 정부 간 첫 업무협약을 체결했다. "
             "이번 업무협약은 한국과 이탈리아 정부가 사회연대경제 분야에서 맺은 첫 정부 간 협약으로, 양국 정부는 협동조합 육성과 "
             "사회적 기업 지원 경험을 공유하기로 했다. "
@@ -352,11 +361,8 @@ def test_each_part_of_an_english_question_gets_its_own_sentence_with_the_bundled
             "소개하고 양국 정부 간 협력을 넓히자고 제안했다. "
             "장관은 이어 인도를 방문해 재난복원인프라연합에 공식 가입하는 절차를 밟는다. "
             "자세한 일정은 행정안전부 누리집에서 확인할 수 있다.")
-    embedder = make_embedder()
-    index = IndexUpdater(embedder, progress=False).build_in_memory([Notice(
-        doc_id="trip", title="행정안전부 장관, 이탈리아·인도 순방", body=body, agency="행정안전부",
-        published="2026-06-08", source="trip.txt", source_type="text")])
-    retriever = Retriever(index, embedder, mode="hybrid")
+    embedder, index, retriever = _one_notice_with_the_bundled_model(
+        "trip", "행정안전부 장관, 이탈리아·인도 순방", body, "행정안전부", "2026-06-08")
     # a budget for about two sentences, so the first part's sentences alone would fill it
     answerer = ExtractiveAnswerer(embedder=embedder, idf=index.idf, max_chars=200)
     question = ("Which ministry signed the agreement with Italy, and which coalition does the minister plan "
@@ -439,3 +445,35 @@ def test_a_question_in_other_words_than_its_notices_is_answered_by_meaning(demo_
     by_words = ExtractiveAnswerer(embedder=embedder, idf=index.idf, meaning_below=0.0).run(question, retrieval, index)
     assert "7월 3일" in by_meaning.answer and "495개" in by_meaning.answer, by_meaning.answer
     assert "495개" not in by_words.answer
+
+
+def test_a_question_in_other_words_is_answered_over_a_single_notice_and_an_unrelated_one_is_not():
+    """Over one notice, "노무사가 몇 번 찾아오나요?" shares few words with "공인노무사가 직접 방문해 …"
+    (word overlap alone put its best sentence below the refusal threshold) but a sentence is as close
+    to it in meaning as answers are (the fitted ``meaning_floor``): answered. A question about
+    something else is still refused. Without the floor the paraphrase is refused."""
+    from dataclasses import replace
+
+    from rag.scorer import ScorerWeights
+
+    body = ("고용노동부는 6월 10일 소규모 사업장의 노동법 준수를 돕기 위한 지원 방안을 발표했다. "
+            "작은 사업장에서는 노동법을 몰라서 못 지키거나 사람을 더 뽑을 여력이 없다는 호소가 이어졌다. "
+            "이에 따라 30인 미만 사업장에는 공인노무사가 직접 방문해 노무관리 컨설팅을 제공한다. "
+            "방문 횟수는 올해부터 1회에서 3회로 늘어난다. "
+            "자세한 내용은 고용노동부 누리집에서 확인할 수 있다.")
+    embedder, index, retriever = _one_notice_with_the_bundled_model(
+        "labour", "고용노동부, 소규모 사업장 노무관리 지원 확대", body, "고용노동부", "2026-06-10")
+    weights = ScorerWeights.load()
+    assert weights.dense.meaning_floor is not None
+    no_floor = replace(weights, dense=replace(weights.dense, meaning_floor=None))
+
+    def ask(question: str, w=weights):
+        return ExtractiveAnswerer(embedder=embedder, idf=index.idf, weights=w).run(
+            question, retriever.run(question, k=8), index)
+
+    paraphrase = "소규모 사업장에 노무사가 몇 번 찾아오나요?"
+    answer = ask(paraphrase)
+    assert not answer.refused and "공인노무사가 직접 방문해" in answer.answer, answer.answer
+    assert ask(paraphrase, no_floor).refused
+    assert ask("국방부의 KF-21 전투기 양산 계약 금액은 얼마인가요?").refused
+    assert ask("올해 최저임금은 시간당 얼마로 결정되었나요?").refused

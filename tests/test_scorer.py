@@ -249,6 +249,59 @@ def test_answerable_features_read_the_best_sentence_and_the_top_chunks():
     assert replace(sentence, answerable=None).answerability(np.array([0.2]), x[:1], [0.8]) == 1.0
 
 
+def _model_with_floor(floor: float | None) -> SentenceModel:
+    n = len(FEATURES)
+    return SentenceModel(np.zeros(n), np.ones(n), np.zeros(n), 0.0, refuse_below=0.3, rules_below=0.6,
+                         rule_gates=(("unknown_words", 0.6), ("value_missing", 0.6)), answerable_below=0.2,
+                         meaning_floor=floor)
+
+
+def test_a_sentence_close_in_meaning_overrules_the_word_overlap_refusals_only():
+    model = _model_with_floor(0.88)
+    # the probability and P(answerable) thresholds refuse only below the floor
+    assert model.refuses(0.1, {}, closest=0.87) and not model.refuses(0.1, {}, closest=0.90)
+    assert model.refuses(0.9, {}, answerability=0.1, closest=0.87)
+    assert not model.refuses(0.9, {}, answerability=0.1, closest=0.88)
+    # "words the index does not know" is word overlap too; "the notice states no sum" reads the notice
+    assert model.refuses(0.5, {"unknown_words": True}, closest=0.87)
+    assert not model.refuses(0.5, {"unknown_words": True}, closest=0.95)
+    assert model.refuses(0.5, {"value_missing": True}, closest=0.95)
+    # no floor, or no sentence vectors (closest unknown): the thresholds always apply
+    assert _model_with_floor(None).refuses(0.1, {}, closest=0.99) and model.refuses(0.1, {}, closest=None)
+    reloaded = SentenceModel.from_dict(json.loads(json.dumps(model.to_dict())))
+    assert reloaded.meaning_floor == 0.88 and SentenceModel.from_dict(_model_with_floor(None).to_dict()).meaning_floor is None
+
+
+def test_the_meaning_floor_is_fitted_between_the_refused_questions_on_half_a():
+    """Refused answerable questions close in meaning (0.93, 0.91) are spared, the unanswerable one at 0.89
+    is not: the floor falls between 0.89 and 0.91."""
+    fit_answers = _eval_module("fit_answers")
+    col = {name: i for i, name in enumerate(FEATURES)}
+
+    def record(answerable: bool, closest: float, confidence: float, half: str = "A") -> dict:
+        x = np.zeros((1, len(FEATURES)))
+        x[0, col["dense"]], x[0, col["has_vectors"]] = closest, 1.0
+        x[0, col["coverage"]] = confidence  # the test model's probability reads coverage alone
+        return {"set": "s", "id": f"{answerable}{closest}", "half": half, "answerable": answerable, "masked": False,
+                "x": x, "y": np.zeros(1), "flags": {}, "contact": False, "chunk_dense": [], "lang": "ko"}
+
+    n = len(FEATURES)
+    coef = np.zeros(n)
+    coef[col["coverage"]] = 20.0
+    model = SentenceModel(np.full(n, 0.0), np.ones(n), coef, -10.0, refuse_below=0.5)  # refuses coverage < 0.5
+    records = ([record(True, 0.95, 0.9) for _ in range(20)] + [record(True, 0.93, 0.1), record(True, 0.91, 0.1),
+               record(False, 0.89, 0.1), record(False, 0.80, 0.1), record(True, 0.85, 0.1)]
+               + [record(False, 0.99, 0.1, half="B")])
+    floor = fit_answers.choose_meaning_floor(records, model)
+    assert floor is not None and 0.89 < floor < 0.91
+    fitted = replace(model, meaning_floor=floor)
+    assert not fit_answers.refused(records[20], 0.1, fitted) and fit_answers.refused(records[22], 0.1, fitted)
+    # two unanswerable questions closer than any answerable one: sparing the answerable ones would cost
+    # them (half of the refusals against 2 of 23 false refusals at 4x): no floor
+    records += [record(False, 0.97, 0.1), record(False, 0.96, 0.1)]
+    assert fit_answers.choose_meaning_floor(records, model) is None
+
+
 def test_the_shipped_answerable_model_tells_a_question_from_its_masked_twin():
     """Over the demo index with the bundled model: dev questions whose notices are in the retrieved
     passages get a higher P(answerable) than the same questions with those notices taken out."""
