@@ -116,6 +116,19 @@ class RefusalSignals:
     near_in_meaning: bool = False
 
 
+@dataclass(frozen=True)
+class _Judged:
+    """A question's candidate sentences as the learned scorer sees them (``ExtractiveAnswerer._judge``)."""
+
+    model: SentenceModel
+    candidates: list[_Candidate]
+    x: np.ndarray
+    probabilities: np.ndarray
+    confidence: float  # the best sentence's probability
+    answerable: float  # P(answerable)
+    closest: float | None  # the highest question-sentence cosine (None without sentence vectors)
+
+
 class ExtractiveAnswerer:
     """Composes a cited answer from retrieved passages, or refuses when they don't support one.
 
@@ -410,16 +423,14 @@ class ExtractiveAnswerer:
         asked-about word is often a category the notice names only by instance: "어느 나라" over "독일").
         All thresholds are fitted (eval/fit_answers.py).
         """
-        model = self._model(index)
-        candidates, x = self.features(question, retrieval, index, dense=model is self.weights.dense)
-        if not candidates:
+        judged = self._judge(question, retrieval, index, lang)
+        if judged is None:
             return self._refuse(question, retrieval, index, started)
-        probabilities = model.probabilities(x)
-        confidence = float(probabilities.max())
-        answerable = model.answerability(probabilities, x, chunk_cosines(retrieval), lang)
+        model, candidates, x, probabilities = judged.model, judged.candidates, judged.x, judged.probabilities
         # the rules are read only where their gates could still refuse
-        flags = self.rule_flags(question, retrieval, index) if confidence < max(map(model.gate, RULES)) else {}
-        if model.refuses(confidence, flags, answerable, closest_meaning(x)):
+        flags = (self.rule_flags(question, retrieval, index) if judged.confidence < max(map(model.gate, RULES))
+                 else {})
+        if model.refuses(judged.confidence, flags, judged.answerable, judged.closest):
             return self._refuse(question, retrieval, index, started)
         by_meaning = lang == "en" or float(x[:, FEATURES.index("coverage")].max()) < self.meaning_below
         scored = self._score(question, q_terms, candidates, lang, probabilities,
@@ -539,16 +550,23 @@ class ExtractiveAnswerer:
         refuse anyway. A question the contact block answers: 1 and no; no candidates: 0 and yes."""
         if self.answers_from_contacts(question, retrieval, index):
             return RefusalSignals(1.0, False)
+        judged = self._judge(question, retrieval, index, question_language(question))
+        if judged is None:
+            return RefusalSignals(0.0, True)
+        model = judged.model
+        refused = model.refuses(judged.confidence, self.rule_flags(question, retrieval, index), closest=judged.closest)
+        return RefusalSignals(judged.answerable, refused, model.near_in_meaning(judged.closest))
+
+    def _judge(self, question: str, retrieval: Retrieval, index: NoticeIndex, lang: str) -> _Judged | None:
+        """What the learned refusal reads, shared by answering and the eval's trade-off curve; None
+        when there is no candidate sentence."""
         model = self._model(index)
         candidates, x = self.features(question, retrieval, index, dense=model is self.weights.dense)
         if not candidates:
-            return RefusalSignals(0.0, True)
+            return None
         probabilities = model.probabilities(x)
-        confidence = float(probabilities.max())
-        answerable = model.answerability(probabilities, x, chunk_cosines(retrieval), question_language(question))
-        closest = closest_meaning(x)
-        return RefusalSignals(answerable, model.refuses(confidence, self.rule_flags(question, retrieval, index),
-                                                        closest=closest), model.near_in_meaning(closest))
+        return _Judged(model, candidates, x, probabilities, float(probabilities.max()),
+                       model.answerability(probabilities, x, chunk_cosines(retrieval), lang), closest_meaning(x))
 
     def answers_from_contacts(self, question: str, retrieval: Retrieval, index: NoticeIndex) -> bool:
         """A contact question whose notices have a 담당 block: answered from it, never refused."""
