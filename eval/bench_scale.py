@@ -212,8 +212,8 @@ class _SynthIndex:
         self.meta_arrays = (agency, names, date)
         self._folder, self._n = folder, n
         self._row_terms: tuple[np.ndarray, np.ndarray] | None = None
-        self._vocab: dict[str, int] | None = None
-        self._pairs: dict[int, set[tuple[int, int]]] = {}
+        self._vocab: list[str] = []
+        self._pairs: dict[int, set[tuple[str, str]]] = {}
 
     def known_share(self, terms):  # not used: the stores answer coverage
         raise NotImplementedError
@@ -223,11 +223,13 @@ class _SynthIndex:
         return frozenset()
 
     def phrase_coverage(self, rows: np.ndarray, weights: dict[str, float], terms: list[str]) -> np.ndarray:
-        """``NoticeIndex.phrase_coverage`` over synthetic chunks, which are bags of terms: a row's term ids
-        in vocabulary order stand in for its token sequence. The work per row touched is a real index's
-        (its adjacent pairs, cached, bounded like the real cache); matches are as rare as between unrelated
-        texts. The row -> terms table (int32 term ids, ~4 bytes per term occurrence) is built on first use
-        and counts in the RSS figure, as a real index's stored sentence terms would."""
+        """``NoticeIndex.phrase_coverage`` (the same ``rag.index.pair_coverage``) over synthetic chunks,
+        which are bags of terms: a row's terms in vocabulary order stand in for its token sequence. The
+        work per row touched is a real index's; matches are as rare as between unrelated texts. The row ->
+        terms table (int32 term ids, ~4 bytes per term occurrence) is built on first use and counts in
+        the RSS figure, as a real index's stored sentence terms would."""
+        from rag.index import pair_coverage
+
         if self._row_terms is None:
             import scipy.sparse as sp
 
@@ -236,28 +238,15 @@ class _SynthIndex:
             by_term = sp.csr_matrix((np.ones(len(indices), np.int8), indices, indptr), shape=(len(vocab), self._n))
             by_row = by_term.T.tocsr()
             self._row_terms = (by_row.indices.astype(np.int32), by_row.indptr)
-            self._vocab = {t: i for i, t in enumerate(vocab)}
+            self._vocab = vocab
             del by_term, by_row
-        ids = [self._vocab.get(t, -1) for t in terms]
-        pairs: dict[tuple[int, int], float] = {}
-        for (a, ta), (b, tb) in zip(zip(ids, terms), zip(ids[1:], terms[1:])):
-            if a != b and a >= 0 and b >= 0:
-                pairs[(a, b)] = weights.get(ta, 0.0) + weights.get(tb, 0.0)
-        total = sum(pairs.values())
-        out = np.zeros(len(rows), np.float32)
-        if not total:
-            return out
-        if len(self._pairs) > 100_000:
-            self._pairs = {}
         col, ptr = self._row_terms
-        for i, r in enumerate(rows):
-            r = int(r)
-            held = self._pairs.get(r)
-            if held is None:
-                seq = col[ptr[r]:ptr[r + 1]].tolist()
-                held = self._pairs[r] = set(zip(seq, seq[1:]))
-            out[i] = sum(w for pair, w in pairs.items() if pair in held) / total
-        return out
+
+        def row_pairs(row: int) -> set[tuple[str, str]]:
+            seq = [self._vocab[i] for i in col[ptr[row]:ptr[row + 1]]]
+            return set(zip(seq, seq[1:]))
+
+        return pair_coverage(rows, weights, terms, row_pairs, self._pairs)
 
 
 def _rss_mb() -> float:

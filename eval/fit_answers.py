@@ -392,35 +392,36 @@ def main(argv: list[str] | None = None) -> int:
                         help="keep the sentence scorers and their thresholds in --out; refit the answerable models")
     args = parser.parse_args(argv)
     records = []
+    every = {name: int(n) for name, n in (item.split("=", 1) for item in args.every)}
     models = {NoticeIndex.load(Path(index)).manifest.model for _, _, index in args.set}
     if len(models) != 1:
         parser.error(f"the indexes were built with different embedding models: {', '.join(sorted(models))}")
     for name, gold, index in args.set:
         started = time.perf_counter()
-        every = dict(item.split("=", 1) for item in args.every)
-        records += collect(name, Path(gold), Path(index), limit=args.limit, every=int(every.get(name, 1)),
+        records += collect(name, Path(gold), Path(index), limit=args.limit, every=every.get(name, 1),
                            masked=not (args.gates_only or args.floor_only), salt=name if name in args.resplit else "")
         print(f"{name}: {sum(r['set'] == name for r in records)} questions in {time.perf_counter() - started:.0f} s",
               file=sys.stderr)
     if args.floor_only:
         weights = refit_meaning_floor(ScorerWeights.load(args.out), records)
-        weights.meta["meaning_floor_every"] = {name: int(n) for name, n in (item.split("=", 1) for item in args.every)}
+        weights.meta["meaning_floor_every"] = every
     elif args.gates_only:
         weights = refit_gates(ScorerWeights.load(args.out), records)
-        weights.meta["gates_every"] = {name: int(n) for name, n in (item.split("=", 1) for item in args.every)}
+        weights.meta["gates_every"] = every
     elif args.calibrate_only:
         weights = recalibrate(ScorerWeights.load(args.out), records, l2=args.l2,
                               max_false_refusals=args.max_false_refusals)
-        weights.meta["calibration_every"] = {name: int(n) for name, n in (item.split("=", 1) for item in args.every)}
+        weights.meta["calibration_every"] = every
     else:
         weights = fit(records, l2=args.l2, max_false_refusals=args.max_false_refusals, embedding_model=models.pop())
-        weights.meta["every"] = {name: int(n) for name, n in (item.split("=", 1) for item in args.every)}
+        weights.meta["every"] = every
     args.out.write_text(weights.to_json() + "\n", encoding="utf-8")
     print("\n".join(report(records, weights)))
     gates = lambda m: ", ".join(f"{rule} {t:.3f}" for rule, t in m.rule_gates)  # noqa: E731
-    print(f"wrote {args.out} (refuse below {weights.dense.refuse_below:.3f} dense, "
-          f"unless a sentence is {weights.dense.meaning_floor} close in meaning; "
-          f"{weights.lexical.refuse_below:.3f} lexical; rule gates dense: {gates(weights.dense)}; "
+    floor = weights.dense.meaning_floor
+    print(f"wrote {args.out} (refuse below {weights.dense.refuse_below:.3f} dense"
+          + (f", unless a sentence is {floor:.4f} close in meaning" if floor is not None else "")
+          + f"; {weights.lexical.refuse_below:.3f} lexical; rule gates dense: {gates(weights.dense)}; "
           f"lexical: {gates(weights.lexical)})")
     return 0
 

@@ -274,26 +274,12 @@ class NoticeIndex:
         built without sentence terms. "국회 통과" as a phrase, not 국회 in one sentence and 통과 in
         another: where paragraphs of one article share their words, the one the question paraphrases
         shares its word order (korquad_tune, AutoRAG; README, fusion weights)."""
-        pairs: dict[tuple[str, str], float] = {}
-        for a, b in zip(terms, terms[1:]):
-            if a != b:
-                pairs[(a, b)] = weights.get(a, 0.0) + weights.get(b, 0.0)
-        total = sum(pairs.values())
-        out = np.zeros(len(rows), np.float32)
-        if not total:
-            return out
-        if len(self._pairs) > 100_000:  # rows touched by questions; bounded at scale
-            self._pairs = {}
-        for i, r in enumerate(rows):
-            r = int(r)
-            held = self._pairs.get(r)
-            if held is None:
-                tokens = self.tokens[r]
-                if tokens is None:
-                    return None
-                held = self._pairs[r] = {(x[2], y[2]) for x, y in zip(tokens, tokens[1:])}
-            out[i] = sum(w for pair, w in pairs.items() if pair in held) / total
-        return out
+
+        def row_pairs(row: int) -> set[tuple[str, str]] | None:
+            tokens = self.tokens[row]
+            return None if tokens is None else {(x[2], y[2]) for x, y in zip(tokens, tokens[1:])}
+
+        return pair_coverage(rows, weights, terms, row_pairs, self._pairs)
 
     def _invalidate(self) -> None:
         self._faiss = None
@@ -476,6 +462,33 @@ class NoticeIndex:
         index._faiss = flat if len(chunks) <= APPROXIMATE_ABOVE else None
         index.snapshot_dir = snap
         return index
+
+
+def pair_coverage(rows: np.ndarray, weights: dict[str, float], terms: list[str],
+                  row_pairs, cache: dict[int, set[tuple[str, str]]]) -> np.ndarray | None:
+    """``NoticeIndex.phrase_coverage`` over any rows: ``row_pairs(row)`` gives a row's adjacent term pairs
+    (None: the row has no stored terms, and neither has the result), kept in ``cache``, which is emptied
+    past 100,000 rows (rows touched by questions; bounded at scale)."""
+    pairs: dict[tuple[str, str], float] = {}
+    for a, b in zip(terms, terms[1:]):
+        if a != b:
+            pairs[(a, b)] = weights.get(a, 0.0) + weights.get(b, 0.0)
+    total = sum(pairs.values())
+    out = np.zeros(len(rows), np.float32)
+    if not total:
+        return out
+    if len(cache) > 100_000:
+        cache.clear()
+    for i, r in enumerate(rows):
+        r = int(r)
+        held = cache.get(r)
+        if held is None:
+            held = row_pairs(r)
+            if held is None:
+                return None
+            cache[r] = held
+        out[i] = sum(w for pair, w in pairs.items() if pair in held) / total
+    return out
 
 
 def _extend_rows(held: np.ndarray | None, new: np.ndarray | None, dim: int, empty: bool,

@@ -172,15 +172,10 @@ class SentenceModel:
         """Refuse at this best sentence probability and P(answerable), given which question-reading rules
         fired and the cosine of the candidate sentence closest to the question in meaning (``closest``)."""
         near = self.near_in_meaning(closest)
-        return (self.thresholds_refuse(confidence, answerability, closest)
-                or any(fired and confidence < self.gate(rule) and not (near and rule in MEANING_OVERRULES)
-                       for rule, fired in flags.items()))
-
-    def thresholds_refuse(self, confidence: float, answerability: float = 1.0, closest: float | None = None) -> bool:
-        """The two thresholds' refusal, unless a sentence is at least ``meaning_floor`` close in meaning."""
-        if self.near_in_meaning(closest):
-            return False
-        return confidence < self.refuse_below or answerability < self.answerable_below
+        if not near and (confidence < self.refuse_below or answerability < self.answerable_below):
+            return True
+        return any(fired and confidence < self.gate(rule) and not (near and rule in MEANING_OVERRULES)
+                   for rule, fired in flags.items())
 
     def near_in_meaning(self, closest: float | None) -> bool:
         """True when ``closest`` reaches the fitted ``meaning_floor`` (never without one)."""
