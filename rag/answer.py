@@ -21,6 +21,7 @@ refuse only below their fitted gates.
 
 from __future__ import annotations
 
+import functools
 import re
 import time
 from collections.abc import Callable
@@ -37,8 +38,8 @@ from rag.embed import Embedder
 from rag.scorer import (FEATURES, WEIGHTS_FILE, ScorerWeights, SentenceModel, bigram_share, closest_meaning,
                         content_bigrams, safe_log_length)
 from rag.index import NoticeIndex, TokenTable
-from rag.question import (QUESTION_WORDS, asked_count, award_asked, expected_value, focus_terms, is_contact_question,
-                          is_list_question, is_plural_question, question_language, question_parts)
+from rag.question import (QUESTION_WORDS, asked_count, asked_unit, award_asked, expected_value, focus_terms,
+                          is_contact_question, is_list_question, is_plural_question, question_language, question_parts)
 from rag.types import Answer, AnswerSentence, Citation, Retrieval
 
 REFUSAL_TEXT = "제공된 보도자료에서 이 질문에 대한 답을 찾지 못했습니다. (The notices do not contain an answer to this question.)"
@@ -955,19 +956,32 @@ def _answer_timing(started: float) -> dict[str, float]:
 
 _SUM_ASKED = re.compile(r"얼마(?!나)|how much", re.IGNORECASE)
 _PEOPLE_ASKED = re.compile(r"몇\s*명|how many (?:people|persons)", re.IGNORECASE)
-_COUNT_ASKED = re.compile(r"몇\s*(?:개소|개국|개사|개|곳|건|가지|종|회|차례)|how many", re.IGNORECASE)
+# an English count; a Korean one names its unit (``asked_unit``)
+_COUNT_ASKED = re.compile(r"how many", re.IGNORECASE)
 _NUMBER_ASKED = re.compile(r"얼마|몇|언제|며칠|how (?:much|many|long)|when\b|what (?:year|date|time)", re.IGNORECASE)
 
 
 def _asked_value_pattern(question: str) -> re.Pattern | None:
-    """What a sentence must state to answer a "얼마"/"몇 명"/"몇 곳" question, else None."""
+    """What a sentence must state to answer a "얼마"/"몇 명"/"몇 점" question, else None: a sum for 얼마, a
+    head count for 몇 명, else a figure in the unit the question counts in ("몇 점의 작품" → "470점"; a
+    notice may give a count in another unit than a fixed list of counters foresaw)."""
     if _PEOPLE_ASKED.search(question):
         return _VALUE_PATTERNS["people"]
     if _SUM_ASKED.search(question):
         return _VALUE_PATTERNS["money"]
+    if units := asked_unit(question):
+        return _unit_pattern(units)
     if _COUNT_ASKED.search(question):
         return _VALUE_PATTERNS["count"]
     return None
+
+
+@functools.lru_cache(maxsize=256)
+def _unit_pattern(units: tuple[str, ...]) -> re.Pattern:
+    """A figure directly followed by one of ``units`` ("470점", "193 개소", "1만여 가구"). 개 is not the
+    start of 개월 (months are not a count of things)."""
+    alternatives = "|".join("개(?!월)" if u == "개" else re.escape(u) for u in sorted(units, key=len, reverse=True))
+    return re.compile(rf"\d[\d,.]*\s*(?:[십백천만억조]\s*)*(?:여\s*)?(?:{alternatives})")
 
 
 def _asks_number(question: str) -> bool:

@@ -87,6 +87,24 @@ def expected_value(question: str) -> str | None:
     return None
 
 
+# Counters that name one unit, as questions and notices alternate them ("몇 군데" asked, "193개소" written;
+# "몇 퍼센트", "39.4%"). Korean grammar, not any corpus's words.
+_SAME_UNIT = (("곳", "군데", "개소", "개"), ("%", "퍼센트", "프로"), ("회", "번", "차례"), ("세", "살"), ("년", "년도"))
+
+
+def asked_unit(question: str) -> tuple[str, ...]:
+    """The unit a "몇 …" question counts in, read by Kiwi as the counter after 몇 ("총 몇 점의 작품" → 점,
+    "몇 가구" → 가구), with the counters that name the same unit; empty when the question has none."""
+    from ingest.korean import tokenize
+
+    tokens = tokenize(question)
+    for tok, following in zip(tokens, tokens[1:]):
+        if tok.form == "몇" and (following.tag.startswith("NN") or following.tag == "SW"):
+            unit = following.form
+            return next((same for same in _SAME_UNIT if unit in same), (unit,))
+    return ()
+
+
 def question_parts(question: str) -> list[str]:
     """A question split where it asks two things: "…얼마이고, …몇 명인가요?" → two parts; "A와 B는 각각
     …?" → A, and B with what is asked (the last 와/과 before 각각 joins the two things asked about)."""

@@ -227,6 +227,26 @@ def test_plain_questions_are_answered_on_small_indexes(size):
             assert fact in answer.answer, (size, question, answer.answer)
 
 
+def test_a_count_in_the_unit_the_question_names_is_quoted():
+    """"몇 가구" asks for a figure in 가구: the sentence stating it is quoted although the sentences around
+    it repeat the question's words and it does not (before, only a fixed list of counters was read)."""
+    from ingest.models import Notice
+    from rag.build import IndexUpdater
+
+    body = ("보건복지부는 7월 1일 폭염 취약계층 냉방비 지원 계획을 발표했다. 폭염 취약계층 냉방비 지원은 기초생활수급 "
+            "가구와 차상위 가구 가운데 어르신이나 영유아가 있는 가구를 대상으로 한다. 올해는 모두 1,200가구가 선정됐다. "
+            "선정된 가구에는 7월과 8월 두 달 동안 전기요금을 지원한다. 폭염 취약계층 냉방비 지원 대상 가구는 읍면동 "
+            "주민센터에서 안내를 받을 수 있다. 자세한 내용은 누리집에서 확인할 수 있다.")
+    notice = Notice(doc_id="n0", title="폭염 취약계층 냉방비 지원 계획 발표", body=body, agency="보건복지부",
+                    published="2026-07-01", source="n0.txt", source_type="text")
+    index = IndexUpdater(HashEmbedder(), progress=False).build_in_memory([notice])
+    retriever = Retriever(index, HashEmbedder(), mode="hybrid")
+    answerer = ExtractiveAnswerer(embedder=HashEmbedder(), idf=index.idf)
+    for question in ("폭염 취약계층 냉방비 지원 대상 가구는 몇 가구인가?", "냉방비 지원 대상은 몇 가구이고, 지원 기간은 몇 달인가?"):
+        answer = answerer.run(question, retriever.run(question, k=8), index)
+        assert not answer.refused and "1,200가구" in answer.answer, (question, answer.answer)
+
+
 def test_every_quote_is_verbatim_at_its_offsets(ask, fake_index):
     """For every dev question answered: each cited span is the notice text over its offsets, quoted as is."""
     from rag.evaluate import DEFAULT_GOLD, load_gold

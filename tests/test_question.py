@@ -2,6 +2,7 @@
 
 from rag.question import (
     asked_count,
+    asked_unit,
     award_asked,
     expected_value,
     focus_terms,
@@ -82,3 +83,13 @@ def test_asked_count_reads_how_many_items_a_list_question_wants():
     assert asked_count("Which three countries joined?") == 3
     assert asked_count("세 가지 과제는 무엇인가요?") == 3
     assert asked_count("소방청장은 누구인가요?") is None
+
+
+def test_asked_unit_is_the_counter_after_myeot():
+    assert asked_unit("공모전에는 모두 몇 점의 작품이 접수됐나요?") == ("점",)
+    assert asked_unit("지원 대상은 몇 가구인가요?") == ("가구",)
+    # counters that name one unit: the notice may write the other one ("193개소", "39.4%")
+    assert "개소" in asked_unit("안내물을 몇 군데에 보냈나요?")
+    assert "%" in asked_unit("전체에서 몇 퍼센트를 차지했나요?")
+    assert asked_unit("몇몇 기업은 어디인가요?") == ()
+    assert asked_unit("예산은 얼마인가요?") == ()
