@@ -84,8 +84,10 @@ _VALUE_PATTERNS = {
                           r"[가-힣A-Za-z]\s?(?:전자|건설|제약|그룹|홀딩스|은행|증권|중공업|화학|에너지|항공|해운|물산|상사|카드|생명|"
                           r"자동차|엔지니어링|스페이스|바이오|푸드|텔레콤|모빌리티)(?![가-힣])"),
     "people": re.compile(r"\d[\d,.]*\s*(?:[천만]\s*)?(?:여\s*)?명"),
-    # a count with its counter ("42개", "8개소", "15곳", "49건"); dates and times are not counts
-    "count": re.compile(r"\d[\d,.]*\s*(?:[천만]\s*)?(?:여\s*)?(?:개소|개국|개사|개|곳|건|가지|종|회|차례)(?![가-힣])"),
+    # a count with its counter ("42개", "8개소", "15곳", "49건", "463개로"); dates and times are not counts.
+    # The counter ends the word or a particle follows it: "3개월", "2건강" are other words.
+    "count": re.compile(r"\d[\d,.]*\s*(?:[천만]\s*)?(?:여\s*)?(?:개소|개국|개사|개|곳|건|가지|종|회|차례)"
+                        r"(?:(?![가-힣])|(?=으로|로|를|을|이|가|은|는|의|에|와|과|도|만|씩|까지|부터))"),
 }
 _HANGUL = re.compile(r"[가-힣]")
 _LONG_QUOTE = 200  # characters a quoted sentence may run before it pays for its length

@@ -227,6 +227,16 @@ def test_plain_questions_are_answered_on_small_indexes(size):
             assert fact in answer.answer, (size, question, answer.answer)
 
 
+def test_a_count_followed_by_a_particle_is_a_count():
+    from rag.answer import _VALUE_PATTERNS
+
+    count = _VALUE_PATTERNS["count"]
+    for text in ("총 463개로 확대", "50개소를 추가 선정", "15곳에서", "42개의 과제", "49건."):
+        assert count.search(text), text
+    for text in ("3개월 동안", "12개발 사업", "2건강 검진"):  # another word, not a counter
+        assert not count.search(text), text
+
+
 def test_a_count_in_the_unit_the_question_names_is_quoted():
     """"몇 가구" asks for a figure in 가구: the sentence stating it is quoted although the sentences around
     it repeat the question's words and it does not (before, only a fixed list of counters was read)."""
