@@ -472,7 +472,7 @@ def claim_words(text: str, tokens: Sequence | None = None) -> tuple[list[str], l
     when the caller has them."""
     if not text.strip():
         return [], []
-    tokens = list(tokens) if tokens is not None else _tokenize(text)
+    tokens = list(tokens if tokens is not None else _tokenize(text))
     names: list[str] = []
     nouns: list[str] = []
     run: list = []  # adjoining one-syllable nouns so far
@@ -505,10 +505,12 @@ def negations(text: str, tokens: Sequence | None = None) -> int:
     return sum((tok.form, tok.tag.split("-")[0]) in _NEGATORS for tok in tokens)
 
 
-def _tokenize(text: str) -> list:
-    from ingest.korean import get_kiwi
+def _tokenize(text: str) -> tuple:
+    """Kiwi's tokens, through the package's memo: a supported sentence is analysed once, however many
+    checks read it."""
+    from ingest.korean import tokenize
 
-    return get_kiwi().tokenize(text)
+    return tokenize(text)
 
 
 def _negations(text: str) -> int:
