@@ -379,6 +379,27 @@ def _one_notice_with_the_bundled_model(doc_id: str, title: str, body: str, agenc
     return embedder, index, Retriever(index, embedder, mode="hybrid")
 
 
+def test_the_contact_block_is_quoted_only_for_a_contact_question_with_the_bundled_model():
+    """The closing "문 의:" line names a person and a phone: it was quoted for "Who chaired …?" although
+    it answers only whom to contact."""
+    body = ("고용노동부는 6월 17일 정부서울청사에서 관계부처 합동 일자리전담반 회의를 개최했다. "
+            "이번 회의에서는 청년 고용 동향과 부문별 대응방안을 논의했다. "
+            "정부는 당분간 매주 일자리전담반 회의를 열어 대응방안을 순차적으로 논의할 예정이다. "
+            "문 의: 고용정책총괄과 김철수(044-202-7212)")
+    embedder, index, retriever = _one_notice_with_the_bundled_model(
+        "n0", "관계부처 합동 일자리전담반 회의 개최", body, "고용노동부", "2026-06-17")
+    answerer = ExtractiveAnswerer(embedder=embedder, idf=index.idf)
+
+    def answer(question: str) -> str:
+        found = answerer.run(question, retriever.run(question, k=8), index)
+        assert not found.refused, question
+        return found.answer
+
+    assert "044-202-7212" not in answer("Who chaired the jobs task force (일자리전담반) meeting on June 17?")
+    assert "044-202-7212" not in answer("6월 17일 일자리전담반 회의를 주재한 사람은 누구인가요?")
+    assert "044-202-7212" in answer("일자리전담반 회의 담당자 연락처는?")
+
+
 def test_each_part_of_an_english_question_gets_its_own_sentence_with_the_bundled_model():
     """An English question in two parts: the second part's sentence shares no words with it, so it is
     found by the part's own meaning (the part is embedded; the sentences' vectors are in the index)."""
