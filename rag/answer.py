@@ -296,13 +296,14 @@ class ExtractiveAnswerer:
                 got += self.compound_credit * weight * _compound_overlap(term, squashed)
         return got / total
 
-    def _candidates(self, retrieval: Retrieval, index: NoticeIndex, contacts: bool = True) -> list[_Candidate]:
-        """The sentences of the retrieved chunks of the best notices; without ``contacts``, none from a
-        notice's closing contact block ("문 의: 고용정책총괄과 김철수(044-…)"), which answers only a
-        question about whom to contact."""
+    def _candidates(self, question: str, retrieval: Retrieval, index: NoticeIndex) -> list[_Candidate]:
+        """The sentences of the retrieved chunks of the best notices; none from a notice's closing contact
+        block ("문 의: 고용정책총괄과 김철수(044-…)") unless the question asks whom to contact (or
+        ``quote_contact_lines``)."""
         seen: set[tuple[str, int]] = set()
         out: list[_Candidate] = []
         docs = retrieval.doc_ids[: self.max_notices]
+        contacts = self.quote_contact_lines or is_contact_question(question)
         block_at = {d: (len(index.notices[d].body) if contacts else _contact_offset(index.notices[d].body))
                     for d in docs if d in index.notices}
         for rank, hit in enumerate(retrieval.hits):
@@ -344,7 +345,7 @@ class ExtractiveAnswerer:
                 # The Korean names an English question carries (부처, 사업, 인물) must be in the notices.
                 or lang == "en" and korean_terms and index.known_share(korean_terms) < self.min_lexical_coverage):
             return self._refuse(question, retrieval, index, started)
-        candidates = self._candidates(retrieval, index, contacts=self.quote_contact_lines or is_contact_question(question))
+        candidates = self._candidates(question, retrieval, index)
         scored = self._score(question, q_terms, candidates, lang)
         if not scored:
             return self._refuse(question, retrieval, index, started)
@@ -389,8 +390,7 @@ class ExtractiveAnswerer:
         ``dense=False`` leaves the dense features at 0 (the lexical model ignores them): no query vector needed.
         """
         if candidates is None:
-            candidates = self._candidates(retrieval, index,
-                                          contacts=self.quote_contact_lines or is_contact_question(question))
+            candidates = self._candidates(question, retrieval, index)
         x = np.zeros((len(candidates), len(FEATURES)))
         if not candidates:
             return candidates, x
