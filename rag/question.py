@@ -88,21 +88,44 @@ def expected_value(question: str) -> str | None:
 
 
 # Counters that name one unit, as questions and notices alternate them ("몇 군데" asked, "193개소" written;
-# "몇 퍼센트", "39.4%"). Korean grammar, not any corpus's words.
-_SAME_UNIT = (("곳", "군데", "개소", "개"), ("%", "퍼센트", "프로"), ("회", "번", "차례"), ("세", "살"), ("년", "년도"))
+# "몇 퍼센트", "39.4%"; "몇 가지" asked, "4종류" written; "몇 센티", "35cm"; "몇 도", "영하 40'C"). Korean grammar
+# and units, not any corpus's words.
+_SAME_UNIT = (("곳", "군데", "개소", "개"), ("%", "퍼센트", "프로"), ("회", "번", "차례"), ("세", "살"), ("년", "년도"),
+              ("가지", "종류", "종"), ("센티", "센티미터", "cm"), ("미터", "m"), ("킬로미터", "킬로", "km"),
+              ("킬로그램", "kg"), ("도", "℃", "°", "'C"))
+ORDINAL = "째"  # "몇 번째": asked_unit's unit for an ordinal, which a notice writes "3번째" or "여덟째"
 
 
 def asked_unit(question: str) -> tuple[str, ...]:
     """The unit a "몇 …" question counts in, read by Kiwi as the counter after 몇 ("총 몇 점의 작품" → 점,
-    "몇 가구" → 가구), with the counters that name the same unit; empty when the question has none."""
+    "몇 가구" → 가구), with the counters that name the same unit; empty when the question has none.
+    "몇 개의 단지" also counts in the noun counted ("7단지"); "몇 번째" asks an ordinal
+    (``ORDINAL``)."""
     from ingest.korean import tokenize
 
     tokens = tokenize(question)
-    for tok, following in zip(tokens, tokens[1:]):
+    for i, (tok, following) in enumerate(zip(tokens, tokens[1:])):
         if tok.form == "몇" and (following.tag.startswith("NN") or following.tag == "SW"):
+            after = tokens[i + 2: i + 4]
+            if following.form == "번" and after and after[0].form == "째":
+                return (ORDINAL,)
             unit = following.form
-            return next((same for same in _SAME_UNIT if unit in same), (unit,))
+            units = next((same for same in _SAME_UNIT if unit in same), (unit,))
+            # 개 is the general counter: "몇 개의 단지" may be written with the noun as its own counter ("7단지")
+            if (unit == "개" and len(after) == 2 and after[0].form == "의" and after[1].tag.startswith("NN")
+                    and len(after[1].form) > 1):
+                units += (after[1].form,)
+            return units
     return ()
+
+
+def unit_asked_last(part: str) -> tuple[str, ...]:
+    """``asked_unit`` of one part of a question, when the count is what that part asks: no other question
+    word follows 몇 ("몇 가지 허위 사실이 있다고 … 무엇에 반한다고" asks 무엇, not a count)."""
+    at = part.find("몇")
+    if at < 0 or _WH.search(part, at + 1) or "몇몇" in part:
+        return ()
+    return asked_unit(part)
 
 
 def question_parts(question: str) -> list[str]:

@@ -528,3 +528,33 @@ def test_a_question_in_other_words_is_answered_over_a_single_notice_and_an_unrel
     assert ask(paraphrase, no_floor).refused
     assert ask("국방부의 KF-21 전투기 양산 계약 금액은 얼마인가요?").refused
     assert ask("올해 최저임금은 시간당 얼마로 결정되었나요?").refused
+
+
+def test_a_count_that_no_top_notice_states_is_refused():
+    """"접수된 제보는 몇 건인가?" over a notice that describes the tip-off centre but never counts tips in 건:
+    the question-reading rule fires and the answer is a refusal. Once the notice states the count, in
+    digits or in a native numeral ("두 가지"), the same rule stays silent and the count is quoted."""
+    from ingest.models import Notice
+    from rag.build import IndexUpdater
+
+    lead = ("보건복지부는 6월 20일 비정상 진료 제보센터를 연다고 밝혔다. 제보센터는 환자 유인과 알선 등 위법행위 제보를 "
+            "받는다. 제보자는 콜센터 전용회선이나 전용 이메일로 제보할 수 있다. 접수된 제보는 행정조사반이 검토한다. ")
+    other = ("행정안전부는 6월 21일 여름철 물놀이 안전 수칙을 발표했다. 물놀이 전에는 준비운동을 하고 구명조끼를 "
+             "착용해야 한다. 수칙은 누리집에서 내려받을 수 있다.")
+
+    def ask(body: str, question: str):
+        notices = [Notice(doc_id=d, title=t, body=b, agency="보건복지부", published="2026-06-20", source=f"{d}.txt",
+                          source_type="text")
+                   for d, t, b in (("n0", "비정상 진료 제보센터 운영", body), ("n1", "여름철 물놀이 안전 수칙", other))]
+        index = IndexUpdater(HashEmbedder(), progress=False).build_in_memory(notices)
+        retrieval = Retriever(index, HashEmbedder(), mode="hybrid").run(question, k=8)
+        answerer = ExtractiveAnswerer(embedder=HashEmbedder(), idf=index.idf)
+        return answerer.rule_flags(question, retrieval, index)["value_missing"], answerer.run(question, retrieval, index)
+
+    question = "비정상 진료 제보센터에 지금까지 접수된 제보는 몇 건인가요?"
+    missing, answer = ask(lead, question)
+    assert missing and answer.refused, answer.answer
+    missing, answer = ask(lead + "제보센터에는 지금까지 1,234건의 제보가 접수됐다.", question)
+    assert not missing and not answer.refused and "1,234건" in answer.answer, answer.answer
+    missing, _ = ask(lead + "제보는 위법행위 제보와 부당청구 제보 두 가지로 나뉜다.", "제보센터가 받는 제보는 몇 가지인가요?")
+    assert not missing

@@ -1,6 +1,7 @@
 """What a question asks, read from its text alone."""
 
 from rag.question import (
+    ORDINAL,
     asked_count,
     asked_unit,
     award_asked,
@@ -11,6 +12,7 @@ from rag.question import (
     is_plural_question,
     question_language,
     question_parts,
+    unit_asked_last,
 )
 
 
@@ -93,3 +95,19 @@ def test_asked_unit_is_the_counter_after_myeot():
     assert "%" in asked_unit("전체에서 몇 퍼센트를 차지했나요?")
     assert asked_unit("몇몇 기업은 어디인가요?") == ()
     assert asked_unit("예산은 얼마인가요?") == ()
+
+
+def test_asked_unit_reads_ordinals_general_counters_and_units_written_otherwise():
+    assert asked_unit("세자로 책봉된 아들은 태조의 몇 번째 아들이었는가?") == (ORDINAL,)
+    # 개 is the general counter: the noun counted may be the notice's counter ("1단지에서 7단지까지")
+    assert "단지" in asked_unit("개포주공아파트는 몇 개의 단지로 이루어져 있나?")
+    assert asked_unit("공모전에는 모두 몇 점의 작품이 접수됐나요?") == ("점",)
+    assert "종류" in asked_unit("할로우바디 기타는 몇 가지 종류로 나뉘는가?")
+    assert "cm" in asked_unit("몸길이가 몇센티 가량으로 성장했을 때 옮기는가?")
+
+
+def test_a_count_is_what_a_part_asks_only_when_no_other_question_word_follows():
+    assert unit_asked_last("접수된 제보는 몇 건인가요?") == ("건",)
+    # the count is incidental: the part asks 무엇
+    assert unit_asked_last("이회창은 몇 가지 허위 사실이 있다고 곧바로 처벌하는 건 무엇에 반한다고 말했나?") == ()
+    assert unit_asked_last("몇몇 기업은 어디인가요?") == ()
