@@ -1008,10 +1008,10 @@ def _asked_value_pattern(question: str) -> re.Pattern | None:
     notice may give a count in another unit than a fixed list of counters foresaw)."""
     if _PEOPLE_ASKED.search(question):
         return _VALUE_PATTERNS["people"]
+    if units := asked_unit(question):  # before 얼마: "실업률은 얼마" asks a percentage, not a sum
+        return _unit_pattern(units)
     if _SUM_ASKED.search(question):
         return _VALUE_PATTERNS["money"]
-    if units := asked_unit(question):
-        return _unit_pattern(units)
     if _COUNT_ASKED.search(question):
         return _VALUE_PATTERNS["count"]
     return None

@@ -93,6 +93,9 @@ def expected_value(question: str) -> str | None:
 _SAME_UNIT = (("곳", "군데", "개소", "개"), ("%", "퍼센트", "프로"), ("회", "번", "차례"), ("세", "살"), ("년", "년도"),
               ("가지", "종류", "종"), ("센티", "센티미터", "cm"), ("미터", "m"), ("킬로미터", "킬로", "km"),
               ("킬로그램", "kg"), ("도", "℃", "°", "'C"))
+# a rate is written as a percentage or as a ratio ("경쟁률 6.1대 1")
+_RATE = (*_SAME_UNIT[1], "대 1", "대1")
+_HOW_MUCH = re.compile(r"몇|얼마")
 ORDINAL = "째"  # "몇 번째": asked_unit's unit for an ordinal, which a notice writes "3번째" or "여덟째"
 
 
@@ -100,11 +103,13 @@ def asked_unit(question: str) -> tuple[str, ...]:
     """The unit a "몇 …" question counts in, read by Kiwi as the counter after 몇 ("총 몇 점의 작품" → 점,
     "몇 가구" → 가구), with the counters that name the same unit; empty when the question has none.
     "몇 개의 단지" also counts in the noun counted ("7단지"); "몇 번째" asks an ordinal
-    (``ORDINAL``)."""
+    (``ORDINAL``); "실업률은 얼마" asks a rate (``_RATE``)."""
     from ingest.korean import tokenize
 
     tokens = tokenize(question)
     for i, (tok, following) in enumerate(zip(tokens, tokens[1:])):
+        if tok.form in ("얼마", "얼마나") and _is_rate(tokens[:i]):
+            return _RATE
         if tok.form == "몇" and (following.tag.startswith("NN") or following.tag == "SW"):
             after = tokens[i + 2: i + 4]
             if following.form == "번" and after and after[0].form == "째":
@@ -119,11 +124,21 @@ def asked_unit(question: str) -> tuple[str, ...]:
     return ()
 
 
+def _is_rate(before: list) -> bool:
+    """The noun that 얼마 asks about is a rate: its last word, particles skipped, ends in 률/율 ("실업률은
+    얼마", "점유율은 얼마"; Korean word formation: -률/-율 make rates), so the answer is a percentage or a
+    ratio."""
+    for tok in reversed(before[-3:]):
+        if not tok.tag.startswith("J"):
+            return tok.form.endswith(("률", "율"))
+    return False
+
+
 def unit_asked_last(part: str) -> tuple[str, ...]:
     """``asked_unit`` of one part of a question, when the count is what that part asks: no other question
-    word follows 몇 ("몇 가지 허위 사실이 있다고 … 무엇에 반한다고" asks 무엇, not a count)."""
-    at = part.find("몇")
-    if at < 0 or _WH.search(part, at + 1) or "몇몇" in part:
+    word follows its last 몇 or 얼마 ("몇 가지 허위 사실이 있다고 … 무엇에 반한다고" asks 무엇, not a count)."""
+    asked = list(_HOW_MUCH.finditer(part))
+    if not asked or _WH.search(part, asked[-1].end()) or "몇몇" in part:
         return ()
     return asked_unit(part)
 

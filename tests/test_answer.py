@@ -558,3 +558,13 @@ def test_a_count_that_no_top_notice_states_is_refused():
     assert not missing and not answer.refused and "1,234건" in answer.answer, answer.answer
     missing, _ = ask(lead + "제보는 위법행위 제보와 부당청구 제보 두 가지로 나뉜다.", "제보센터가 받는 제보는 몇 가지인가요?")
     assert not missing
+
+
+def test_the_value_a_part_asks_is_read_in_its_unit_before_as_a_sum():
+    """"얼마만큼 몇 곳에" names its unit (곳), and "실업률은 얼마" asks a percentage: neither is a sum in won."""
+    from rag.answer import _asked_value_pattern
+
+    places = _asked_value_pattern("생수는 얼마만큼 몇 곳에 공급되나요?")
+    assert places.search("전국 152곳에 공급한다") and not places.search("50만 원어치를 공급한다")
+    rate = _asked_value_pattern("5월 실업률은 얼마였나요?")
+    assert rate.search("실업률은 2.9%로 집계됐다") and not rate.search("예산 30억 원을 투입한다")

@@ -111,3 +111,13 @@ def test_a_count_is_what_a_part_asks_only_when_no_other_question_word_follows():
     # the count is incidental: the part asks 무엇
     assert unit_asked_last("이회창은 몇 가지 허위 사실이 있다고 곧바로 처벌하는 건 무엇에 반한다고 말했나?") == ()
     assert unit_asked_last("몇몇 기업은 어디인가요?") == ()
+
+
+def test_a_rate_asked_with_eolma_is_a_percentage():
+    # -률/-율 make rates: the answer is "2.9%", not a sum in won
+    assert "%" in asked_unit("2026년 5월 고용동향에서 실업률은 얼마였나요?")
+    assert "%" in asked_unit("출범 4년 동안의 알뜰폰 점유율은 얼마인가?")
+    assert "%" in unit_asked_last("참여율이 얼마나 되나요?")
+    assert asked_unit("올해 예산은 얼마인가요?") == ()
+    assert "곳" in unit_asked_last("생수는 얼마만큼 몇 곳에 공급되나요?")
+    assert "대 1" in asked_unit("평균 경쟁률은 얼마인가요?")  # a ratio: "6.1대 1"
