@@ -162,12 +162,18 @@ def print_answer(answer, out=None) -> None:
         console.print("\n[bold]Sources[/bold]")
     for c in answer.citations:
         where = c.url or c.source
-        console.print(f"[{c.n}] {escape(c.title)} — {escape(c.agency or '?')}, {c.published or 'n.d.'}, {escape(where)}")
+        console.print(f"[{c.n}] {escape(c.title)} — {escape(_source_line(c.agency, c.published, where))}")
         console.print(f"    “{escape(c.quote[:500])}”", style="dim")
     if answer.refused and answer.related:
         console.print("\n[bold]Related notices[/bold] (they do not answer the question)")
         for c in answer.related:
-            console.print(f"  - {escape(c.title)} — {escape(c.agency or '?')}, {c.published or 'n.d.'}, {escape(c.url or c.source)}")
+            console.print(f"  - {escape(c.title)} — {escape(_source_line(c.agency, c.published, c.url or c.source))}")
+
+
+def _source_line(agency: str, published: str, where: str) -> str:
+    """"보건복지부, 2026-06-18, https://…": a notice whose agency nobody recorded (a korea.kr record without
+    one) shows its date and address alone, not a placeholder."""
+    return ", ".join(part for part in (agency, published or "n.d.", where) if part)
 
 
 @app.command()

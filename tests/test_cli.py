@@ -73,3 +73,25 @@ def test_ingest_reports_per_file_problems(tmp_path):
     assert f"skipped {folder / 'empty.txt'}: empty" in proc.stdout
     assert f"skipped {folder / 'junk.hwp'}:" in proc.stdout
     assert "no readable notices" in proc.stderr
+
+
+def test_a_source_without_an_agency_shows_no_placeholder():
+    """A korea.kr record without an agency (e.g. "(참고) 2026년 5월 고용동향 및 평가") is listed by its date and
+    address, not as "— ?, …"."""
+    import io
+
+    from rag.cli import print_answer
+    from rag.types import Answer, Citation
+
+    def cite(agency):
+        return Citation(n=1, doc_id="koreakr-1", title="(참고) 5월 고용동향", agency=agency, published="2026-06-11",
+                        url="https://www.korea.kr/briefing/pressReleaseView.do?newsId=1", source="x.jsonl",
+                        quote="실업률은 2.9%로 전년대비 0.1%p 상승했다.")
+
+    for agency, line in (("", "[1] (참고) 5월 고용동향 — 2026-06-11, https://www.korea.kr/"),
+                         ("재정경제부", "[1] (참고) 5월 고용동향 — 재정경제부, 2026-06-11, https://www.korea.kr/")):
+        out = io.StringIO()
+        print_answer(Answer(question="실업률은?", answer="실업률은 2.9%로 … [1]", refused=False,
+                            citations=[cite(agency)]), out=out)
+        assert line in out.getvalue(), out.getvalue()
+        assert "?," not in out.getvalue()
