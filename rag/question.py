@@ -27,7 +27,10 @@ _CONJUNCT = re.compile(r"(?<=[가-힣A-Za-z0-9)”’])(?:와|과)\s+")
 # English: ", and …", or "and" before a new question word ("What is it called and at which university …")
 _PART_BREAK = re.compile(r"(?<=[가-힣])(?:이고|이며|하고|였고|이었고|했고|되고|고|며),\s+|,\s+and\s+|;\s+"
                          r"|\s+and\s+(?=(?:(?:at|in|on|for|from|to|by|with|of)\s+)?(?:which|what|how|who|whom|whose|when|where|why)\b)")
-_PLURAL = re.compile(r"(?:두|세|네|2|3|4)\s?(?:곳|명|개|기관|건)|각각|모두|\bboth\b|\beach of\b|\brespectively\b|\btwo\b", re.IGNORECASE)
+_PLURAL = re.compile(r"각각|모두|\bboth\b|\beach of\b|\brespectively\b|\btwo\b", re.IGNORECASE)
+# "두 곳", "4개": a small count of the things asked for. Not a digit of a larger number ("72개", "23명"), a
+# syllable of a word ("세월호"), or months ("3개월").
+_PLURAL_COUNT = re.compile(r"(?:(?<![가-힣\d])[두세네]|(?<![\d.,])[234])\s?(?:곳|명|개(?!월)|기관|건)")
 _MONEY_WORDS = (r"금액|예산|상금|비용|요금|입장료|참가비|가격|지원금|보조금|포상금|장려금|급여|임금|시급|시간급|수당|사업비|"
                 r"보수|연봉|투자액|과태료|벌금")
 _MONEY_QUESTION = re.compile(
@@ -184,8 +187,25 @@ def asked_count(question: str) -> int | None:
 
 
 def is_plural_question(question: str) -> bool:
-    """"두 곳", "각각", "both": the answer may need more than one notice."""
-    return bool(_PLURAL.search(question))
+    """"두 곳", "각각", "both": the answer may need more than one notice. A count that describes who or
+    what the question is about ("근로자 4명이 숨진 … 시공사 이름은?") does not make the answer plural."""
+    if _PLURAL.search(question):
+        return True
+    return any(not _in_relative_clause(question, m.end()) for m in _PLURAL_COUNT.finditer(question))
+
+
+def _in_relative_clause(question: str, end: int) -> bool:
+    """The count ending at ``end`` is the subject or object of a verb that modifies a later noun ("4명이
+    숨진 현장", "3건을 공개한 기관"): particles, then a verb or adjective with an adnominal ending (ETM)."""
+    from ingest.korean import tokenize
+
+    following = [t for t in tokenize(question) if t.start >= end]
+    for i, tok in enumerate(following[:4]):
+        if tok.tag.startswith("J"):
+            continue
+        return (tok.tag in ("VV", "VA") or tok.tag.startswith("XSV")) and any(
+            t.tag == "ETM" for t in following[i + 1: i + 3])
+    return False
 
 
 def award_asked(question: str) -> str | None:

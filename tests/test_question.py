@@ -121,3 +121,15 @@ def test_a_rate_asked_with_eolma_is_a_percentage():
     assert asked_unit("올해 예산은 얼마인가요?") == ()
     assert "곳" in unit_asked_last("생수는 얼마만큼 몇 곳에 공급되나요?")
     assert "대 1" in asked_unit("평균 경쟁률은 얼마인가요?")  # a ratio: "6.1대 1"
+
+
+def test_a_count_is_plural_only_when_it_counts_what_is_asked():
+    assert is_plural_question("협력하기로 한 전국 정수장 4곳은 어디인가요?")
+    assert is_plural_question("업무협약을 맺은 기관 두 곳은 어디인가요?")
+    # the count describes what the question is about (a relative clause), not the answer
+    assert not is_plural_question("근로자 4명이 숨진 광주대표도서관 붕괴사고 현장의 원청 시공사 이름은 무엇인가요?")
+    assert not is_plural_question("하나의 물체가 두 개로 보이는 현상을 무엇이라 하나?")
+    # digits of a larger number, and months, are not a small count
+    assert not is_plural_question("선정된 72개 아카데미 가운데 비수도권에 개설되는 곳은?")
+    assert not is_plural_question("화재로 다친 23명의 부상자 중 농성자 수는?")
+    assert not is_plural_question("3개월이 넘도록 입건된 사람은?")
