@@ -14,7 +14,13 @@ _CONTACT = re.compile(
     r"\bcontact\b|\bin charge\b|phone number|whom should i|who should i (?:call|ask)",
     re.IGNORECASE,
 )
-_LIST = re.compile(r"(\d+|두|세|네|다섯|여섯)\s?(?:가지|개|대|곳)[^?]*(?:무엇|어디|무슨)|what are the (?:\w+ )?(?:two|three|four|five|six|\d+)|which (?:two|three|four|five|six|\d+)", re.IGNORECASE)
+# "4가지는 무엇", "두 곳은 어디", "5대 전략은": a count of the items asked, then the question word. Not the
+# digits of a larger number or a date ("2026 대한민국 …", "징역 1년 6개월"), a word that starts like a count
+# ("세대별", "4대강"), or months.
+_LIST = re.compile(r"(?:(?<![\d.,])(\d{1,2})\s?(?:가지|개(?!월)|대|곳)|(?<![가-힣])(두|세|네|다섯|여섯)(?:\s?(?:가지|개|곳)|\s대))"
+                   r"(?=[은는이가을를의와과로도]|[^가-힣]|$)[^?]*(?:무엇|어디|무슨)"
+                   r"|what are the (?:\w+ )?(?:two|three|four|five|six|\d+)|which (?:two|three|four|five|six|\d+)",
+                   re.IGNORECASE)
 # Question words carry no evidence: a notice never contains "얼마" or "무엇".
 QUESTION_WORDS = frozenset({"몇", "얼마", "무엇", "누구", "어디", "언제", "어떤", "어느", "어떻", "무슨", "며칠", "왜",
                             "이름", "알리", "궁금", "what", "which", "who", "when", "where", "how", "the", "of", "is", "are"})
@@ -166,7 +172,25 @@ def question_language(question: str) -> str:
 
 def is_list_question(question: str) -> bool:
     """"…4가지는 무엇인가요?", "What are the five …": the answer is a list of items."""
-    return bool(_LIST.search(question))
+    return _list_match(question) is not None
+
+
+def _list_match(question: str) -> re.Match | None:
+    """``_LIST``'s match, unless its count is one, more than a list runs to ("40대 남성은 무엇을"), describes
+    the topic in a relative clause ("두 개로 보이는 현상을 무엇이라"), or is the whole that one item is
+    asked from ("6대 기본법률 중 하나로 … 무엇", "4개의 층 중에서 어디와 어디")."""
+    from ingest.korean import tokenize
+
+    match = _LIST.search(question)
+    if match is None or not (match.group(1) or match.group(2)):
+        return match
+    group = 1 if match.group(1) else 2
+    number = int(match.group(1)) if group == 1 else _COUNT_WORDS[match.group(2)]
+    end = match.end(group) + re.match(r"\s?(?:가지|개|대|곳)", question[match.end(group):]).end()
+    among = any(t.form == "중" and t.tag == "NNB" and end <= t.start < match.end() for t in tokenize(question))
+    if not 2 <= number <= 12 or among or _in_relative_clause(question, end):
+        return None
+    return match
 
 
 _COUNT_WORDS = {"두": 2, "세": 3, "네": 4, "다섯": 5, "여섯": 6, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6}
@@ -174,7 +198,7 @@ _COUNT_WORDS = {"두": 2, "세": 3, "네": 4, "다섯": 5, "여섯": 6, "two": 2
 
 def asked_count(question: str) -> int | None:
     """How many items a list question asks for ("4가지", "다섯 개", "the five"), else None."""
-    match = _LIST.search(question)
+    match = _list_match(question)
     if not match:
         return None
     word = next((w for w in match.groups() if w), None)  # the Korean pattern captures the number

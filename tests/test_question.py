@@ -133,3 +133,18 @@ def test_a_count_is_plural_only_when_it_counts_what_is_asked():
     assert not is_plural_question("선정된 72개 아카데미 가운데 비수도권에 개설되는 곳은?")
     assert not is_plural_question("화재로 다친 23명의 부상자 중 농성자 수는?")
     assert not is_plural_question("3개월이 넘도록 입건된 사람은?")
+
+
+def test_a_count_that_is_not_the_items_asked_does_not_make_a_list_question():
+    for question in ("18일 밤 사고로 도로에 쓰러진 40대 남성은 무엇을 타다가 사고를 당했나요?",  # an age
+                     "'2026 대한민국 고졸인재 채용엑스포' 보도자료의 문의처는 무엇인가요?",  # a year
+                     "징역1년 6개월을 선고받은 교수에게 적용한 죄명은 무엇입니까?",  # months
+                     "세대별로 온도조절이 가능한 난방 방식은 무엇인가?",  # a word, not 세 + 대
+                     "2015년 4대강 사업에 대한 적법 판결을 어디서 시행하였나?",
+                     "하나의 물체가 두 개로 보이는 현상을 무엇이라 하는가?",  # a relative clause
+                     "중국의 6대 기본법률 중 하나로 민법과 상법을 통합한 법안은 무엇인가?",  # one of them
+                     "반포주공아파트 1개동을 무엇으로 조성할 계획인가?"):
+        assert not is_list_question(question), question
+        assert asked_count(question) is None, question
+    assert asked_count("발표회에서 진행된 4개 주제 발표는 무엇인가요?") == 4
+    assert asked_count("HR 4대 영역은 무엇인가요?") == 4
