@@ -52,6 +52,9 @@ _PEOPLE_QUESTION = re.compile(
 # An award the question names as received: "대상을 받은 팀", "최우수상을 수상한 작품", "1위를 차지한"
 _AWARD_ASKED = re.compile(r"(대상|최우수상|우수상|장려상|금상|은상|동상|특별상|\d+위|\d+등)[을를]?\s*(?:받|수상|차지)")
 _WH = re.compile(r"(얼마|몇|누구|무엇|어디|언제|어떤|어느|며칠)")
+# a clause asks something when it holds a question word
+_ASKS = re.compile(r"얼마|몇|누구|무엇|무슨|어디|언제|어떤|어떻|어느|며칠|왜|\b(?:what|which|who|whom|whose|when|where|how|why)\b",
+                   re.IGNORECASE)
 _HANGUL = re.compile(r"[가-힣]")
 _LATIN = re.compile(r"[A-Za-z]")
 
@@ -155,7 +158,14 @@ def unit_asked_last(part: str) -> tuple[str, ...]:
 def question_parts(question: str) -> list[str]:
     """A question split where it asks two things: "…얼마이고, …몇 명인가요?" → two parts; "A와 B는 각각
     …?" → A, and B with what is asked (the last 와/과 before 각각 joins the two things asked about)."""
-    parts = [p.strip() for p in _PART_BREAK.split(question) if p and p.strip()]
+    parts, start = [], 0
+    for brk in _PART_BREAK.finditer(question):
+        # a clause that asks nothing describes what the next one asks about ("첫 시도만 통과하고, 나머지는
+        # 실패하여 11위에 머문 올림픽은?"): it stays with it
+        if _ASKS.search(question, start, brk.start()):
+            parts.append(question[start:brk.start()].strip())
+            start = brk.end()
+    parts = [p for p in (*parts, question[start:].strip()) if p]
     if len(parts) == 1 and (each := question.find("각각")) > 0:
         joins = list(_CONJUNCT.finditer(question, 0, each))
         if joins:

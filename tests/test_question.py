@@ -148,3 +148,12 @@ def test_a_count_that_is_not_the_items_asked_does_not_make_a_list_question():
         assert asked_count(question) is None, question
     assert asked_count("발표회에서 진행된 4개 주제 발표는 무엇인가요?") == 4
     assert asked_count("HR 4대 영역은 무엇인가요?") == 4
+
+
+def test_a_clause_that_asks_nothing_stays_with_the_part_it_describes():
+    assert question_parts("첫 시도만 통과하고, 나머지는 실패하여, 11위에 머물게 된 올림픽은?") == [
+        "첫 시도만 통과하고, 나머지는 실패하여, 11위에 머물게 된 올림픽은?"]
+    assert len(question_parts("가정에 기기를 두고, 관제센터와 연결해 안부를 살피는 서비스의 이름은 무엇인가요?")) == 1
+    # both clauses ask: two parts, as before
+    assert len(question_parts("실업률은 얼마였고, 점검회의에는 몇 개 관서장이 참석했나요?")) == 2
+    assert len(question_parts("지원은 무엇이고, 올해부터 찾아가는 횟수는 어떻게 바뀌었나요?")) == 2
