@@ -80,10 +80,12 @@ _VALUE_PATTERNS = {
     "money": re.compile(r"\d[\d,.]*\s*(?:[천백십]\s*)?(?:[\d,.]*\s*[천백십만억조]\s*)*(?:원|달러|유로|엔)|[$₩€]\s?\d"),
     # a company as Korean text writes one: by its legal form (㈜아워홈, 주식회사 …, … Inc.) or a name ending
     # in a line of business (…전자, …건설, …제약). No list of company names: one keyed to the dev set's
-    # companies was removed (issue 11); it only kept the rule from firing on notices naming them.
+    # companies was removed (issue 11); it only kept the rule from firing on notices naming them. The line
+    # of business is attached to the name and may take a particle ("현대건설이"); "도서관 건설이" is building work.
     "company": re.compile(r"㈜|\(주\)|주식회사|\b(?:Inc|Corp|Co\.,? Ltd)\b|"
-                          r"[가-힣A-Za-z]\s?(?:전자|건설|제약|그룹|홀딩스|은행|증권|중공업|화학|에너지|항공|해운|물산|상사|카드|생명|"
-                          r"자동차|엔지니어링|스페이스|바이오|푸드|텔레콤|모빌리티)(?![가-힣])"),
+                          r"[가-힣A-Za-z](?:전자|건설|제약|그룹|홀딩스|은행|증권|중공업|화학|에너지|항공|해운|물산|상사|카드|생명|"
+                          r"자동차|엔지니어링|스페이스|바이오|푸드|텔레콤|모빌리티)"
+                          r"(?=(?:이|가|은|는|을|를|의|와|과|도|에|에서|에게|로|으로)?(?![가-힣]))"),
     "people": re.compile(r"\d[\d,.]*\s*(?:[천만]\s*)?(?:여\s*)?명"),
     # a count with its counter ("42개", "8개소", "15곳", "49건", "463개로"); dates and times are not counts.
     # The counter ends the word or a particle follows it: "3개월", "2건강" are other words.

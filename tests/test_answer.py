@@ -568,3 +568,15 @@ def test_the_value_a_part_asks_is_read_in_its_unit_before_as_a_sum():
     assert places.search("전국 152곳에 공급한다") and not places.search("50만 원어치를 공급한다")
     rate = _asked_value_pattern("5월 실업률은 얼마였나요?")
     assert rate.search("실업률은 2.9%로 집계됐다") and not rate.search("예산 30억 원을 투입한다")
+
+
+def test_a_company_is_a_name_with_its_line_of_business_attached():
+    """"현대건설이" names a company (a particle may follow); "도서관 건설이" is building work, and "건설업체" a
+    word of its own."""
+    from rag.answer import _VALUE_PATTERNS
+
+    company = _VALUE_PATTERNS["company"]
+    for text in ("㈜아워홈", "삼성전자가 발표했다", "현대건설이 시공한다", "LG화학의 공장", "한화에어로스페이스 대전사업장"):
+        assert company.search(text), text
+    for text in ("도서관 건설이 시작됐다", "건설업체 대표", "재난 항공 구조"):
+        assert not company.search(text), text
