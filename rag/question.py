@@ -17,7 +17,8 @@ _CONTACT = re.compile(
 # "4가지는 무엇", "두 곳은 어디", "5대 전략은": a count of the items asked, then the question word. Not the
 # digits of a larger number or a date ("2026 대한민국 …", "징역 1년 6개월"), a word that starts like a count
 # ("세대별", "4대강"), or months.
-_LIST = re.compile(r"(?:(?<![\d.,])(\d{1,2})\s?(?:가지|개(?!월)|대|곳)|(?<![가-힣])(두|세|네|다섯|여섯)(?:\s?(?:가지|개|곳)|\s대))"
+_LIST = re.compile(r"(?P<count>(?<![\d.,])(?P<digits>\d{1,2})\s?(?:가지|개(?!월)|대|곳)"
+                   r"|(?<![가-힣])(?P<native>두|세|네|다섯|여섯)(?:\s?(?:가지|개|곳)|\s대))"
                    r"(?=[은는이가을를의와과로도]|[^가-힣]|$)[^?]*(?:무엇|어디|무슨)"
                    r"|what are the (?:\w+ )?(?:two|three|four|five|six|\d+)|which (?:two|three|four|five|six|\d+)",
                    re.IGNORECASE)
@@ -102,11 +103,12 @@ def expected_value(question: str) -> str | None:
 # Counters that name one unit, as questions and notices alternate them ("몇 군데" asked, "193개소" written;
 # "몇 퍼센트", "39.4%"; "몇 가지" asked, "4종류" written; "몇 센티", "35cm"; "몇 도", "영하 40'C"). Korean grammar
 # and units, not any corpus's words.
-_SAME_UNIT = (("곳", "군데", "개소", "개"), ("%", "퍼센트", "프로"), ("회", "번", "차례"), ("세", "살"), ("년", "년도"),
+_PERCENT = ("%", "퍼센트", "프로")
+_SAME_UNIT = (("곳", "군데", "개소", "개"), _PERCENT, ("회", "번", "차례"), ("세", "살"), ("년", "년도"),
               ("가지", "종류", "종"), ("센티", "센티미터", "cm"), ("미터", "m"), ("킬로미터", "킬로", "km"),
               ("킬로그램", "kg"), ("도", "℃", "°", "'C"))
 # a rate is written as a percentage or as a ratio ("경쟁률 6.1대 1")
-_RATE = (*_SAME_UNIT[1], "대 1", "대1")
+_RATE = (*_PERCENT, "대 1", "대1")
 _HOW_MUCH = re.compile(r"몇|얼마")
 ORDINAL = "째"  # "몇 번째": asked_unit's unit for an ordinal, which a notice writes "3번째" or "여덟째"
 
@@ -192,15 +194,19 @@ def _list_match(question: str) -> re.Match | None:
     from ingest.korean import tokenize
 
     match = _LIST.search(question)
-    if match is None or not (match.group(1) or match.group(2)):
+    if match is None or match["count"] is None:  # English ("the five …") or nothing
         return match
-    group = 1 if match.group(1) else 2
-    number = int(match.group(1)) if group == 1 else _COUNT_WORDS[match.group(2)]
-    end = match.end(group) + re.match(r"\s?(?:가지|개|대|곳)", question[match.end(group):]).end()
+    number = _korean_count(match)
+    end = match.end("count")
     among = any(t.form == "중" and t.tag == "NNB" and end <= t.start < match.end() for t in tokenize(question))
     if not 2 <= number <= 12 or among or _in_relative_clause(question, end):
         return None
     return match
+
+
+def _korean_count(match: re.Match) -> int:
+    """The number of a Korean count ``_LIST`` matched ("4가지" → 4, "다섯 개" → 5)."""
+    return int(match["digits"]) if match["digits"] else _COUNT_WORDS[match["native"]]
 
 
 _COUNT_WORDS = {"두": 2, "세": 3, "네": 4, "다섯": 5, "여섯": 6, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6}
@@ -211,12 +217,12 @@ def asked_count(question: str) -> int | None:
     match = _list_match(question)
     if not match:
         return None
-    word = next((w for w in match.groups() if w), None)  # the Korean pattern captures the number
-    if word is None:
-        found = re.search(r"\b(two|three|four|five|six|\d+)\b", match.group(0), re.IGNORECASE)
-        word = found.group(1) if found else None
-    if word is None:
+    if match["count"] is not None:
+        return _korean_count(match)
+    found = re.search(r"\b(two|three|four|five|six|\d+)\b", match.group(0), re.IGNORECASE)
+    if found is None:
         return None
+    word = found.group(1)
     return int(word) if word.isdigit() else _COUNT_WORDS.get(word.lower())
 
 
