@@ -123,6 +123,11 @@ class FusionWeights:
     terms that the chunk's best sentence holds (0 without stored sentence terms).
     ``phrase``: added, times the same coverage factor, for the IDF share of the query's adjacent term
     pairs that the chunk holds adjacent too (0 without stored sentence terms).
+    ``sibling_terms``: among candidate chunks whose notices share one title (parts of one document: a
+    Wikipedia article's paragraphs, a report's pages filed under one name), a chunk loses this much, times
+    the same coverage factor, per unit of the IDF share of the query's terms by which its best sentence
+    falls short of its best sibling's. Title and topic words cannot tell such parts apart; the part the
+    question asks about holds its words together in one sentence. Chunks without a sibling are untouched.
     ``date``: added when the query names a calendar day ("6월 18일", "June 17") that the chunk's
     notice names too (``rag.dates``).
     ``bm25_floor``, ``bm25_full``: how sure BM25 is, read from its best candidate's z-score against the
@@ -140,6 +145,7 @@ class FusionWeights:
     sentence_terms: float = 0.0
     date: float = 0.0
     phrase: float = 0.0
+    sibling_terms: float = 0.0
     bm25_floor: float = 0.0
     bm25_full: float = 0.0
 
@@ -147,7 +153,7 @@ class FusionWeights:
         for name in ("dense", "sentence"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ValueError(f"{name} weight must be within [0, 1], got {getattr(self, name)}")
-        for name in ("coverage_power", "sentence_terms", "date", "phrase", "bm25_floor", "bm25_full"):
+        for name in ("coverage_power", "sentence_terms", "date", "phrase", "sibling_terms", "bm25_floor", "bm25_full"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be at least 0, got {getattr(self, name)}")
         if self.bm25_full and self.bm25_full <= self.bm25_floor:
@@ -197,6 +203,8 @@ class Candidates:
     sentence_terms: np.ndarray | None = None
     date: np.ndarray | None = None  # 1 where the chunk's notice names a day the query names
     phrase: np.ndarray | None = None  # share of the query's adjacent term pairs the chunk holds
+    # best-sentence term share minus the best sibling's (0 for a chunk whose notice's title no other shares)
+    sibling_terms: np.ndarray | None = None
     dense_rows: np.ndarray | None = None
     bm25_rows: np.ndarray | None = None
 
@@ -223,6 +231,8 @@ def fuse(c: Candidates, weights: FusionWeights) -> np.ndarray:
         fused = fused + weights.sentence_terms * lexical * c.sentence_terms
     if weights.phrase and c.phrase is not None:
         fused = fused + weights.phrase * lexical * c.phrase
+    if weights.sibling_terms and c.sibling_terms is not None:
+        fused = fused + weights.sibling_terms * lexical * c.sibling_terms
     if weights.date and c.date is not None:
         fused = fused + weights.date * c.date
     return fused
@@ -365,16 +375,45 @@ class Retriever:
             c.bm25 = stores.lexical.score(terms, rows) if terms else np.zeros(len(rows), np.float32)
             if use_dense:
                 c.bm25_sample = stores.lexical.score(terms, sample) if terms and len(sample) else np.zeros(len(sample))
-                if (self.weights.sentence_terms or self.weights.phrase) and terms and len(rows):
+                if (self.weights.sentence_terms or self.weights.phrase or self.weights.sibling_terms) and terms and len(rows):
                     idf = stores.term_weights(terms)[0]
                     if self.weights.sentence_terms:
                         c.sentence_terms = self.index.best_sentence_coverage(rows, idf)
+                    if self.weights.sibling_terms:
+                        c.sibling_terms = self.sibling_shortfall(rows, idf)
                     if self.weights.phrase:
                         c.phrase = self.index.phrase_coverage(rows, idf, terms)
                 if self.weights.date and len(rows):  # like the two above, fused only in hybrid mode
                     c.date = self.date_matches(query, rows)
         timings["fusion_ms"] = (time.perf_counter() - t) * 1000
         return c
+
+    def sibling_shortfall(self, rows: np.ndarray, idf: dict[str, float]) -> np.ndarray | None:
+        """For each row, its best sentence's IDF share of the query's terms minus the best among the rows
+        whose notices share its notice's title (0 where no other notice among ``rows`` has that title, or
+        the title is empty); None when the index was built without sentence terms."""
+        chunks = self.index.chunks
+        notices = self.index.notices
+        # a chunk with no notice record (the scale benchmark's synthetic rows) has no title to share
+        titles = [" ".join(getattr(notices.get(chunks[int(r)].doc_id), "title", "").split()) for r in rows]
+        docs: dict[str, set[str]] = {}
+        for title, r in zip(titles, rows):
+            if title:
+                docs.setdefault(title, set()).add(chunks[int(r)].doc_id)
+        out = np.zeros(len(rows), np.float32)
+        grouped = [i for i, title in enumerate(titles) if title and len(docs[title]) > 1]
+        if not grouped:
+            return out
+        # only the rows with a sibling are read: a press-release index has few, and this runs per question
+        share = self.index.best_sentence_coverage(rows[grouped], idf)
+        if share is None:
+            return None
+        best: dict[str, float] = {}
+        for i, value in zip(grouped, share):
+            best[titles[i]] = max(best.get(titles[i], 0.0), float(value))
+        for i, value in zip(grouped, share):
+            out[i] = float(value) - best[titles[i]]
+        return out
 
     def date_matches(self, query: str, rows: np.ndarray) -> np.ndarray | None:
         """1 for each row whose notice names a calendar day the query names, else 0 (None: the query

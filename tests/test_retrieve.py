@@ -254,3 +254,53 @@ def test_fit_fusion_weighs_the_day_signal_on_the_dev_questions(fake_index):
     assert {"dev/A", "dev/B", "dev/all"} <= set(on)
     assert on["dev/all"]["mrr"] > off["dev/all"]["mrr"]
     assert on["dev/all"]["hit@1"] >= off["dev/all"]["hit@1"]
+    # ties: points one question of the largest half A apart (47 dev questions there, one set)
+    assert fit_fusion.tolerance([data]) == pytest.approx(1 / sum(q.half == "A" for q in data.questions))
+
+
+_ONE_ARTICLE = [  # two paragraphs of one article (one title) and an unrelated notice
+    {"id": "river-00", "title": "강변 공원", "published": "2020-01-01", "url": "https://example.org/river",
+     "text": "공원은 강변에 있다. 여름밤에는 분수 구경을 하러 시민이 찾는다. 편의시설은 2010년대에 설치되었다."},
+    {"id": "river-01", "title": "강변 공원", "published": "2020-01-01", "url": "https://example.org/river",
+     "text": "공원 분수는 2008년에 다리 난간에 설치되었다. 분수는 4월부터 10월까지 가동한다."},
+    {"id": "park-00", "title": "여의도 공원", "published": "2020-01-01", "url": "https://example.org/park",
+     "text": "여의도 공원 분수는 2005년에 설치되었다. 공원에는 자전거 길이 있다."},
+]
+
+
+def test_parts_of_one_document_are_told_apart_by_the_sentence_holding_the_question(tmp_path):
+    import json
+
+    from rag.build import IndexUpdater
+    from rag.index import NoticeIndex
+
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "articles.jsonl").write_text(
+        "\n".join(json.dumps(r, ensure_ascii=False) for r in _ONE_ARTICLE), encoding="utf-8")
+    IndexUpdater(HashEmbedder(), progress=False).run(tmp_path / "idx", [tmp_path / "docs"])
+    index = NoticeIndex.load(tmp_path / "idx")
+    question = "공원 분수는 몇 년에 설치되었나?"
+    c = Retriever(index, HashEmbedder(), weights=FusionWeights(sibling_terms=4.0)).candidates(question, k=4)
+    shortfall = {}
+    for r, value in zip(c.rows, c.sibling_terms):
+        doc = index.chunks[int(r)].doc_id
+        shortfall[doc] = min(shortfall.get(doc, 0.0), float(value))
+    # the first paragraph has every word, but in three sentences; the second has them in one
+    assert shortfall["river-01"] == 0.0 and shortfall["river-00"] < 0.0
+    assert shortfall.get("park-00", 0.0) == 0.0  # no other notice shares its title: untouched
+    # computed only when weighed
+    assert Retriever(index, HashEmbedder(), weights=FusionWeights()).candidates(question, k=4).sibling_terms is None
+
+
+def test_fusion_subtracts_a_siblings_shortfall_by_its_weight():
+    from rag.retrieve import Candidates, fuse
+
+    flat, sample = np.array([1.2, 1.0, 1.1]), np.array([0.0, 1.0, 2.0])
+    c = Candidates(query="q", rows=np.array([0, 1, 2]), coverage=1.0, dense=flat, dense_sample=sample, bm25=flat,
+                   bm25_sample=sample, sibling_terms=np.array([-0.5, 0.0, 0.0]))
+    assert np.argmax(fuse(c, FusionWeights())) == 0
+    assert np.argmax(fuse(c, FusionWeights(sibling_terms=2.0))) == 2  # chunk 0's sibling 1 held the words together
+    c.coverage = 0.0  # a question whose words the index does not know: no term evidence to weigh
+    assert np.argmax(fuse(c, FusionWeights(sibling_terms=2.0))) == 0
+    with pytest.raises(ValueError, match="sibling_terms"):
+        FusionWeights(sibling_terms=-1.0)

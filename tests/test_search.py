@@ -51,6 +51,9 @@ def whole_corpus_top(index, query: str, k: int) -> list[str]:
     rows = np.arange(len(index.chunks))
     if weights.phrase and terms:  # the bonuses the shipped weights add (rag/retrieve.py fuse)
         fused = fused + weights.phrase * lexical * index.phrase_coverage(rows, stores.term_weights(terms)[0], terms)
+    if weights.sibling_terms and terms:  # over every chunk here, over the candidates in the product
+        shortfall = Retriever(index, embedder).sibling_shortfall(rows, stores.term_weights(terms)[0])
+        fused = fused + weights.sibling_terms * lexical * shortfall
     days = question_days(query)
     if weights.date and days:
         fused = fused + weights.date * np.array([1.0 if index.days(c.doc_id) & days else 0.0 for c in index.chunks])
