@@ -222,6 +222,10 @@ class _SynthIndex:
         """Synthetic notices have no text, so they name no day (the day signal costs a set lookup)."""
         return frozenset()
 
+    def shared_titles(self) -> frozenset:
+        """Synthetic notices have no title, so none is shared (the sibling signal costs one check)."""
+        return frozenset()
+
     def phrase_coverage(self, rows: np.ndarray, weights: dict[str, float], terms: list[str]) -> np.ndarray:
         """``NoticeIndex.phrase_coverage`` (the same ``rag.index.pair_coverage``) over synthetic chunks,
         which are bags of terms: a row's terms in vocabulary order stand in for its token sequence. The

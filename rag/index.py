@@ -60,6 +60,11 @@ class Manifest:
     counts: dict[str, int] = field(default_factory=dict)
 
 
+def title_key(title: str) -> str:
+    """A title as compared between notices: whitespace collapsed (a reader may keep a line break)."""
+    return " ".join(title.split())
+
+
 def _notice_from_json(data: dict) -> Notice:
     data = dict(data)
     data["attachments"] = tuple(data.get("attachments", ()))
@@ -134,6 +139,7 @@ class NoticeIndex:
         self.vectors = np.ascontiguousarray(vectors, dtype=np.float32).reshape(len(chunks), manifest.dim)
         self._faiss = None
         self._doc_freq: dict[str, int] | None = None
+        self._shared_titles: frozenset[str] | None = None
         # rag.search stores built over these rows (dropped on every edit), and the snapshot they may load from
         self.search_cache: dict = {}
         self.snapshot_dir: Path | None = None
@@ -167,6 +173,18 @@ class NoticeIndex:
                     freq[t] = freq.get(t, 0) + 1
             self._doc_freq = freq
         return self._doc_freq.get(term, 0)
+
+    def shared_titles(self) -> frozenset[str]:
+        """The titles (``title_key``) two or more notices carry: parts of one document, such as a
+        Wikipedia article's paragraphs (read by fusion's ``sibling_terms``)."""
+        if self._shared_titles is None:
+            seen: dict[str, int] = {}
+            for notice in self.notices.values():
+                key = title_key(notice.title)
+                if key:
+                    seen[key] = seen.get(key, 0) + 1
+            self._shared_titles = frozenset(key for key, n in seen.items() if n > 1)
+        return self._shared_titles
 
     def idf(self, term: str) -> float:
         """BM25-style inverse document frequency of a search term over the chunks."""
@@ -286,6 +304,7 @@ class NoticeIndex:
         self.search_cache = {}
         self.snapshot_dir = None
         self._doc_freq = None
+        self._shared_titles = None
         self._sentences = None
         self._days = {}
         self._pairs = {}

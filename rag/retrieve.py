@@ -40,7 +40,7 @@ import numpy as np
 from ingest.korean import search_terms
 from rag.dates import question_days
 from rag.embed import Embedder
-from rag.index import NoticeIndex
+from rag.index import NoticeIndex, title_key
 from rag.search import STORES, ChunkFilter, Restriction, SearchStores, open_search
 from rag.search.base import date_number
 from rag.types import Hit, Retrieval
@@ -391,17 +391,20 @@ class Retriever:
     def sibling_shortfall(self, rows: np.ndarray, idf: dict[str, float]) -> np.ndarray | None:
         """For each row, its best sentence's IDF share of the query's terms minus the best among the rows
         whose notices share its notice's title (0 where no other notice among ``rows`` has that title, or
-        the title is empty); None when the index was built without sentence terms."""
+        the title is empty); None when rows with siblings exist but the index was built without sentence
+        terms."""
+        out = np.zeros(len(rows), np.float32)
+        shared = self.index.shared_titles()
+        if not shared:
+            return out  # no two notices share a title (a press-release index): nothing to read
         chunks = self.index.chunks
         notices = self.index.notices
-        # a chunk with no notice record (the scale benchmark's synthetic rows) has no title to share
-        titles = [" ".join(getattr(notices.get(chunks[int(r)].doc_id), "title", "").split()) for r in rows]
+        titles = [title_key(notices[chunks[int(r)].doc_id].title) for r in rows]
         docs: dict[str, set[str]] = {}
         for title, r in zip(titles, rows):
-            if title:
+            if title in shared:
                 docs.setdefault(title, set()).add(chunks[int(r)].doc_id)
-        out = np.zeros(len(rows), np.float32)
-        grouped = [i for i, title in enumerate(titles) if title and len(docs[title]) > 1]
+        grouped = [i for i, title in enumerate(titles) if title in docs and len(docs[title]) > 1]
         if not grouped:
             return out
         # only the rows with a sibling are read: a press-release index has few, and this runs per question

@@ -196,3 +196,18 @@ def test_each_vector_row_is_its_own_texts_vector_though_texts_are_embedded_longe
         doc, start, end = keys[row]
         want = embedder._vector(index.notices[doc].body[start:end])
         assert np.allclose(index.bare_sentence_vectors[row].astype(np.float32), want, atol=1e-3)
+
+
+def test_titles_two_notices_share_are_known_and_follow_edits(corpus_notices, fake_index):
+    from dataclasses import replace
+
+    from rag.index import title_key
+
+    assert title_key(" 강변\n 공원 ") == "강변 공원"
+    assert fake_index.shared_titles() == frozenset()  # no two demo notices share a title
+    first, other = corpus_notices[0], corpus_notices[1]
+    part = replace(first, doc_id=first.doc_id + "-part2", title=first.title.replace(" ", "  ") + "\n")
+    index = IndexUpdater(HashEmbedder(), progress=False).build_in_memory([first, part, other])
+    assert index.shared_titles() == {title_key(first.title)}
+    index.remove_docs({part.doc_id})
+    assert index.shared_titles() == frozenset()
