@@ -224,8 +224,8 @@ def main(argv: list[str] | None = None) -> int:
     # Of the points within one question of the best, the one nearest the shipped values: the objective is
     # flat across a plateau, and a larger change than the data asks for is a larger bet on half A.
     ref = before_weights.to_json()
-    top = max(tr["objective_A"] for tr in trials)
-    best = min((tr for tr in trials if tr["objective_A"] >= top - tolerance(sets) - 1e-12),
+    tie = max(tr["objective_A"] for tr in trials) - tolerance(sets) - 1e-12
+    best = min((tr for tr in trials if tr["objective_A"] >= tie),
                key=lambda tr: sum(abs(tr["weights"][k] - ref[k]) for k in ref))
     fitted = FusionWeights.from_json(best["weights"])
     # Adopted only if no set's held-out half gets worse: "a change must help both or it is not an

@@ -739,10 +739,10 @@ class ExtractiveAnswerer:
         """
         if self._count_missing(question, [index.notices[d] for d in retrieval.doc_ids[:2]]):
             return True
-        answering = self._answering_notices(question, retrieval, index)
         kind = expected_value(question)
         if kind is None:
             return False
+        answering = self._answering_notices(question, retrieval, index)
         pattern = _VALUE_PATTERNS[kind]
         name = award_asked(question)
         if name is None:
