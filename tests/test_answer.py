@@ -457,6 +457,42 @@ def test_each_part_asking_a_value_gets_a_sentence_stating_one(part_value_fit, fo
     assert ("30만원" in answer.answer and "10만명" in answer.answer) is found, answer.answer
 
 
+@pytest.mark.parametrize("whole_top_notice, found", [(True, True), (False, False)])
+def test_the_answer_may_sit_in_a_chunk_of_the_top_notice_that_retrieval_did_not_return(whole_top_notice, found):
+    """The question's words fill the notice's later paragraph, so that chunk alone is retrieved (k=1);
+    the amount is in the lead, another chunk. The top notice's other sentences are candidates too."""
+    lead = ("해양수산부는 올해부터 2030년까지 부산항과 광양항의 하역 장비를 자동화한다고 밝혔다. "
+            "총 사업비는 1조 2,340억 원이며 국비와 민간 투자로 나누어 마련한다. "
+            "하역 장비 자동화는 컨테이너 처리 시간을 줄이고 작업자 안전을 높이기 위한 것이다. "
+            "정부는 올해 하반기에 첫 자동화 안벽 공사를 시작한다. "
+            "항만 운영사와 노동조합은 전환 과정에서 일자리를 지키는 방안을 함께 논의하기로 했다. "
+            "해양수산부는 연말까지 세부 추진 계획을 확정할 예정이다. "
+            "계획에는 항만별 장비 교체 일정과 안전 기준, 운영사 지원 방안이 담긴다. "
+            "해양수산부 장관은 항만 경쟁력이 수출 경쟁력이라며 관계 기관의 협조를 당부했다. "
+            "이번 발표는 지난해 열린 항만 발전 토론회에서 나온 의견을 반영한 것이다. "
+            "토론회에는 항만 운영사와 선사, 연구기관 관계자 200여 명이 참석했다. "
+            "참석자들은 자동화가 늦어지면 환적 물동량을 경쟁 항만에 내줄 수 있다고 지적했다. "
+            "해외 주요 항만은 이미 10여 년 전부터 하역 장비를 자동화해 왔다. "
+            "네덜란드와 싱가포르의 항만은 야간에도 무인 장비로 화물을 처리한다. "
+            "해양수산부는 이들 항만의 운영 경험을 참고해 국내 여건에 맞는 기준을 만든다. ")
+    later = ("스마트 항만 구축 사업은 원격 조종 크레인과 무인 이송 장비를 도입하는 사업이다. "
+             "스마트 항만 구축 사업이 끝나면 부산항의 처리 능력은 연간 300만 개 늘어난다. "
+             "스마트 항만 구축 사업 현장에는 교육 센터도 문을 연다. "
+             "정부는 스마트 항만 구축 사업의 성과를 해마다 점검하고 공개한다. "
+             "스마트 항만 구축 사업에 참여하는 기업은 공모로 정하며 공모는 9월에 시작한다. "
+             "스마트 항만 구축 사업의 설명회는 8월 부산에서 열린다.")
+    index = _notices_index(("port", "스마트 항만 구축 사업 추진", lead + later),
+                           ("exports", "수산물 수출 동향", "해양수산부는 올해 상반기 수산물 수출액이 15억 달러로 늘었다고 밝혔다."))
+    question = "스마트 항만 구축 사업의 총 사업비는 얼마인가요?"
+    retrieval = Retriever(index, HashEmbedder(), mode="hybrid").run(question, k=1)
+    assert "1조 2,340억" not in retrieval.hits[0].chunk.text  # the case this test is about
+    answerer = ExtractiveAnswerer(embedder=HashEmbedder(), idf=index.idf)
+    answerer.whole_top_notice = whole_top_notice
+    answer = answerer.run(question, retrieval, index)
+    assert not answer.refused
+    assert ("1조 2,340억 원" in answer.answer) is found, answer.answer
+
+
 def test_a_list_is_the_run_of_items_the_question_counts_not_any_outline_points():
     """Press releases nest □ sections and ○ points: "4개 주제 발표는?" is the run of four ○ items, not the
     two ○ points after the lead, and the quotes leave the markers off."""
