@@ -845,8 +845,9 @@ class ExtractiveAnswerer:
                 fit = [0.5 * f + 4.0 * max(d - 0.75, 0.0) for f, d in zip(fit, meaning)]
             # A part alone ("which other carriers joined it?") is too short to tell its notice from
             # another (dev-071 quoted one): a sentence of a notice not yet cited must score near the best
-            # for the whole question (English), or be rated near it by the learned scorer, as in the fill
-            # below (Korean: ranked by meaning, a headline of another notice scores near the best too).
+            # for the whole question (English), or hold at least other_notice_probability of the best
+            # sentence's learned probability, as the fill below requires (Korean: ranked by meaning,
+            # another notice's headline scores near the best too; dev-045 quoted one).
             cited = {c.doc_id for c in chosen}
             pool = [i for i in range(len(ranked)) if ranked[i].doc_id in cited
                     or (ranked[i].score >= self.english_part_relative * best.score if english
