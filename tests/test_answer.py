@@ -493,6 +493,26 @@ def test_the_answer_may_sit_in_a_chunk_of_the_top_notice_that_retrieval_did_not_
     assert ("1조 2,340억 원" in answer.answer) is found, answer.answer
 
 
+def test_a_title_that_is_the_first_sentence_s_subject_stays_in_the_quote():
+    """A title run into a particle or a parenthesis is the sentence's subject (an encyclopedia-style
+    page: "한빛섬(영어: …)은 …"): cutting it left "…(영어: Hanbit Island)은 남해 …", without the name
+    asked for. A korea.kr-style title set apart by a space is a heading: the quote starts after it."""
+    index = _notices_index(
+        ("island", "한빛섬", "한빛섬(영어: Hanbit Island)은 남해 끝에 있는 무인도로, 등대 하나만 서 있다. "
+                          "섬에는 해마다 봄이면 괭이갈매기 수천 마리가 찾아와 알을 낳는다."),
+        ("campaign", "소방청, 여름철 물놀이 안전 캠페인 실시",
+         "소방청, 여름철 물놀이 안전 캠페인 실시 - 전국 해수욕장 120곳에 구조대 배치 "
+         "소방청은 7월 1일부터 8월 31일까지 전국 해수욕장 120곳에 119 구조대를 배치한다고 밝혔다."))
+    retriever = Retriever(index, HashEmbedder(), mode="hybrid")
+    answerer = ExtractiveAnswerer(embedder=HashEmbedder(), idf=index.idf)
+    question = "남해 끝에 있는 무인도의 이름은?"
+    answer = answerer.run(question, retriever.run(question, k=8), index)
+    assert answer.answer.startswith("한빛섬(영어: Hanbit Island)은 남해 끝에 있는 무인도"), answer.answer
+    question = "여름철 해수욕장 몇 곳에 구조대를 배치하나요?"
+    answer = answerer.run(question, retriever.run(question, k=8), index)
+    assert "120곳" in answer.answer and not answer.answer.startswith("소방청, 여름철 물놀이"), answer.answer
+
+
 def test_a_list_is_the_run_of_items_the_question_counts_not_any_outline_points():
     """Press releases nest □ sections and ○ points: "4개 주제 발표는?" is the run of four ○ items, not the
     two ○ points after the lead, and the quotes leave the markers off."""
