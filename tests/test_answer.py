@@ -551,10 +551,10 @@ def _on_the_demo_index(folder, question: str):
 def test_a_question_in_other_words_than_its_notices_is_answered_by_meaning(demo_index_dir):
     """dev-007 shares few words with the sentence that counts the systems (no candidate sentence holds
     half of its weighted words), so its sentences are ranked by meaning too, as an English question's
-    are: the second notice's count is quoted. (By word overlap alone it was left out until a part's
-    sentence had to come from a notice the learned scorer rates near the best: the part took another
-    notice's sentence instead. Now both find it; the meaning path is checked on its own by the two
-    tests below.)"""
+    are: the second notice's count is quoted. (By word overlap alone it was left out until another
+    notice's sentence had to hold a share of the best sentence's learned probability to answer a part:
+    the part took such a sentence instead. Now both find it; the meaning path is checked on its own by
+    the two tests below.)"""
     question = ("전남광주통합특별시 출범에 맞춘 시스템 전환 때문에 2026년 1기분 자동차세 납부 기한은 언제로 늦춰졌고, "
                 "데이터 전환 대상이 된 두 지방정부의 정보시스템은 몇 개인가요?")
     index, answerer, retrieval = _on_the_demo_index(demo_index_dir, question)
@@ -580,9 +580,9 @@ def test_an_english_question_reads_the_meaning_of_every_candidate_sentence(demo_
 def test_a_part_in_other_words_takes_no_sentence_from_a_notice_the_scorer_rates_far_below(demo_index_dir):
     """dev-045 is ranked by meaning (a paraphrase). Its second part ("찾은 사람은 어느 조직으로
     연결하나요") shares one word, 사람, with another notice's headline, "사람과 AI가 함께 이웃 지킨다",
-    whose meaning score is near the best sentence's but whose learned probability is 1% of it: the
-    part's sentence comes from a notice the scorer rates near the best, so only the answering notice
-    is cited."""
+    whose meaning score is near the best sentence's but whose learned probability is 1% of it, under the
+    ``other_notice_probability`` share another notice's sentence needs, so only the answering notice is
+    cited."""
     question = ("서울의 한 자치구가 동네 24시간 가게를 통해 청소년·청년에게 점술 카드 형식의 마음 상태 검사를 해 주고 "
                 "위험한 사람을 찾아내는 곳은 어디이며, 찾은 사람은 어느 조직으로 연결하나요?")
     index, answerer, retrieval = _on_the_demo_index(demo_index_dir, question)
