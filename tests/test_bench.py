@@ -151,3 +151,29 @@ def test_scale_benchmark_runs_the_retriever_over_a_synthetic_corpus(tmp_path):
     row0 = held[0][held[1][0]:held[1][1]]
     pair = [vocab[row0[0]], vocab[row0[1]]]
     assert index.phrase_coverage(np.array([0]), {t: 1.0 for t in pair}, pair)[0] == 1.0
+
+
+def _load_near_duplicates():
+    path = BENCH.parent / "near_duplicates.py"
+    spec = importlib.util.spec_from_file_location("near_duplicates", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_near_duplicate_report_finds_a_reissued_notice_and_splits_the_figures(corpus_notices):
+    """A demo notice re-issued with other line breaks and one added sentence is its copy; no other demo
+    notice is, and the report's figures split the questions by whether their gold notice has a copy."""
+    nd = _load_near_duplicates()
+    bodies = {n.doc_id: f"{n.title}\n{n.body}" for n in corpus_notices}
+    original = max(bodies, key=lambda d: len(bodies[d]))
+    bodies["reissued"] = bodies[original].replace(". ", ".\n") + " 이 보도자료는 정정 배포합니다."
+    copies = nd.near_duplicates(bodies, {original, "reissued"}, 0.8)
+    assert copies == {original: {"reissued"}, "reissued": {original}}
+    other = next(d for d in bodies if d not in (original, "reissued"))
+    assert nd.near_duplicates(bodies, {other}, 0.8) == {other: set()}
+
+    rows = [{"gold_doc_ids": [original], "retrieved": ["reissued", original], "citation_precision": 0.0,
+             "key_fact_recall": 1.0},
+            {"gold_doc_ids": [other], "retrieved": [other], "citation_precision": 1.0, "key_fact_recall": 0.5}]
+    assert nd.figures(rows) == {"n": 2, "hit@1": 0.5, "mrr": 0.75, "citations": 0.5, "key_facts": 0.75}
