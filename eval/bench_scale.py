@@ -211,9 +211,7 @@ class _SynthIndex:
         self.search_cache: dict = {}
         self.meta_arrays = (agency, names, date)
         self._folder, self._n = folder, n
-        self._row_terms: tuple[np.ndarray, np.ndarray] | None = None
-        self._vocab: list[str] = []
-        self._pairs: dict[int, set[tuple[str, str]]] = {}
+        self._sequences = None  # rag.index.TermSequences, built at the first phrase_coverage
 
     def known_share(self, terms):  # not used: the stores answer coverage
         raise NotImplementedError
@@ -227,30 +225,24 @@ class _SynthIndex:
         return frozenset()
 
     def phrase_coverage(self, rows: np.ndarray, weights: dict[str, float], terms: list[str]) -> np.ndarray:
-        """``NoticeIndex.phrase_coverage`` (the same ``rag.index.pair_coverage``) over synthetic chunks,
-        which are bags of terms: a row's terms in vocabulary order stand in for its token sequence. The
-        work per row touched is a real index's; matches are as rare as between unrelated texts. The row ->
-        terms table (int32 term ids, ~4 bytes per term occurrence) is built on first use and counts in
-        the RSS figure, as a real index's stored sentence terms would."""
-        from rag.index import pair_coverage
+        """``NoticeIndex.phrase_coverage`` (the same ``rag.index.pair_coverage`` over the same kind of
+        ``TermSequences`` table a real index builds at its first question) over synthetic chunks, which
+        are bags of terms: a row's terms in vocabulary order stand in for its token sequence, so matches
+        are as rare as between unrelated texts. The table (int32 term ids, 4 bytes per term occurrence)
+        is built on first use and counts in the RSS figure, as a real index's would."""
+        from rag.index import TermSequences, pair_coverage
 
-        if self._row_terms is None:
+        if self._sequences is None:
             import scipy.sparse as sp
 
             vocab = json.loads((self._folder / "vocab.json").read_text(encoding="utf-8"))
             indices, indptr = np.load(self._folder / "indices.npy"), np.load(self._folder / "indptr.npy")
             by_term = sp.csr_matrix((np.ones(len(indices), np.int8), indices, indptr), shape=(len(vocab), self._n))
             by_row = by_term.T.tocsr()
-            self._row_terms = (by_row.indices.astype(np.int32), by_row.indptr)
-            self._vocab = vocab
+            self._sequences = TermSequences({t: i for i, t in enumerate(vocab)}, by_row.indices.astype(np.int32),
+                                            by_row.indptr.astype(np.int64), np.ones(self._n, bool))
             del by_term, by_row
-        col, ptr = self._row_terms
-
-        def row_pairs(row: int) -> set[tuple[str, str]]:
-            seq = [self._vocab[i] for i in col[ptr[row]:ptr[row + 1]]]
-            return set(zip(seq, seq[1:]))
-
-        return pair_coverage(rows, weights, terms, row_pairs, self._pairs)
+        return pair_coverage(rows, weights, terms, self._sequences)
 
 
 def _rss_mb() -> float:

@@ -145,7 +145,7 @@ class NoticeIndex:
         self.snapshot_dir: Path | None = None
         self._sentences: dict[str, list[tuple[int, int]]] | None = None
         self._days: dict[str, frozenset[tuple[int, int]]] = {}
-        self._pairs: dict[int, set[tuple[str, str]]] = {}  # chunk row -> its adjacent term pairs
+        self._sequences: TermSequences | None = None  # built at the first phrase_coverage
 
     @classmethod
     def empty(cls, model: str, dim: int, chunker: dict) -> NoticeIndex:
@@ -292,12 +292,9 @@ class NoticeIndex:
         built without sentence terms. "국회 통과" as a phrase, not 국회 in one sentence and 통과 in
         another: where paragraphs of one article share their words, the one the question paraphrases
         shares its word order (korquad_tune, AutoRAG; README, fusion weights)."""
-
-        def row_pairs(row: int) -> set[tuple[str, str]] | None:
-            tokens = self.tokens[row]
-            return None if tokens is None else {(x[2], y[2]) for x, y in zip(tokens, tokens[1:])}
-
-        return pair_coverage(rows, weights, terms, row_pairs, self._pairs)
+        if self._sequences is None:
+            self._sequences = TermSequences.from_tokens(self.tokens)
+        return pair_coverage(rows, weights, terms, self._sequences)
 
     def _invalidate(self) -> None:
         self._faiss = None
@@ -307,7 +304,7 @@ class NoticeIndex:
         self._shared_titles = None
         self._sentences = None
         self._days = {}
-        self._pairs = {}
+        self._sequences = None
         self._sentence_rows = None
         self._sentence_starts = None
         self._token_tables = {}
@@ -483,30 +480,68 @@ class NoticeIndex:
         return index
 
 
+@dataclass(frozen=True)
+class TermSequences:
+    """Every chunk's stored search terms in text order, as one int32 array of term ids (row ``r`` is
+    ``seq[ptr[r]:ptr[r + 1]]``): the adjacent pairs of a question's few hundred candidate rows are then
+    read in a few numpy operations. Python sets of a row's pairs cost ~15 µs a row, 7 ms of a hybrid
+    question at 10⁶ chunks (eval/bench_scale.py, 2026-12-05), and the table holds a term in 4 bytes."""
+
+    ids: dict[str, int]
+    seq: np.ndarray  # int32 term ids, rows concatenated
+    ptr: np.ndarray  # int64, len(rows) + 1
+    present: np.ndarray  # bool per row: False where the row was stored without terms
+
+    @classmethod
+    def from_tokens(cls, tokens: list[list | None]) -> TermSequences:
+        """From ``NoticeIndex.tokens`` ([(start, end, term), …] or None per row)."""
+        ids: dict[str, int] = {}
+        seq: list[int] = []
+        ptr = [0]
+        for row in tokens:
+            if row is not None:
+                seq.extend([ids.setdefault(t[2], len(ids)) for t in row])
+            ptr.append(len(seq))
+        return cls(ids, np.asarray(seq, np.int32), np.asarray(ptr, np.int64),
+                   np.asarray([row is not None for row in tokens], bool))
+
+
 def pair_coverage(rows: np.ndarray, weights: dict[str, float], terms: list[str],
-                  row_pairs, cache: dict[int, set[tuple[str, str]]]) -> np.ndarray | None:
-    """``NoticeIndex.phrase_coverage`` over any rows: ``row_pairs(row)`` gives a row's adjacent term pairs
-    (None: the row has no stored terms, and neither has the result), kept in ``cache``, which is emptied
-    past 100,000 rows (rows touched by questions; bounded at scale)."""
+                  table: TermSequences) -> np.ndarray | None:
+    """``NoticeIndex.phrase_coverage`` over any ``table`` of rows' term sequences: for each of ``rows``,
+    the weight of the query's adjacent pairs (``terms`` in order, ``weights`` of both terms; a pair
+    counts once) the row holds adjacent, over the weight of all of them. None when a row has no
+    stored terms."""
     pairs: dict[tuple[str, str], float] = {}
     for a, b in zip(terms, terms[1:]):
         if a != b:
             pairs[(a, b)] = weights.get(a, 0.0) + weights.get(b, 0.0)
     total = sum(pairs.values())
+    rows = np.asarray(rows, np.int64)
     out = np.zeros(len(rows), np.float32)
-    if not total:
+    if not total or not len(rows):
         return out
-    if len(cache) > 100_000:
-        cache.clear()
-    for i, r in enumerate(rows):
-        r = int(r)
-        held = cache.get(r)
-        if held is None:
-            held = row_pairs(r)
-            if held is None:
-                return None
-            cache[r] = held
-        out[i] = sum(w for pair, w in pairs.items() if pair in held) / total
+    if not table.present[rows].all():
+        return None
+    size = max(len(table.ids), 1)
+    known = {table.ids[a] * size + table.ids[b]: w for (a, b), w in pairs.items() if a in table.ids and b in table.ids}
+    if not known:
+        return out
+    codes = np.fromiter(sorted(known), np.int64, len(known))
+    code_weights = np.array([known[int(c)] for c in codes], np.float64)
+    starts, lengths = table.ptr[rows], table.ptr[rows + 1] - table.ptr[rows]
+    owner = np.repeat(np.arange(len(rows)), lengths)
+    # the positions of every row's terms, rows one after another
+    first = np.repeat(np.cumsum(lengths) - lengths, lengths)
+    flat = table.seq[np.repeat(starts, lengths) + np.arange(len(owner)) - first].astype(np.int64)
+    inside = owner[1:] == owner[:-1]  # adjacent within one row, not across two rows' boundary
+    adjacent = (flat[:-1] * size + flat[1:])[inside]
+    owners = owner[1:][inside]
+    at = np.minimum(np.searchsorted(codes, adjacent), len(codes) - 1)
+    matched = codes[at] == adjacent
+    held = np.unique(owners[matched] * len(codes) + at[matched])  # each pair once per row
+    sums = np.bincount(held // len(codes), weights=code_weights[held % len(codes)], minlength=len(rows))
+    out[:] = sums / total
     return out
 
 

@@ -147,8 +147,8 @@ def test_scale_benchmark_runs_the_retriever_over_a_synthetic_corpus(tmp_path):
     vocab = json.loads((synthetic / "vocab.json").read_text(encoding="utf-8"))
     cov = index.phrase_coverage(np.arange(3000), {t: 1.0 for t in vocab}, vocab[:2])
     assert cov.shape == (3000,) and ((cov == 0) | (cov == 1)).all()
-    held = index._row_terms
-    row0 = held[0][held[1][0]:held[1][1]]
+    table = index._sequences
+    row0 = table.seq[table.ptr[0]:table.ptr[1]]
     pair = [vocab[row0[0]], vocab[row0[1]]]
     assert index.phrase_coverage(np.array([0]), {t: 1.0 for t in pair}, pair)[0] == 1.0
 

@@ -124,6 +124,50 @@ def test_phrase_coverage_counts_the_query_pairs_a_chunk_holds_in_order(sentence_
     assert coverage("훈련 화재진압 드론")["together.txt"] == pytest.approx(1 / 3)
     assert 0.0 < coverage("드론 화재 시연")["together.txt"] < 1.0
 
+def test_pair_table_reads_each_rows_own_adjacent_terms():
+    """rag.index.pair_coverage over a TermSequences table: a pair split across two rows' boundary is
+    not held, a pair held twice counts once, rows come back in the order asked (repeats too), and a row
+    stored without terms makes the whole signal None (an index built before terms were stored)."""
+    from rag.index import TermSequences, pair_coverage
+
+    def tok(*terms):
+        return [(i, i + 1, t) for i, t in enumerate(terms)]
+
+    table = TermSequences.from_tokens([tok("국회", "통과", "국회", "통과"), tok("법안", "국회"), tok("통과", "법안"), None])
+    weights = {"국회": 1.0, "통과": 1.0, "법안": 2.0}
+    # pairs: (법안, 국회) weighs 3, (국회, 통과) 2: total 5
+    got = pair_coverage(np.array([2, 0, 1, 0]), weights, ["법안", "국회", "통과"], table)
+    assert got.tolist() == pytest.approx([0.0, 2 / 5, 3 / 5, 2 / 5])  # row 1 ends in 국회, row 2 opens with 통과
+    assert pair_coverage(np.array([0, 3]), weights, ["국회", "통과"], table) is None
+    assert pair_coverage(np.array([0]), weights, ["국회", "없는말"], table).tolist() == [0.0]
+
+
+def test_pair_table_matches_reading_each_rows_tokens_on_the_demo_corpus(fake_index):
+    """The vectorised pair share equals a plain per-row reading of the stored tokens, on every chunk of
+    the demo corpus for a few real questions' terms."""
+    import json
+
+    from ingest.korean import search_terms
+    from tests.conftest import REPO
+
+    rows = np.arange(len(fake_index.chunks))
+    gold = REPO / "eval" / "gold" / "dev.jsonl"
+    questions = [json.loads(line)["question"] for line in gold.read_text(encoding="utf-8").splitlines()[:12]]
+    assert all(t is not None for t in fake_index.tokens)
+    for question in questions:
+        terms = search_terms(question)
+        weights = {t: float(len(t)) for t in terms}
+        pairs = {(a, b): weights[a] + weights[b] for a, b in zip(terms, terms[1:]) if a != b}
+        want = []
+        for r in rows:
+            held = {(x[2], y[2]) for x, y in zip(fake_index.tokens[r], fake_index.tokens[r][1:])}
+            want.append(sum(w for p, w in pairs.items() if p in held) / sum(pairs.values()) if pairs else 0.0)
+        got = fake_index.phrase_coverage(rows, weights, terms)
+        assert got.tolist() == pytest.approx(want), question
+    assert any(fake_index.phrase_coverage(rows, {t: 1.0 for t in search_terms(q)}, search_terms(q)).max() > 0
+               for q in questions)
+
+
 def test_best_sentence_scores_take_each_chunks_closest_sentence(sentence_index):
     query = HashEmbedder().embed_query("드론 훈련")
     rows = np.array([1, 0]) if len(sentence_index.chunks) > 1 else np.array([0])
