@@ -236,7 +236,9 @@ class SentenceTransformerEmbedder:
             from sentence_transformers import SentenceTransformer
 
             self._model = SentenceTransformer(self.name, device="cpu")
-            self._dim = int(self._model.get_sentence_embedding_dimension())
+            # sentence-transformers 6 renamed the method (the old name warns); older releases have only it
+            dimension = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
+            self._dim = int(dimension())
         return self._model
 
     @property
