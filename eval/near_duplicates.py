@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import sys
 from pathlib import Path
 
@@ -51,18 +50,15 @@ def near_duplicates(bodies: dict[str, str], of: set[str], threshold: float) -> d
 
 
 def figures(rows: list[dict]) -> dict[str, float | int]:
-    """hit@1, MRR, citation precision and key-fact recall of answerable eval rows."""
-    def rank(row: dict) -> int | None:
-        return next((i for i, d in enumerate(row["retrieved"]) if d in row["gold_doc_ids"]), None)
+    """hit@1, MRR, citation precision and key-fact recall of answerable eval rows, averaged from the
+    figures ``pressrag eval`` wrote for each question (rag.evaluate.retrieval_metrics and the rest)."""
+    from rag.evaluate import mean
 
-    ranks = [rank(r) for r in rows]
-    cited = [r["citation_precision"] for r in rows if r.get("citation_precision") is not None]
-    facts = [r["key_fact_recall"] for r in rows if r.get("key_fact_recall") is not None]
     return {"n": len(rows),
-            "hit@1": sum(k == 0 for k in ranks) / len(rows) if rows else float("nan"),
-            "mrr": statistics.mean(1.0 / (k + 1) if k is not None else 0.0 for k in ranks) if rows else float("nan"),
-            "citations": statistics.mean(cited) if cited else float("nan"),
-            "key_facts": statistics.mean(facts) if facts else float("nan")}
+            "hit@1": mean([r["retrieval"]["hit@1"] for r in rows]),
+            "mrr": mean([r["retrieval"]["mrr"] for r in rows]),
+            "citations": mean([r["citation_precision"] for r in rows if r.get("citation_precision") is not None]),
+            "key_facts": mean([r["key_fact_recall"] for r in rows if r.get("key_fact_recall") is not None])}
 
 
 def main(argv: list[str] | None = None) -> int:

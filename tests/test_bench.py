@@ -173,7 +173,10 @@ def test_near_duplicate_report_finds_a_reissued_notice_and_splits_the_figures(co
     other = next(d for d in bodies if d not in (original, "reissued"))
     assert nd.near_duplicates(bodies, {other}, 0.8) == {other: set()}
 
-    rows = [{"gold_doc_ids": [original], "retrieved": ["reissued", original], "citation_precision": 0.0,
-             "key_fact_recall": 1.0},
-            {"gold_doc_ids": [other], "retrieved": [other], "citation_precision": 1.0, "key_fact_recall": 0.5}]
+    from rag.evaluate import retrieval_metrics
+
+    rows = [{"gold_doc_ids": [original], "retrieval": retrieval_metrics(["reissued", original], {original}),
+             "citation_precision": 0.0, "key_fact_recall": 1.0},
+            {"gold_doc_ids": [other], "retrieval": retrieval_metrics([other], {other}), "citation_precision": 1.0,
+             "key_fact_recall": 0.5}]
     assert nd.figures(rows) == {"n": 2, "hit@1": 0.5, "mrr": 0.75, "citations": 0.5, "key_facts": 0.75}
