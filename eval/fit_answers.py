@@ -57,6 +57,7 @@ from rag.index import NoticeIndex  # noqa: E402
 from rag.scorer import (ANSWERABLE_FEATURES, DENSE_ANSWERABLE, FEATURES, WEIGHTS_FILE, AnswerableModel,  # noqa: E402
                         ScorerWeights, SentenceModel, answerable_features, closest_meaning, fit_logistic,
                         lexical_mask)
+from rag.uncertainty import group_key  # noqa: E402
 
 
 def half_of(key: str, salt: str = "") -> str:
@@ -67,13 +68,9 @@ def half_of(key: str, salt: str = "") -> str:
 
 
 def split_key(row, name: str) -> str:
-    """The unit a set is split by: a korquad_tune article (doc ids korquad1-tune-AAA-PP), else the notice."""
-    if not row.doc_ids:
-        return row.id
-    doc = row.doc_ids[0]
-    if doc.startswith("korquad1-tune-"):
-        return doc.rsplit("-", 1)[0]
-    return doc
+    """The unit a set is split by: a korquad_tune article (doc ids korquad1-tune-AAA-PP), else the notice
+    (the groups `pressrag eval`'s bootstrap intervals resample)."""
+    return group_key(row.id, row.doc_ids)
 
 
 def collect(name: str, gold_path: Path, index_dir: Path, k: int = 8, limit: int | None = None,

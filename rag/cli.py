@@ -308,6 +308,21 @@ def check_floors(report: dict, floors: dict[str, float]) -> list[str]:
     return misses
 
 
+def load_baseline(path: Path) -> dict:
+    """A gold report written by ``pressrag eval --json-out`` (of a --compare run: its first mode)."""
+    try:
+        report = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ValueError(f"--baseline {path}: cannot read it ({exc.strerror or exc})") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ValueError(f"--baseline {path} is not a pressrag eval report (not JSON: {exc})") from None
+    report = report.get("a", report) if isinstance(report, dict) else report
+    if not isinstance(report, dict) or not isinstance(report.get("questions"), list):
+        raise ValueError(f"--baseline {path} is not a pressrag eval report (no questions; write one with "
+                         "pressrag eval --json-out)")
+    return report
+
+
 def _generative_settings(settings, replay: Optional[Path], stack: contextlib.ExitStack):
     """(settings flags, replay server or None) for generative evaluation: a replay server started for
     the run, or the configured endpoint."""
@@ -346,6 +361,9 @@ def evaluate(
         None, "--fail-under", metavar="METRIC=VALUE",
         help="Exit 1 when METRIC is below VALUE (false_refusal_rate: above); repeatable, e.g. hit@1=0.95"),
     floors: Optional[Path] = typer.Option(None, "--floors", help="A floors file like eval/floors.json (same test)"),
+    baseline: Optional[Path] = typer.Option(
+        None, "--baseline", help="A report saved with --json-out: print each metric's change since it, with a "
+                                 "paired 95% interval, and the questions whose answer changed"),
 ) -> None:
     """Score retrieval and answers against gold questions (or retrieval on a BEIR dataset)."""
     from rag import evaluate as ev
@@ -355,9 +373,12 @@ def evaluate(
         _fail("--replay replays a language model's replies: use it with --mode generative", 2)
     if beir is not None and EvalMode.generative in (mode, compare):
         _fail("--beir scores retrieval only; generative mode needs gold questions (--gold)", 2)
+    if baseline is not None and beir is not None:
+        _fail("--baseline compares answers to gold questions; --beir scores retrieval only", 2)
     base = _settings(index=index)
     try:
         wanted = parse_floors(fail_under, floors)
+        before = load_baseline(baseline) if baseline is not None else None
     except (ValueError, OSError) as exc:
         _fail(str(exc), 2)
     with contextlib.ExitStack() as stack:
@@ -386,6 +407,8 @@ def evaluate(
                 if server is not None:
                     report["replay"] = {"requests": server.requests, "misses": server.misses}
                 ev.print_gold_report(report)
+                if before is not None:
+                    ev.print_changes(before, report, str(baseline))
                 if compare:
                     other = ev.run_gold(gold_path, settings_for(compare), mode=retrieval_mode(compare), k=k,
                                         limit=limit, only=only)

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from ingest.normalize import squash
 from rag.settings import REPO_ROOT, Settings
+from rag.uncertainty import changed_questions, intervals, paired_changes
 
 DEFAULT_GOLD = REPO_ROOT / "eval" / "gold" / "dev.jsonl"
 TYPES = ("factoid", "number", "date", "list", "contact", "paraphrase", "multi", "unanswerable")
@@ -184,6 +185,7 @@ def run_gold(gold_path: Path, settings: Settings, mode: str = "hybrid", k: int =
                        (not answer.refused and row["key_fact_recall"] >= 0.999 and row["retrieval"]["hit@5"] == 1.0))
         rows.append(row)
     report = summarise(rows)
+    report["intervals"] = {m: [round(lo, 4), round(hi, 4)] for m, (lo, hi) in intervals(rows).items()}
     if getattr(assistant.answerer, "learned", False):
         report["refusal_thresholds"] = assistant.answerer.thresholds(assistant.index)
     report["mode"] = mode
@@ -320,6 +322,9 @@ def print_gold_report(report: dict, console=None) -> None:
         console.print(f"replay: {r['requests'] - r['misses']} of {r['requests']} prompts had a recorded reply"
                       + (" (the others changed since recording: re-record with eval/record_llm.py)"
                          if r["misses"] else ""))
+    if report.get("intervals"):
+        console.print("95% intervals (bootstrap over notices, 2,000 resamples): " + ", ".join(
+            f"{_LABELS.get(m, m)} {lo:.3f}–{hi:.3f}" for m, (lo, hi) in report["intervals"].items()))
     lat = report["latency_ms"]
     console.print(f"latency ms: retrieval p50 {lat['retrieval_p50']}, p95 {lat['retrieval_p95']}; "
                   f"answer p50 {lat['answer_p50']}, p95 {lat['answer_p95']}")
@@ -338,6 +343,41 @@ def print_gold_report(report: dict, console=None) -> None:
             else:
                 why.append("answered an unanswerable question")
             console.print(f"  {r['id']} [{r['type']}/{r['lang']}] {r['question'][:70]} — {'; '.join(why)}")
+
+
+_LABELS = {"mrr": "MRR", "key_fact_recall": "key facts", "citation_precision": "cite prec",
+           "refusal_accuracy": "refusal acc", "false_refusal_rate": "false ref"}
+
+
+def print_changes(before: dict, after: dict, label: str, console=None) -> None:
+    """The change of each metric from a saved run (``before``, a --json-out report) to this one, over the
+    questions both asked, with its paired 95% interval, then the questions whose answer changed."""
+    from rich.console import Console
+    from rich.table import Table
+
+    console = console or Console(width=max(Console().width, 140))
+    changes = paired_changes(before["questions"], after["questions"])
+    if not changes:
+        console.print(f"no question of this run is in {label}")
+        return
+    table = Table(title=f"change since {label} (paired bootstrap over notices, 2,000 resamples)")
+    for c in ("metric", "n", "before", "now", "change", "95% interval", "reading"):
+        table.add_column(c, justify="left" if c in ("metric", "reading") else "right")
+    for ch in changes:
+        table.add_row(_LABELS.get(ch.metric, ch.metric), str(ch.n), f"{ch.before:.3f}", f"{ch.after:.3f}",
+                      f"{ch.delta:+.3f}", f"{ch.low:+.3f} … {ch.high:+.3f}", ch.reading)
+    console.print(table)
+    changed = changed_questions(before["questions"], after["questions"])
+    console.print(f"{len(changed)} answers changed")
+    for old, new in changed[:30]:
+        facts = ""
+        if new.get("key_fact_recall") is not None and old.get("key_fact_recall") is not None:
+            facts = f"key facts {old['key_fact_recall']:.2f} → {new['key_fact_recall']:.2f}, "
+        refusal = (f"refused {old['refused']} → {new['refused']}, " if old["refused"] != new["refused"] else "")
+        console.print(f"  {new['id']}: {facts}{refusal}chars {len(old['answer'])} → {len(new['answer'])}  "
+                      f"{new['question'][:60]}")
+    if len(changed) > 30:
+        console.print(f"  … and {len(changed) - 30} more (--json-out keeps them all)")
 
 
 def print_comparison(a: dict, b: dict, mode_a: str, mode_b: str, console=None) -> None:

@@ -78,3 +78,30 @@ def test_eval_fail_under_sets_the_exit_code(demo_index_dir, tmp_path):
     assert failed.exit_code == 1 and "hit@1" in failed.output and "below the floor 1.01" in failed.output
     bad = runner.invoke(app, [*args, "--fail-under", "hit@1"])
     assert bad.exit_code == 2
+
+
+@pytest.mark.slow
+@pytest.mark.model
+def test_eval_reports_intervals_and_the_change_since_a_saved_run(demo_index_dir, tmp_path):
+    from pressrag.cli import app
+
+    runner = CliRunner()
+    args = ["eval", "--index", str(demo_index_dir)]
+    saved = tmp_path / "before.json"
+    first = runner.invoke(app, [*args, "--limit", "4", "--json-out", str(saved)])
+    assert first.exit_code == 0, first.output
+    report = json.loads(saved.read_text(encoding="utf-8"))
+    low, high = report["intervals"]["hit@1"]
+    assert low <= report["retrieval"]["hit@1"] <= high and "95% intervals" in first.output
+    # six questions now, four of them in the saved run: those four are compared, and nothing changed
+    again = runner.invoke(app, [*args, "--limit", "6", "--baseline", str(saved)])
+    assert again.exit_code == 0, again.output
+    assert "change since" in again.output and "0 answers changed" in again.output
+    assert "same" in again.output and "within noise" not in again.output
+    # a file that is not a report: one line, exit 2
+    other = tmp_path / "floors.json"
+    other.write_text(json.dumps({"retrieval": {"hit@1": 0.9}}), encoding="utf-8")
+    bad = runner.invoke(app, [*args, "--limit", "1", "--baseline", str(other)])
+    assert bad.exit_code == 2 and "is not a pressrag eval report" in bad.output
+    missing = runner.invoke(app, [*args, "--limit", "1", "--baseline", str(tmp_path / "nope.json")])
+    assert missing.exit_code == 2 and "cannot read it" in missing.output
