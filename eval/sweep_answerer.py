@@ -6,6 +6,10 @@ prints key-fact recall (a refusal scores 0, as in ``pressrag eval``) and citatio
 of an answer's cited notices that are gold notices) for each half and for the whole set, and the
 median length of the answers given (a setting can buy key facts with longer answers).
 
+The last two columns compare each value with the setting's current one over the same questions:
+the change and its paired 95% bootstrap interval (``rag/uncertainty.py``, questions resampled by notice
+or article), read as better, worse, within noise or same.
+
 The halves are eval/fit_answers.py's (a korquad_tune article's paragraphs stay together; other sets
 split by notice), so a value chosen on half A is checked on half B, the half the answer weights were
 not fitted on.
@@ -31,6 +35,7 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "eval"))
 
 from fit_answers import half_of, split_key  # noqa: E402  (the halves the answer weights are fitted on)
+from rag.uncertainty import paired_changes  # noqa: E402
 
 if TYPE_CHECKING:
     from rag.service import Assistant
@@ -52,30 +57,44 @@ def sweep(setting: str, values: list[float], assistant: Assistant, gold_path: Pa
             items.append((q, half_of(split_key(q, gold_path.stem)), assistant.retriever.run(q.question, k=8)))
     halves = {h: sum(half == h for _, half, _ in items) for h in "AB"}
     lines = [f"{gold_path}: {len(items)} answerable questions (half A {halves['A']}, half B {halves['B']})",
-             f"| {setting} | key facts A | key facts B | key facts | chars p50 | citations A | citations B | citations |",
-             "|---|---|---|---|---|---|---|---|"]
+             f"| {setting} | key facts A | key facts B | key facts | chars p50 | citations A | citations B | citations "
+             "| key facts vs now | citations vs now |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
     print("\n".join(lines), flush=True)
     original = getattr(answerer, setting)
+
+    def answer_all(value: float) -> list[dict]:
+        """One `pressrag eval`-style row per question, answered with ``setting`` at ``value``."""
+        setattr(answerer, setting, value)
+        rows = []
+        for q, half, retrieval in items:
+            answer = answerer.run(q.question, retrieval, assistant.index)
+            cited = [c.doc_id for c in answer.citations]
+            rows.append({"id": q.id, "half": half, "gold_doc_ids": list(q.doc_ids), "answer": answer.answer,
+                         "refused": answer.refused, "retrieved": retrieval.doc_ids[:1],
+                         "key_fact_recall": 0.0 if answer.refused else key_fact_recall(answer.answer, q.key_facts),
+                         "citation_precision": (sum(d in q.doc_ids for d in cited) / len(cited)
+                                                if cited and not answer.refused else None)})
+        return rows
+
     try:
+        now = answer_all(original)
         for value in values:
-            setattr(answerer, setting, value)
-            facts: dict[str, list[float]] = {"A": [], "B": []}
-            cites: dict[str, list[float]] = {"A": [], "B": []}
-            chars: list[int] = []
-            for q, half, retrieval in items:
-                answer = answerer.run(q.question, retrieval, assistant.index)
-                facts[half].append(0.0 if answer.refused else key_fact_recall(answer.answer, q.key_facts))
-                cited = [c.doc_id for c in answer.citations]
-                if not answer.refused:
-                    chars.append(len(answer.answer))
-                if cited and not answer.refused:
-                    cites[half].append(sum(d in q.doc_ids for d in cited) / len(cited))
+            rows = now if value == original else answer_all(value)
+            facts = {h: [r["key_fact_recall"] for r in rows if r["half"] == h] for h in "AB"}
+            cites = {h: [r["citation_precision"] for r in rows if r["half"] == h and r["citation_precision"] is not None]
+                     for h in "AB"}
+            chars = [len(r["answer"]) for r in rows if not r["refused"]]
             facts_row = [mean(facts["A"]), mean(facts["B"]), mean(facts["A"] + facts["B"])]
             cites_row = [mean(cites["A"]), mean(cites["B"]), mean(cites["A"] + cites["B"])]
             p50 = float(np.median(chars)) if chars else 0.0
             marker = " (now)" if value == original else ""
+            changes = {c.metric: c for c in paired_changes(now, rows)}
+            versus = [f"{c.delta:+.3f} ({c.low:+.3f}…{c.high:+.3f}) {c.reading}" if (c := changes.get(m)) else "–"
+                      for m in ("key_fact_recall", "citation_precision")]
             lines.append(f"| {value}{marker} | " + " | ".join(f"{v:.3f}" for v in facts_row)
-                         + f" | {p50:.0f} | " + " | ".join(f"{v:.3f}" for v in cites_row) + " |")
+                         + f" | {p50:.0f} | " + " | ".join(f"{v:.3f}" for v in cites_row) + " | "
+                         + " | ".join(versus) + " |")
             print(lines[-1], flush=True)
     finally:
         setattr(answerer, setting, original)

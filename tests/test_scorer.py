@@ -425,14 +425,19 @@ def test_sweep_script_reports_both_halves_and_restores_the_setting(tmp_path):
 
     assistant = _demo_assistant(tmp_path)
     answerer = assistant.answerer
-    lines = sweep_answerer.sweep("other_notice_gain", [0.0, 1.0], assistant,
+    lines = sweep_answerer.sweep("other_notice_gain", [0.0, 0.25, 1.0], assistant,
                                  REPO / "eval" / "gold" / "dev.jsonl", limit=24)
-    rows = [line for line in lines if line.startswith("| 0.0") or line.startswith("| 1.0")]
-    assert len(rows) == 2 and answerer.other_notice_gain == 0.25
+    rows = [line for line in lines if line.startswith(("| 0.0", "| 0.25", "| 1.0"))]
+    assert len(rows) == 3 and answerer.other_notice_gain == 0.25
     counts = re.search(r"half A (\d+), half B (\d+)", lines[0])
     assert counts and min(int(counts[1]), int(counts[2])) > 0
     # citation precision cannot fall when other notices must add all of the question's terms to be quoted
-    cites = [float(row.split("|")[-2]) for row in rows]
-    assert cites[1] >= cites[0]
+    cells = [[c.strip() for c in row.split("|")[1:-1]] for row in rows]
+    cites = [float(c[7]) for c in cells]
+    assert cites[2] >= cites[0]
+    # the last two columns compare each value with the current one (0.25): itself reads "same"
+    assert cells[1][0] == "0.25 (now)" and cells[1][8].endswith("same") and cells[1][9].endswith("same")
+    for c in cells:
+        assert all(col.endswith(("better", "worse", "within noise", "same")) for col in c[8:10])
     with pytest.raises(SystemExit):
         sweep_answerer.sweep("no_such_setting", [1.0], assistant, REPO / "eval" / "gold" / "dev.jsonl", limit=1)
