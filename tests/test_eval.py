@@ -93,9 +93,26 @@ def test_the_extra_held_out_set_asks_new_things_of_the_diagnosed_notices():
     assert sum(q.type == "unanswerable" and not q.doc_ids for q in extra.questions) == 8
 
 
+def test_the_fresh_held_out_set_asks_about_notices_no_other_tuned_set_cites():
+    """heldout_fresh: 40 questions in dev's mix from the notices that neither dev nor the diagnosed and
+    extra sets (both read and tuned on) cite, none repeated from the blind set."""
+    fresh = load_gold(HELDOUT / "heldout_fresh.jsonl")
+    assert len(fresh.questions) == 40 and not fresh.problems
+    assert {q.type for q in fresh.questions} == {"factoid", "number", "date", "list", "contact", "paraphrase",
+                                                  "multi", "unanswerable"}
+    assert sum(q.lang == "en" for q in fresh.questions) == 10
+    assert all(not q.doc_ids and not q.key_facts for q in fresh.questions if q.type == "unanswerable")
+    tuned = {d for name in ("dev.jsonl", "heldout_diagnosed.jsonl", "heldout_extra.jsonl")
+             for q in load_gold(HELDOUT / name).questions for d in q.doc_ids}
+    assert not tuned & {d for q in fresh.questions for d in q.doc_ids}
+    blind = load_gold(HELDOUT / "heldout_blind.jsonl")
+    assert not {q.question for q in fresh.questions} & {q.question for q in blind.questions}
+
+
 @pytest.mark.slow
 @pytest.mark.model
-@pytest.mark.parametrize("name", ["heldout_diagnosed.jsonl", "heldout_blind.jsonl", "heldout_extra.jsonl"])
+@pytest.mark.parametrize("name", ["heldout_diagnosed.jsonl", "heldout_blind.jsonl", "heldout_extra.jsonl",
+                                  "heldout_fresh.jsonl"])
 def test_regression_gate_on_the_held_out_press_release_sets(demo_index_dir, name):
     """Answers must carry over to press-release questions about notices dev never asks about."""
     from rag.settings import Settings
