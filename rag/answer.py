@@ -52,7 +52,7 @@ ENGLISH_NOTE = "Answer quoted from the Korean source notices."
 # press-release questions (eval/gold/heldout_*.jsonl), all paraphrases, and 4 of korquad_tune's 1,875,
 # while it caught none of dev's unanswerable questions and 2 of korquad_tune's 48.
 # What the two kept rules add beyond the thresholds (refusals of unanswerable / answerable questions;
-# README "Audit of the question-reading refusal rules", before the meaning floor): value_missing dev
+# docs/measurements.md, "Audit of the question-reading refusal rules", before the meaning floor): value_missing dev
 # +5 / 0, korquad_tune 0 / +2, held-out sets +1 / 0 (the only refusal that carried over to an unseen
 # set); unknown_words dev +1 / 0, korquad_tune +2 / +10, held-out 0 / +1. The meaning floor now
 # overrules unknown_words where a sentence is close in meaning (rag/scorer.py MEANING_OVERRULES).

@@ -291,7 +291,7 @@ class NoticeIndex:
         weighs its two terms' ``weights``) that the chunk holds adjacent too; None when the index was
         built without sentence terms. "국회 통과" as a phrase, not 국회 in one sentence and 통과 in
         another: where paragraphs of one article share their words, the one the question paraphrases
-        shares its word order (korquad_tune, AutoRAG; README, fusion weights)."""
+        shares its word order (korquad_tune, AutoRAG; docs/measurements.md, fusion weights)."""
         if self._sequences is None:
             self._sequences = TermSequences.from_tokens(self.tokens)
         return pair_coverage(rows, weights, terms, self._sequences)

@@ -231,6 +231,6 @@ def open_qdrant(index, url: str = "", path: str = "", collection: str = "pressra
                            "PRESSRAG_QDRANT_PATH (a folder for Qdrant's embedded local mode)")
     col = QdrantCollection(_client(url, str(path) if path else ""), collection, index)
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # local mode warns above 20,000 points (see README's scale table)
+        warnings.simplefilter("ignore")  # local mode warns above 20,000 points (see docs/measurements.md, "Search layer and scale")
         col.sync()
     return SearchStores(dense=QdrantDense(col), lexical=QdrantLexical(col), meta=RowMeta(index.chunks), name="qdrant")
