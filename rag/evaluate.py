@@ -385,14 +385,18 @@ def print_comparison(a: dict, b: dict, mode_a: str, mode_b: str, console=None) -
     from rich.table import Table
 
     console = console or Console(width=max(Console().width, 140))
-    table = Table(title=f"{mode_a} vs {mode_b}")
-    for c in ("metric", mode_a, mode_b, "Δ"):
-        table.add_column(c, justify="right" if c != "metric" else "left")
+    table = Table(title=f"{mode_a} vs {mode_b} (95% interval of Δ: paired bootstrap over notices)")
+    for c in ("metric", mode_a, mode_b, "Δ", "95% interval", "reading"):
+        table.add_column(c, justify="left" if c in ("metric", "reading") else "right")
+    # the same questions in both runs: a paired interval says whether Δ is more than noise
+    paired = {c.metric: c for c in paired_changes(a["questions"], b["questions"])}
     for group in ("retrieval", "answer"):
         for metric, va in a[group].items():
             vb = b[group].get(metric)
             if isinstance(va, (int, float)) and isinstance(vb, (int, float)):
-                table.add_row(f"{group}.{metric}", _fmt(va), _fmt(vb), f"{vb - va:+.3f}")
+                ch = paired.get(metric)
+                table.add_row(f"{group}.{metric}", _fmt(va), _fmt(vb), f"{vb - va:+.3f}",
+                              f"{ch.low:+.3f} … {ch.high:+.3f}" if ch else "", ch.reading if ch else "")
     console.print(table)
     changed = [(ra, rb) for ra, rb in zip(a["questions"], b["questions"]) if ra["pass"] != rb["pass"]]
     for ra, rb in changed:

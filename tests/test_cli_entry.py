@@ -105,3 +105,8 @@ def test_eval_reports_intervals_and_the_change_since_a_saved_run(demo_index_dir,
     assert bad.exit_code == 2 and "is not a pressrag eval report" in bad.output
     missing = runner.invoke(app, [*args, "--limit", "1", "--baseline", str(tmp_path / "nope.json")])
     assert missing.exit_code == 2 and "cannot read it" in missing.output
+    # two modes in one run: the difference of each metric comes with its paired interval and a reading
+    modes = runner.invoke(app, [*args, "--limit", "6", "--mode", "dense", "--compare", "bm25"])
+    assert modes.exit_code == 0, modes.output
+    row = next(line for line in modes.output.splitlines() if "retrieval.hit@1" in line)
+    assert "…" in row and any(word in row for word in ("better", "worse", "within noise", "same"))
