@@ -47,8 +47,8 @@ def sweep(setting: str, values: list[float], assistant: Assistant, gold_path: Pa
     from rag.evaluate import gold_id_aliases, key_fact_recall, load_gold, mean
 
     answerer = assistant.answerer
-    if not hasattr(answerer, setting):
-        raise SystemExit(f"the answerer has no setting named {setting!r}")
+    if not hasattr(answerer.settings, setting):
+        raise SystemExit(f"the answerer has no setting named {setting!r} (see rag/answer_settings.py)")
     aliases = gold_id_aliases(assistant.index.notices)
     items = []
     for q in load_gold(gold_path).questions[:limit]:
@@ -61,11 +61,13 @@ def sweep(setting: str, values: list[float], assistant: Assistant, gold_path: Pa
              "| key facts vs now | citations vs now |",
              "|---|---|---|---|---|---|---|---|---|---|"]
     print("\n".join(lines), flush=True)
-    original = getattr(answerer, setting)
+    settings = answerer.settings
+    original = getattr(settings, setting)
 
     def answer_all(value: float) -> list[dict]:
         """One `pressrag eval`-style row per question, answered with ``setting`` at ``value``."""
-        setattr(answerer, setting, value)
+        # the command line gives numbers: a count (max_chars) or a flag (whole_top_notice) keeps its type
+        answerer.settings = replace(settings, **{setting: type(original)(value)})
         rows = []
         for q, half, retrieval in items:
             answer = answerer.run(q.question, retrieval, assistant.index)
@@ -97,13 +99,13 @@ def sweep(setting: str, values: list[float], assistant: Assistant, gold_path: Pa
                          + " | ".join(versus) + " |")
             print(lines[-1], flush=True)
     finally:
-        setattr(answerer, setting, original)
+        answerer.settings = settings
     return lines
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("setting", help="an ExtractiveAnswerer attribute, e.g. other_notice_gain")
+    parser.add_argument("setting", help="a field of rag/answer_settings.py AnswerSettings, e.g. other_notice_gain")
     parser.add_argument("values", type=float, nargs="+")
     parser.add_argument("--set", nargs=2, action="append", metavar=("INDEX", "GOLD"), required=True,
                         help="an index folder and the gold questions to ask it (repeatable)")

@@ -25,7 +25,7 @@ import functools
 import re
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
 import numpy as np
@@ -34,6 +34,7 @@ from ingest.korean import search_terms
 from ingest.metadata import contact_block, lead_start
 from ingest.models import Notice
 from ingest.normalize import squash
+from rag.answer_settings import AnswerSettings
 from rag.embed import Embedder
 from rag.scorer import (FEATURES, WEIGHTS_FILE, ScorerWeights, SentenceModel, bigram_share, closest_meaning,
                         content_bigrams, safe_log_length)
@@ -144,114 +145,25 @@ class ExtractiveAnswerer:
 
     mode = "extractive"
 
-    def __init__(self, embedder: Embedder | None = None, max_chars: int = 365, max_notices: int = 3,
-                 min_coverage: float = 0.15, min_lexical_coverage: float = 0.6, idf: Callable[[str], float] | None = None,
-                 max_sentence_embeddings: int = 12, max_sentence_chars: int = 160, other_notice_gain: float = 0.25,
-                 other_notice_relative: float = 0.7, other_notice_probability: float = 0.2,
-                 referee_top_notice: bool = True,
-                 plural_relative: float = 0.9, long_quote_penalty: float = 0.2, compound_credit: float = 0.7,
-                 inline_list_bonus: float = 0.2, weights: ScorerWeights | Path | None = None, learned: bool | None = None,
-                 learned_weight: float = 0.0, part_value_fit: float = 0.5,
-                 neighbour_credit: float = 0.8, meaning_below: float = 0.5):
-        if max_chars < 50:
-            raise ValueError(f"max_chars must be at least 50, got {max_chars}")
-        if not 0.0 <= min_coverage <= 1.0:
-            raise ValueError(f"min_coverage must be within [0, 1], got {min_coverage}")
-        if not 0.0 <= compound_credit <= 1.0:
-            raise ValueError(f"compound_credit must be within [0, 1], got {compound_credit}")
-        if not 0.0 <= meaning_below <= 1.01:
-            raise ValueError(f"meaning_below must be within [0, 1.01], got {meaning_below}")
-        for name, value in (("long_quote_penalty", long_quote_penalty), ("inline_list_bonus", inline_list_bonus)):
-            if value < 0:
-                raise ValueError(f"{name} must not be negative, got {value}")
-        if not 0.0 <= other_notice_probability <= 1.0:
-            raise ValueError(f"other_notice_probability must be within [0, 1], got {other_notice_probability}")
+    def __init__(self, embedder: Embedder | None = None, idf: Callable[[str], float] | None = None,
+                 settings: AnswerSettings | None = None, weights: ScorerWeights | Path | None = None,
+                 learned: bool | None = None, **overrides):
+        """``settings`` (rag/answer_settings.py; the measured defaults when None), with any of its fields
+        given by name in ``overrides``: ``ExtractiveAnswerer(embedder, idf=index.idf, max_chars=200)``.
+        An unknown name or a bad value raises ValueError naming the setting."""
+        settings = settings or AnswerSettings()
+        unknown = sorted(set(overrides) - {f.name for f in fields(AnswerSettings)})
+        if unknown:
+            raise ValueError(f"no answer setting named {', '.join(unknown)}")
+        # read by every method (``self.settings.max_chars``); eval/sweep_answerer.py replaces it
+        self.settings = replace(settings, **overrides) if overrides else settings
         self.embedder = embedder
-        self.max_chars = max_chars
-        self.max_notices = max_notices
-        self.min_coverage = min_coverage
-        self.min_lexical_coverage = min_lexical_coverage
         self.idf = idf or (lambda term: 1.0)
-        self.max_sentence_embeddings = max_sentence_embeddings
-        self.max_sentence_chars = max_sentence_chars
-        # the share of the question's term weight a sentence from a not-yet-cited notice must add.
-        # 0.25 (was 0.15), chosen with eval/sweep_answerer.py (2026-12-04): the largest value that
-        # costs no dev key fact (dev unchanged 0.15-0.25, drops at 0.3); korquad_tune citation
-        # precision 0.869 -> 0.909 on half A and 0.879 -> 0.921 on half B, key facts +0.002 / -0.006.
-        self.other_notice_gain = other_notice_gain
-        # ... and score at least this share of the best sentence's score. 0.7 (was 0, i.e. no bound),
-        # chosen with eval/sweep_answerer.py (2026-12-04): the largest value that costs no key fact on
-        # either half of dev or korquad_tune (dev drops at 0.9); korquad_tune citation precision
-        # 0.909 -> 0.920 on half A and 0.915 -> 0.930 on half B.
-        self.other_notice_relative = other_notice_relative
-        # ... and the learned scorer must rate it at least this share of the best sentence's probability
-        # (its word overlap alone let a sibling paragraph's sentence in). 0.2, chosen with
-        # eval/sweep_answerer.py (2026-12-04) as the smallest value at half A's best: korquad_tune citation
-        # precision 0.923 -> 0.935 on half A, 0.929 -> 0.939 on half B, key facts unchanged (0.941);
-        # dev citations 0.985 -> 0.993, key facts unchanged. 0.3-1.0 give the same on half A.
-        self.other_notice_probability = other_notice_probability
-        # When the best sentence by word overlap is not from retrieval's top notice, the learned scorer
-        # referees: the top notice's best sentence leads if the scorer rates it higher. Measured with
-        # eval/sweep_answerer.py (2026-12-04): korquad_tune key facts 0.939 -> 0.943 (half A), 0.943 ->
-        # 0.943 (B), citations 0.935 -> 0.944 (A), 0.939 -> 0.940 (B); dev unchanged.
-        self.referee_top_notice = referee_top_notice
-        self.plural_relative = plural_relative
-        # how much the rank of a sentence's chunk in retrieval adds to its word-overlap score (Korean).
-        # 0.4 (was 0.25), chosen with eval/sweep_answerer.py (2026-12-04), after retrieval gained the
-        # pair and day signals. Key facts: dev A 0.897 -> 0.908, B 0.933 -> 0.933; korquad_tune A 0.931
-        # -> 0.942, B 0.933 -> 0.944; citations +-0.001. Part of it is length: a larger prior brings
-        # the other sentences' scores nearer the best one's, so more pass _select's bar (chars p50 dev
-        # 395 -> 397, korquad_tune 184 -> 222). 0.6 gained more (korquad_tune 0.946) at dev 404 chars,
-        # over issue 11's 400; 0.8 and 1.0 lose a dev half-B key fact.
-        self.rank_prior = 0.4
-        self.long_quote_penalty = long_quote_penalty
-        self.compound_credit = compound_credit
-        self.inline_list_bonus = inline_list_bonus
         self._terms_cache: dict[str, frozenset[str]] = {}
         self._squash_cache: dict[str, str] = {}
         # the learned sentence scorer (rag/scorer.py); ``learned=False`` keeps the word-overlap scores
         # default: learned whenever fitted weights ship (or are given)
         self.learned = learned if learned is not None else (weights is not None or WEIGHTS_FILE.exists())
-        # how much the learned probability adds to a sentence's word-overlap score when selecting
-        self.learned_weight = learned_weight
-        # Each part of a question in parts that asks for a value gets a sentence stating one
-        # (_add_part_values; 1.0 turns it off). 0.5 and 0.8, chosen with eval/sweep_answerer.py
-        # (2026-12-04) on dev and on held-out press-release questions written from the other notices
-        # (eval/gold/heldout_diagnosed.jsonl): its key facts 0.786 -> 0.833 (0.4-0.5 the
-        # same; 0.3 costs a dev half-B fact; neighbour credit 0.5 gains less); dev and korquad_tune
-        # unchanged (korquad_tune has 4 questions in parts, none asking a value).
-        self.part_value_fit = part_value_fit
-        self.neighbour_credit = neighbour_credit
-        self.value_followup = True
-        # The closing contact block ("문 의: 고용정책총괄과 김철수(044-…)") is quoted only for a question about
-        # whom to contact: it answered no other question, yet took part of the length budget (dev-038,
-        # held-221). Measured 2026-12-05 (pressrag eval): no key fact, citation or refusal changed on dev,
-        # korquad_tune or the three held-out sets; 8 answers changed, dropping the contact line or
-        # quoting another sentence of the notice in its place.
-        self.quote_contact_lines = False
-        # A Korean question none of whose candidate sentences holds this share of its (IDF-weighted)
-        # words asks in other words than the notices: its sentences are ranked by meaning too, as an
-        # English question's are. Swept with eval/sweep_answerer.py (2026-12-04, halves of
-        # eval/fit_answers.py): dev key facts 0.935 -> 0.943 at 0.4-0.5 (half A +0.011, half B the
-        # same; 0.6 costs a half-B fact), citations 0.993 -> 1.000; korquad_tune 0.946 -> 0.947 at 0.5
-        # (A 0.942 -> 0.943, B 0.950 -> 0.951), citations 0.943 -> 0.944; heldout_diagnosed and
-        # heldout_extra unchanged. 0 turns it off; above 1, every Korean question (dev 0.928).
-        self.meaning_below = meaning_below
-        self.min_notices_for_idf = 30
-        # A sentence of a notice not yet cited answers a part of an English question only when it scores
-        # this share of the best sentence's score for the whole question. 0.8 (was other_notice_relative,
-        # 0.7), set 2026-12-05 once every candidate is ranked by meaning (not only the first 12): on dev,
-        # dev-071's stray sentence from another notice scores 0.70 of the best and dev-004's second
-        # notice, which the question asks about, 0.84; any value from 0.71 to 0.85 keeps both, and the
-        # held-out sets' answers are the same from 0.7 to 1.0. Chosen on those two dev questions.
-        self.english_part_relative = 0.8
-        # The top notice's sentences outside the retrieved chunks are candidates too (small-to-big: the
-        # answer is often in the notice's other chunk, e.g. its lead, while the question's words match
-        # a later paragraph). Measured 2026-12-05 (pressrag eval): dev key facts 0.958 -> 0.963 (half A
-        # 0.961 -> 0.968, B the same), heldout_diagnosed 0.912 -> 0.927; korquad_tune key facts,
-        # citations and refusals unchanged (its paragraphs are mostly one chunk), chars p50 221 -> 222;
-        # no refusal or citation changed on any set. The top two notices instead: the same answers.
-        self.whole_top_notice = True
         self._weights = weights
         self._query_cache: dict[str, np.ndarray] = {}
 
@@ -309,8 +221,8 @@ class ExtractiveAnswerer:
         for term, weight in q_terms.items():
             if term in terms or (len(term) > 1 and term in squashed):
                 got += weight
-            elif self.compound_credit and len(term) >= 3 and _HANGUL.match(term):
-                got += self.compound_credit * weight * _compound_overlap(term, squashed)
+            elif self.settings.compound_credit and len(term) >= 3 and _HANGUL.match(term):
+                got += self.settings.compound_credit * weight * _compound_overlap(term, squashed)
         return got / total
 
     def _candidates(self, question: str, retrieval: Retrieval, index: NoticeIndex) -> list[_Candidate]:
@@ -320,8 +232,8 @@ class ExtractiveAnswerer:
         ``quote_contact_lines``)."""
         seen: set[tuple[str, int]] = set()
         out: list[_Candidate] = []
-        docs = [d for d in retrieval.doc_ids[: self.max_notices] if d in index.notices]
-        contacts = self.quote_contact_lines or is_contact_question(question)
+        docs = [d for d in retrieval.doc_ids[: self.settings.max_notices] if d in index.notices]
+        contacts = self.settings.quote_contact_lines or is_contact_question(question)
         block_at = {d: (len(index.notices[d].body) if contacts else _contact_offset(index.notices[d].body))
                     for d in docs}
 
@@ -341,7 +253,7 @@ class ExtractiveAnswerer:
         for rank, hit in enumerate(retrieval.hits):
             if hit.chunk.doc_id in block_at:
                 add(hit.chunk.doc_id, hit.chunk.sentences, rank)
-        if self.whole_top_notice and docs:
+        if self.settings.whole_top_notice and docs:
             add(docs[0], index.sentence_spans(docs[0]), len(retrieval.hits))
         return out
 
@@ -364,7 +276,7 @@ class ExtractiveAnswerer:
         korean_terms = [t for t in q_terms if _HANGUL.search(t)]
         if (self._value_missing(question, retrieval, index)
                 # The Korean names an English question carries (부처, 사업, 인물) must be in the notices.
-                or lang == "en" and korean_terms and index.known_share(korean_terms) < self.min_lexical_coverage):
+                or lang == "en" and korean_terms and index.known_share(korean_terms) < self.settings.min_lexical_coverage):
             return self._refuse(question, retrieval, index, started)
         candidates = self._candidates(question, retrieval, index)
         scored = self._score(question, q_terms, candidates, lang)
@@ -374,8 +286,8 @@ class ExtractiveAnswerer:
             best = max(scored, key=lambda c: c.score)
             # A Korean question whose words the notices mostly never use is about something else.
             unknown_words = (retrieval.lexical_coverage is not None
-                             and retrieval.lexical_coverage < self.min_lexical_coverage)
-            if (unknown_words or self._evidence_coverage(q_terms, best, index) < self.min_coverage
+                             and retrieval.lexical_coverage < self.settings.min_lexical_coverage)
+            if (unknown_words or self._evidence_coverage(q_terms, best, index) < self.settings.min_coverage
                     or self._focus_missing(question, answering)):
                 return self._refuse(question, retrieval, index, started)
         chosen = self._select(scored, q_terms, index, question)
@@ -468,13 +380,13 @@ class ExtractiveAnswerer:
                  else {})
         if model.refuses(judged.confidence, flags, judged.answerable, judged.closest):
             return self._refuse(question, retrieval, index, started)
-        by_meaning = lang == "en" or float(x[:, FEATURES.index("coverage")].max()) < self.meaning_below
+        by_meaning = lang == "en" or float(x[:, FEATURES.index("coverage")].max()) < self.settings.meaning_below
         scored = self._score(question, q_terms, candidates, lang, probabilities,
                              dense=self._stored_meaning(question, retrieval, index, candidates) if by_meaning else None)
         chosen = self._select(scored, q_terms, index, question)
-        if self.value_followup:
+        if self.settings.value_followup:
             chosen = self._add_missing_value(question, chosen, scored)
-        if self.part_value_fit < 1.0:
+        if self.settings.part_value_fit < 1.0:
             chosen = self._add_part_values(question, chosen, scored, q_terms, index)
         return self._compose(question, chosen, index, started, note)
 
@@ -495,7 +407,7 @@ class ExtractiveAnswerer:
         plural = is_plural_question(question)
         # two asked values need two sentences of evidence: a plural question's answer may run to 1.5x
         # (dev-052: the second notice's head count did not fit beside the first notice's)
-        budget = self.max_chars * (1.5 if plural else 1.2)
+        budget = self.settings.max_chars * (1.5 if plural else 1.2)
         ranked = sorted(scored, key=lambda c: -c.score)
         for doc_id in docs if plural else docs[:1]:
             mine = [c for c in out if c.doc_id == doc_id]
@@ -530,7 +442,7 @@ class ExtractiveAnswerer:
         if len(parts) < 2:
             return chosen
         out = list(chosen)
-        budget = self.max_chars * 1.5  # two asked values need two sentences of evidence (as _add_missing_value)
+        budget = self.settings.max_chars * 1.5  # two asked values need two sentences of evidence (as _add_missing_value)
         for part in parts:
             pattern = _asked_value_pattern(part)
             part_terms = {t: q_terms[t] for t in self._terms(part) if t in q_terms}
@@ -541,7 +453,7 @@ class ExtractiveAnswerer:
             if not fits:
                 continue
             best_fit, i = max(fits)
-            if best_fit < self.part_value_fit * max(every):
+            if best_fit < self.settings.part_value_fit * max(every):
                 continue
             if any(pattern.search(c.text) and self._part_fit(part_terms, c, index) >= 0.8 * best_fit for c in out):
                 continue
@@ -567,7 +479,7 @@ class ExtractiveAnswerer:
         before = self._body_terms(cand.doc_id, *spans[k - 1], index) if k > 0 else frozenset()
         squashed = self._squash(cand.text)
         total = sum(part_terms.values()) or 1.0
-        got = sum(w if (t in own or (len(t) > 1 and t in squashed)) else self.neighbour_credit * w if t in before else 0.0
+        got = sum(w if (t in own or (len(t) > 1 and t in squashed)) else self.settings.neighbour_credit * w if t in before else 0.0
                   for t, w in part_terms.items())
         return got / total
 
@@ -614,13 +526,13 @@ class ExtractiveAnswerer:
         flags = {"value_missing": self._value_missing(question, retrieval, index), "unknown_words": False}
         # Most of the question's words occur nowhere in the index ("국방부의 KF-21 …" over other notices).
         # IDF shares mean something only over a corpus: on a few notices every word is "rare" (issue 11).
-        if len(index.notices) >= self.min_notices_for_idf:
+        if len(index.notices) >= self.settings.min_notices_for_idf:
             if question_language(question) == "en":
                 korean = [t for t in search_terms(question) if _HANGUL.search(t) and t not in QUESTION_WORDS]
-                flags["unknown_words"] = bool(korean) and index.known_share(korean) < self.min_lexical_coverage
+                flags["unknown_words"] = bool(korean) and index.known_share(korean) < self.settings.min_lexical_coverage
             else:
                 flags["unknown_words"] = (retrieval.lexical_coverage is not None
-                                          and retrieval.lexical_coverage < self.min_lexical_coverage)
+                                          and retrieval.lexical_coverage < self.settings.min_lexical_coverage)
         return flags
 
     def _part_meaning(self, part: str, candidates: list[_Candidate], index: NoticeIndex) -> np.ndarray | None:
@@ -653,7 +565,7 @@ class ExtractiveAnswerer:
             # index's title + sentence vectors rank worse here (dev English key facts 0.724 against
             # 0.822), so an index without bare sentence vectors embeds them now (~0.3-0.5 s on two
             # cores): only the sentences of the best chunks.
-            pool = candidates[: self.max_sentence_embeddings]
+            pool = candidates[: self.settings.max_sentence_embeddings]
             vectors = self.embedder.embed_passages([c.text for c in pool])
             query = self.embedder.embed_query(question)
             dense = np.full(len(candidates), 0.0)
@@ -664,17 +576,17 @@ class ExtractiveAnswerer:
         for i, cand in enumerate(candidates):
             coverage = self._coverage(q_terms, self._span_terms(cand), cand.text)
             prior = 1.0 / (1.0 + 0.15 * cand.chunk_rank)
-            score = coverage + self.rank_prior * prior
+            score = coverage + self.settings.rank_prior * prior
             if dense is not None:
                 # e5 puts almost any two texts above cosine 0.75: only the part above it says "related"
                 score = 0.5 * coverage + 4.0 * max(dense[i] - 0.75, 0.0) + 0.1 * prior
             if probabilities is not None:
-                score += self.learned_weight * float(probabilities[i])
+                score += self.settings.learned_weight * float(probabilities[i])
             start, end = self._trim(cand, q_terms, shortest=lang == "ko", figure=_asks_number(question))
             # A long quote spends the answer's length budget that two short, precise sentences would share.
-            score -= self.long_quote_penalty * max(0, end - start - _LONG_QUOTE) / self.max_chars
+            score -= self.settings.long_quote_penalty * max(0, end - start - _LONG_QUOTE) / self.settings.max_chars
             if list_question and len(_INLINE_ITEM.findall(cand.text)) >= 2:
-                score += self.inline_list_bonus
+                score += self.settings.inline_list_bonus
             out.append(replace(cand, start=start, end=end, text=cand.text[start - cand.start:end - cand.start],
                                probability=float(probabilities[i]) if probabilities is not None else 0.0,
                                score=score, coverage=coverage,
@@ -711,7 +623,7 @@ class ExtractiveAnswerer:
                         if frozenset().union(*found[i:j + 1]) == wanted)
                 _, i, j = min(runs)
                 a, b = parts[i][0], parts[j][1]
-        if b - a > self.max_sentence_chars:
+        if b - a > self.settings.max_sentence_chars:
             piece = text[a:b]
             bounds = [0] + [m.end() for m in _CLAUSE_BREAK.finditer(piece)] + [len(piece)]
             clauses = [(x, y) for x, y in zip(bounds, bounds[1:]) if y > x]
@@ -793,7 +705,7 @@ class ExtractiveAnswerer:
         A one-part question is answered from its best notice; a two-part or plural one may need more.
         """
         several = len(question_parts(question)) > 1 or is_plural_question(question)
-        docs = retrieval.doc_ids[: self.max_notices] if several else retrieval.doc_ids[:1]
+        docs = retrieval.doc_ids[: self.settings.max_notices] if several else retrieval.doc_ids[:1]
         return [index.notices[d] for d in docs]
 
     def _evidence_coverage(self, q_terms: dict[str, float], best: _Candidate, index: NoticeIndex) -> float:
@@ -811,7 +723,7 @@ class ExtractiveAnswerer:
         """The best sentence, its enumeration when the question asks for a list, then the sentences
         that score well or add question words not yet covered, until the length budget is spent."""
         ranked = sorted(scored, key=lambda c: -c.score)
-        if self.referee_top_notice:
+        if self.settings.referee_top_notice:
             top = min(ranked, key=lambda c: c.chunk_rank).doc_id
             if ranked[0].doc_id != top:
                 mine = next(c for c in ranked if c.doc_id == top)
@@ -850,8 +762,8 @@ class ExtractiveAnswerer:
             # another notice's headline scores near the best too; dev-045 quoted one).
             cited = {c.doc_id for c in chosen}
             pool = [i for i in range(len(ranked)) if ranked[i].doc_id in cited
-                    or (ranked[i].score >= self.english_part_relative * best.score if english
-                        else ranked[i].probability >= self.other_notice_probability * best.probability)]
+                    or (ranked[i].score >= self.settings.english_part_relative * best.score if english
+                        else ranked[i].probability >= self.settings.other_notice_probability * best.probability)]
             part_best = ranked[max(pool, key=lambda i: fit[i] + 0.1 * ranked[i].score)]
             key = self._squash(part_best.text)
             if not any(key in k or k in key for k in keys):
@@ -862,11 +774,11 @@ class ExtractiveAnswerer:
         total = sum(q_terms.values()) or 1.0
         cited = {c.doc_id for c in chosen}
         plural = is_plural_question(question)
-        while used < self.max_chars:
+        while used < self.settings.max_chars:
             best_gain, pick = 0.0, None
             for cand in ranked[1:]:
                 key = self._squash(cand.text)
-                if any(key in k or k in key for k in keys) or used + len(cand.text) > self.max_chars * 1.2:
+                if any(key in k or k in key for k in keys) or used + len(cand.text) > self.settings.max_chars * 1.2:
                     continue
                 new = {t for t in q_terms if t in self._span_terms(cand)} - covered
                 relative = cand.score / max(best.score, 1e-9)
@@ -874,9 +786,9 @@ class ExtractiveAnswerer:
                 gain = relative + added
                 # another notice is cited only for what the first one lacks (multi-notice questions)
                 # ("…두 곳은?" may need the same kind of sentence from two notices)
-                if cand.doc_id not in cited and (added < self.other_notice_gain or relative < self.other_notice_relative
-                                                 or cand.probability < self.other_notice_probability * best.probability) \
-                        and not (plural and relative >= self.plural_relative):
+                if cand.doc_id not in cited and (added < self.settings.other_notice_gain or relative < self.settings.other_notice_relative
+                                                 or cand.probability < self.settings.other_notice_probability * best.probability) \
+                        and not (plural and relative >= self.settings.plural_relative):
                     continue
                 if (relative >= 0.55 or new) and gain > best_gain:
                     best_gain, pick = gain, cand

@@ -162,7 +162,7 @@ def _same_path(a: Path, b: Path) -> bool:
 
 
 def make_answerer(settings: Settings, embedder: Embedder, index: NoticeIndex):
-    extractive = ExtractiveAnswerer(embedder=embedder, idf=index.idf)
+    extractive = ExtractiveAnswerer(embedder=embedder, idf=index.idf, max_chars=settings.answer_chars)
     if settings.llm == "none":
         return extractive
     from rag.generate import GenerativeAnswerer, LLMSettings

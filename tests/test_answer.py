@@ -1,3 +1,5 @@
+from dataclasses import replace
+
 import pytest
 
 from rag.answer import REFUSAL_TEXT, ExtractiveAnswerer, _Candidate
@@ -166,6 +168,14 @@ def test_bad_settings_raise():
         ExtractiveAnswerer(long_quote_penalty=-0.1)
     with pytest.raises(ValueError, match="other_notice_probability"):
         ExtractiveAnswerer(other_notice_probability=2)
+    with pytest.raises(ValueError, match="max_chars"):
+        ExtractiveAnswerer(max_chars=30)
+    with pytest.raises(ValueError, match="whole_top_notice must be True or False"):
+        ExtractiveAnswerer(whole_top_notice=1)
+    with pytest.raises(ValueError, match="max_notices must be a whole number"):
+        ExtractiveAnswerer(max_notices=2.5)
+    with pytest.raises(ValueError, match="no answer setting named max_char"):
+        ExtractiveAnswerer(max_char=200)  # a misspelt name is not silently ignored
 
 
 _TOPICS = [  # (ministry, topic, amount, date): plain notices of the kind users start an index with
@@ -335,7 +345,7 @@ def test_another_notice_is_quoted_only_when_its_sentence_scores_near_the_best(ot
     chosen = answerer._select([best, other], q_terms, None, question)
     assert chosen[0] is best
     assert (other in chosen) is quoted
-    answerer.other_notice_relative = 0.0  # without the bound, the weak match from another notice is quoted
+    answerer.settings = replace(answerer.settings, other_notice_relative=0.0)  # without the bound, the weak match from another notice is quoted
     assert other in answerer._select([best, other], q_terms, None, question)
 
 
@@ -486,8 +496,7 @@ def test_the_answer_may_sit_in_a_chunk_of_the_top_notice_that_retrieval_did_not_
     question = "스마트 항만 구축 사업의 총 사업비는 얼마인가요?"
     retrieval = Retriever(index, HashEmbedder(), mode="hybrid").run(question, k=1)
     assert "1조 2,340억" not in retrieval.hits[0].chunk.text  # the case this test is about
-    answerer = ExtractiveAnswerer(embedder=HashEmbedder(), idf=index.idf)
-    answerer.whole_top_notice = whole_top_notice
+    answerer = ExtractiveAnswerer(embedder=HashEmbedder(), idf=index.idf, whole_top_notice=whole_top_notice)
     answer = answerer.run(question, retrieval, index)
     assert not answer.refused
     assert ("1조 2,340억 원" in answer.answer) is found, answer.answer
@@ -572,7 +581,7 @@ def test_an_english_question_reads_the_meaning_of_every_candidate_sentence(demo_
     index, answerer, retrieval = _on_the_demo_index(demo_index_dir, question)
     candidates = answerer._candidates(question, retrieval, index)
     where = [i for i, c in enumerate(candidates) if "이형일" in c.text]
-    assert where and min(where) >= answerer.max_sentence_embeddings  # the case this test is about
+    assert where and min(where) >= answerer.settings.max_sentence_embeddings  # the case this test is about
     answer = answerer.run(question, retrieval, index)
     assert "이형일" in answer.answer and "재정경제부 1차관" in answer.answer, answer.answer
 
@@ -673,3 +682,21 @@ def test_a_company_is_a_name_with_its_line_of_business_attached():
         assert company.search(text), text
     for text in ("도서관 건설이 시작됐다", "건설업체 대표", "재난 항공 구조"):
         assert not company.search(text), text
+
+
+def test_the_answer_length_setting_reaches_the_answerer(fake_index):
+    """PRESSRAG_ANSWER_CHARS (Settings.answer_chars) is the answerer's budget: a smaller one gives shorter
+    answers to the same questions, each still quoting the notice that answers it."""
+    from rag.service import make_answerer
+    from rag.settings import load_settings
+
+    retriever = Retriever(fake_index, None, mode="bm25")
+    questions = ["소방청이 가뭄 장기화에 대비해 수자원공사와 협력하기로 한 정수장은?", "전자정부 2020의 추진 배경은?"]
+    lengths = {}
+    for chars in (365, 120):
+        answerer = make_answerer(load_settings(answer_chars=chars), HashEmbedder(), fake_index)
+        assert answerer.settings.max_chars == chars
+        answers = [answerer.run(q, retriever.run(q, k=8), fake_index) for q in questions]
+        assert not any(a.refused for a in answers)
+        lengths[chars] = [len(a.answer) for a in answers]
+    assert all(short < full for short, full in zip(lengths[120], lengths[365])), lengths

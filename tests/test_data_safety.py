@@ -348,6 +348,9 @@ def test_bad_flag_values_name_what_the_user_typed(tmp_path):
     assert "--k" in error and "PRESSRAG_K" not in error and "at least 1" in error
     error = one_line_error(run_cli("ask", "--index", str(tmp_path / "x"), "질문", env_extra={"PRESSRAG_K": "0"}))
     assert "PRESSRAG_K" in error
+    error = one_line_error(run_cli("ask", "--index", str(tmp_path / "x"), "질문",
+                                   env_extra={"PRESSRAG_ANSWER_CHARS": "20"}))
+    assert "PRESSRAG_ANSWER_CHARS" in error and "at least 50" in error
 
 
 def test_fault_injection_script_finds_no_loss():

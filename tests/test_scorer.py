@@ -428,7 +428,7 @@ def test_sweep_script_reports_both_halves_and_restores_the_setting(tmp_path):
     lines = sweep_answerer.sweep("other_notice_gain", [0.0, 0.25, 1.0], assistant,
                                  REPO / "eval" / "gold" / "dev.jsonl", limit=24)
     rows = [line for line in lines if line.startswith(("| 0.0", "| 0.25", "| 1.0"))]
-    assert len(rows) == 3 and answerer.other_notice_gain == 0.25
+    assert len(rows) == 3 and answerer.settings.other_notice_gain == 0.25  # restored after the sweep
     counts = re.search(r"half A (\d+), half B (\d+)", lines[0])
     assert counts and min(int(counts[1]), int(counts[2])) > 0
     # citation precision cannot fall when other notices must add all of the question's terms to be quoted
