@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from ingest.korean import search_terms
-from ingest.metadata import contact_block, lead_start
+from ingest.metadata import contact_block
 from ingest.models import Notice
 from ingest.normalize import squash
 from rag.answer_settings import AnswerSettings
@@ -39,10 +39,11 @@ from rag.embed import Embedder
 from rag.scorer import (FEATURES, WEIGHTS_FILE, ScorerWeights, SentenceModel, bigram_share, closest_meaning,
                         content_bigrams, safe_log_length)
 from rag.index import NoticeIndex, TokenTable
-from rag.question import (ORDINAL, QUESTION_WORDS, asked_count, asked_unit, award_asked, expected_value, focus_terms,
-                          is_contact_question, is_list_question, is_plural_question, question_language, question_parts,
-                          unit_asked_last)
+from rag.question import (QUESTION_WORDS, asked_count, award_asked, expected_value, focus_terms, is_contact_question,
+                          is_list_question, is_plural_question, question_language, question_parts, unit_asked_last)
+from rag.quotes import EDGE_MARKS, after_title, first_clause_end, item_kind, outline_parts
 from rag.types import Answer, AnswerSentence, Citation, Retrieval
+from rag.values import VALUE_PATTERNS, asked_value_pattern, asks_number, unit_pattern
 
 REFUSAL_TEXT = "제공된 보도자료에서 이 질문에 대한 답을 찾지 못했습니다. (The notices do not contain an answer to this question.)"
 ENGLISH_NOTE = "Answer quoted from the Korean source notices."
@@ -59,40 +60,12 @@ ENGLISH_NOTE = "Answer quoted from the Korean source notices."
 # overrules unknown_words where a sentence is close in meaning (rag/scorer.py MEANING_OVERRULES).
 RULES = ("value_missing", "unknown_words")
 
-# Items of an enumeration, as press releases write them.
-_ITEM_START = re.compile(r"^\s*(?:첫째|둘째|셋째|넷째|다섯째|여섯째|일곱째|여덟째|아홉째|열째|[①-⑳]|\d{1,2}[.)]\s|[○●◦▲△■□◆◇•ㅇ-]\s?)")
+# What announces a list, in a question ("5대 전략은?") or in the sentence before the items ("4가지 과제는 다음과 같다").
 _ENUM_HEAD = re.compile(r"(\d+|두|세|네|다섯|여섯|일곱|여덟|아홉|열)\s?(?:대|가지|개)\s?(?:전략|과제|원칙|분야|방향|목표|항목|사업|내용|요소)|다음과 같|주요 내용은")
 # items listed inside one sentence: "▲ 가 ▲ 나", "① … ②", " 1) … 2)"
 _INLINE_ITEM = re.compile(r"▲|[①-⑳]|(?<=\s)\d{1,2}\)\s")
-_CLAUSE_COMMA = re.compile(r"[고며여서해아어면나지데],\s")
-_QUOTED_NAME = re.compile(r"[“「『\"][^”」』\"\n]{2,60}[”」』\"][가-힣]{0,2}")
 _CLAUSE_BREAK = re.compile(r"(?<=[,;]) |(?<=[가-힣]며) |(?<=[가-힣]고) (?=[가-힣])")
 _DIGIT = re.compile(r"\d")
-# Outline markers (개조식): □ and ○ open items, "-" the subtitle lines under a headline, ※ and * notes.
-# The korea.kr feed flattens a release onto one line (153 of the demo corpus's 154 bodies have no line
-# break), so Kiwi runs the headline, its subtitles and the lead into one "sentence". Splitting sentences
-# there cut dev key facts 0.900 -> 0.833 (scoring lost context), so the markers only shape what a quote
-# shows. A dash after a one-syllable word is a compound ("한 - 이", Korea-Italy) and a dash between
-# digits a range, so neither is a marker.
-_OUTLINE_MARK = re.compile(r"(?<=\s)[□■○◦●◎▶▷◆◇※*](?=\s)|(?:(?<=\w\w\s)|(?<=[^\w\s]\s))-(?=\s)")
-_EDGE_MARKS = " □■○◦●◎▶▷◆◇※*-•ㅇ"
-_VALUE_PATTERNS = {
-    # a figure with its unit: "1,140만 원", "2,070만원", "7천1백만 원", "30억원", "$5 million"
-    "money": re.compile(r"\d[\d,.]*\s*(?:[천백십]\s*)?(?:[\d,.]*\s*[천백십만억조]\s*)*(?:원|달러|유로|엔)|[$₩€]\s?\d"),
-    # a company as Korean text writes one: by its legal form (㈜아워홈, 주식회사 …, … Inc.) or a name ending
-    # in a line of business (…전자, …건설, …제약). No list of company names: one keyed to the dev set's
-    # companies was removed (issue 11); it only kept the rule from firing on notices naming them. The line
-    # of business is attached to the name and may take a particle ("현대건설이"); "도서관 건설이" is building work.
-    "company": re.compile(r"㈜|\(주\)|주식회사|\b(?:Inc|Corp|Co\.,? Ltd)\b|"
-                          r"[가-힣A-Za-z](?:전자|건설|제약|그룹|홀딩스|은행|증권|중공업|화학|에너지|항공|해운|물산|상사|카드|생명|"
-                          r"자동차|엔지니어링|스페이스|바이오|푸드|텔레콤|모빌리티)"
-                          r"(?=(?:이|가|은|는|을|를|의|와|과|도|에|에서|에게|로|으로)?(?![가-힣]))"),
-    "people": re.compile(r"\d[\d,.]*\s*(?:[천만]\s*)?(?:여\s*)?명"),
-    # a count with its counter ("42개", "8개소", "15곳", "49건", "463개로"); dates and times are not counts.
-    # The counter ends the word or a particle follows it: "3개월", "2건강" are other words.
-    "count": re.compile(r"\d[\d,.]*\s*(?:[천만]\s*)?(?:여\s*)?(?:개소|개국|개사|개|곳|건|가지|종|회|차례)"
-                        r"(?:(?![가-힣])|(?=으로|로|를|을|이|가|은|는|의|에|와|과|도|만|씩|까지|부터))"),
-}
 _HANGUL = re.compile(r"[가-힣]")
 _LONG_QUOTE = 200  # characters a quoted sentence may run before it pays for its length
 
@@ -245,7 +218,7 @@ class ExtractiveAnswerer:
                 seen.add((doc_id, start))
                 # korea.kr bodies open with the title run into the subtitles and lead; the title is
                 # shown with every citation, so the quote starts after it.
-                quote_start = _after_title(notice.body, start, end, notice.title)
+                quote_start = after_title(notice.body, start, end, notice.title)
                 out.append(_Candidate(doc_id, quote_start, end, notice.body[quote_start:end], rank,
                                       cut_before=quote_start > start, sentence=(start, end),
                                       tokens=index.token_table(doc_id)))
@@ -336,7 +309,7 @@ class ExtractiveAnswerer:
             if query is not None and query.shape[0] != index.sentence_vectors.shape[1]:
                 query = None
         doc_rank = {d: r for r, d in enumerate(retrieval.doc_ids)}
-        wants_number = _asks_number(question)
+        wants_number = asks_number(question)
 
         def signals(doc_id: str, span: tuple[int, int]) -> tuple[float, float]:
             text = index.notices[doc_id].body[span[0]:span[1]]
@@ -399,7 +372,7 @@ class ExtractiveAnswerer:
         its own notice (dev-046: the first notice's count was missing). When the budget is spent, the
         notice's weakest other sentence (it states no such value) makes room.
         """
-        pattern = _asked_value_pattern(question)
+        pattern = asked_value_pattern(question)
         if pattern is None:
             return chosen
         out = list(chosen)
@@ -444,7 +417,7 @@ class ExtractiveAnswerer:
         out = list(chosen)
         budget = self.settings.max_chars * 1.5  # two asked values need two sentences of evidence (as _add_missing_value)
         for part in parts:
-            pattern = _asked_value_pattern(part)
+            pattern = asked_value_pattern(part)
             part_terms = {t: q_terms[t] for t in self._terms(part) if t in q_terms}
             if pattern is None or not part_terms:
                 continue
@@ -582,7 +555,7 @@ class ExtractiveAnswerer:
                 score = 0.5 * coverage + 4.0 * max(dense[i] - 0.75, 0.0) + 0.1 * prior
             if probabilities is not None:
                 score += self.settings.learned_weight * float(probabilities[i])
-            start, end = self._trim(cand, q_terms, shortest=lang == "ko", figure=_asks_number(question))
+            start, end = self._trim(cand, q_terms, shortest=lang == "ko", figure=asks_number(question))
             # A long quote spends the answer's length budget that two short, precise sentences would share.
             score -= self.settings.long_quote_penalty * max(0, end - start - _LONG_QUOTE) / self.settings.max_chars
             if list_question and len(_INLINE_ITEM.findall(cand.text)) >= 2:
@@ -591,15 +564,15 @@ class ExtractiveAnswerer:
                                probability=float(probabilities[i]) if probabilities is not None else 0.0,
                                score=score, coverage=coverage,
                                # a marker or space left off an edge is not a cut: no "…" for it
-                               cut_before=cand.cut_before or bool(cand.text[:start - cand.start].strip(_EDGE_MARKS)),
-                               cut_after=cand.cut_after or bool(cand.text[end - cand.start:].strip(_EDGE_MARKS + ","))))
+                               cut_before=cand.cut_before or bool(cand.text[:start - cand.start].strip(EDGE_MARKS)),
+                               cut_after=cand.cut_after or bool(cand.text[end - cand.start:].strip(EDGE_MARKS + ","))))
         return out
 
     def _trim(self, cand: _Candidate, q_terms: dict[str, float], shortest: bool = True,
               figure: bool = False) -> tuple[int, int]:
         """Body offsets of the part of a sentence that matters.
 
-        A headline/subtitle run-on (see _OUTLINE_MARK) is cut to the shortest run of its outline parts
+        A headline/subtitle run-on (rag/quotes.py ``OUTLINE_MARK``) is cut to the shortest run of its outline parts
         that holds every question word the whole sentence holds (and a figure, when ``figure``: the
         question asks for one). With ``shortest=False`` (English questions, whose Korean words are
         mostly names from the headline while the answer is found by meaning) only the parts before the
@@ -609,7 +582,7 @@ class ExtractiveAnswerer:
         """
         text = cand.text
         a, b = 0, len(text)
-        parts = _outline_parts(text)
+        parts = outline_parts(text)
         if len(parts) > 1:
             found = [self._span_terms(cand, cand.start + s, cand.start + e) & q_terms.keys()
                      | ({"#figure"} if figure and _DIGIT.search(text[s:e]) else set()) for s, e in parts]
@@ -633,9 +606,9 @@ class ExtractiveAnswerer:
             if hits:
                 a, b = a + clauses[hits[0]][0], a + clauses[hits[-1]][1]
         # no dangling markers or commas at the edges: "□ 소방청은 … 밝혔다. ○" shows as "소방청은 … 밝혔다."
-        while a < b and text[a] in _EDGE_MARKS:
+        while a < b and text[a] in EDGE_MARKS:
             a += 1
-        while b > a and text[b - 1] in _EDGE_MARKS + ",":
+        while b > a and text[b - 1] in EDGE_MARKS + ",":
             b -= 1
         if b - a < 10:  # nothing readable left: quote the sentence whole
             return cand.start, cand.end
@@ -670,7 +643,7 @@ class ExtractiveAnswerer:
         if kind is None:
             return False
         answering = self._answering_notices(question, retrieval, index)
-        pattern = _VALUE_PATTERNS[kind]
+        pattern = VALUE_PATTERNS[kind]
         name = award_asked(question)
         if name is None:
             return not any(pattern.search(f"{n.title} {n.body}") for n in answering)
@@ -695,7 +668,7 @@ class ExtractiveAnswerer:
         texts = [f"{n.title} {n.body}" for n in notices]
         for part in question_parts(question):
             units = unit_asked_last(part)
-            if units and not any(_unit_pattern(units).search(text) for text in texts):
+            if units and not any(unit_pattern(units).search(text) for text in texts):
                 return True
         return False
 
@@ -816,7 +789,7 @@ class ExtractiveAnswerer:
         kind = ""
         gap = 0
         for span in index.sentence_spans(anchor.doc_id):
-            marker = _item_kind(notice.body[span[0]:span[1]])
+            marker = item_kind(notice.body[span[0]:span[1]])
             if marker and (not current or marker == kind):
                 current.append(span)
                 kind, gap = marker, 0
@@ -840,9 +813,9 @@ class ExtractiveAnswerer:
             return []
         items = []
         for start, end in run[:12]:
-            while start < end and notice.body[start] in _EDGE_MARKS:  # "○ 이어 …" is quoted as "이어 …"
+            while start < end and notice.body[start] in EDGE_MARKS:  # "○ 이어 …" is quoted as "이어 …"
                 start += 1
-            cut = _first_clause_end(notice.body, start, end)
+            cut = first_clause_end(notice.body, start, end)
             items.append(_Candidate(anchor.doc_id, start, cut, notice.body[start:cut], anchor.chunk_rank,
                                     anchor.score * 0.9, cut_after=cut < end, tokens=anchor.tokens))
         return items
@@ -927,114 +900,9 @@ def _answer_timing(started: float) -> dict[str, float]:
     return {"answer_ms": (time.perf_counter() - started) * 1000}
 
 
-_SUM_ASKED = re.compile(r"얼마(?!나)|how much", re.IGNORECASE)
-_PEOPLE_ASKED = re.compile(r"몇\s*명|how many (?:people|persons)", re.IGNORECASE)
-# an English count; a Korean one names its unit (``asked_unit``)
-_COUNT_ASKED = re.compile(r"how many", re.IGNORECASE)
-_NUMBER_ASKED = re.compile(r"얼마|몇|언제|며칠|how (?:much|many|long)|when\b|what (?:year|date|time)", re.IGNORECASE)
-
-
-def _asked_value_pattern(question: str) -> re.Pattern | None:
-    """What a sentence must state to answer a "얼마"/"몇 명"/"몇 점" question, else None: a sum for 얼마, a
-    head count for 몇 명, else a figure in the unit the question counts in ("몇 점의 작품" → "470점"; a
-    notice may give a count in another unit than a fixed list of counters foresaw)."""
-    if _PEOPLE_ASKED.search(question):
-        return _VALUE_PATTERNS["people"]
-    if units := asked_unit(question):  # before 얼마: "실업률은 얼마" asks a percentage, not a sum
-        return _unit_pattern(units)
-    if _SUM_ASKED.search(question):
-        return _VALUE_PATTERNS["money"]
-    if _COUNT_ASKED.search(question):
-        return _VALUE_PATTERNS["count"]
-    return None
-
-
-# Korean native numerals, as a notice writes a small count ("두 가지", "네 곳", "한척") or an ordinal ("여덟째").
-_NATIVE_NUMBER = r"(?:한|두|세|네|다섯|여섯|일곱|여덟|아홉|열|스무|스물|서른|마흔|쉰)"
-_NATIVE_ORDINAL = r"(?:첫|둘|셋|넷|다섯|여섯|일곱|여덟|아홉|열|스무)"
-
-
-@functools.lru_cache(maxsize=256)
-def _unit_pattern(units: tuple[str, ...]) -> re.Pattern:
-    """A figure directly followed by one of ``units`` ("470점", "193 개소", "1만여 가구", "두 가지"); for
-    an ordinal, "3번째" or "여덟째". 개 is not the start of 개월 (months are not a count of things)."""
-    if units == (ORDINAL,):
-        return re.compile(rf"\d+\s*번\s*째|(?<![가-힣]){_NATIVE_ORDINAL}(?:\s*번)?\s*째")
-    alternatives = "|".join("개(?!월)" if u == "개" else re.escape(u) for u in sorted(units, key=len, reverse=True))
-    return re.compile(rf"(?:\d[\d,.]*\s*(?:[십백천만억조]\s*)*|(?<![가-힣]){_NATIVE_NUMBER}\s*)(?:여\s*)?(?:{alternatives})")
-
-
-def _asks_number(question: str) -> bool:
-    """The question wants an amount, a count or a date (its answer holds a digit)."""
-    return bool(_NUMBER_ASKED.search(question))
-
-
 def _wants_list(question: str) -> bool:
     """A question for the items of a list: "…4가지는?", "5대 전략은?"."""
     return is_list_question(question) or bool(_ENUM_HEAD.search(question))
-
-
-def _item_kind(sentence: str) -> str:
-    """The kind of list marker a sentence starts with ("첫째" and "둘째" are one kind, "①" and "②"
-    another), or "" for a plain sentence."""
-    match = _ITEM_START.match(sentence)
-    if not match:
-        return ""
-    head = match.group(0).strip()
-    if head.endswith("째"):
-        return "째"
-    if "①" <= head[0] <= "⑳":
-        return "①"
-    if head[0].isdigit():
-        return "1" + head[-1]
-    return head[0]
-
-
-def _outline_parts(text: str) -> list[tuple[int, int]]:
-    """(start, end) of the parts of a sentence that outline markers, and a release's lead opening
-    ("행정안전부(장관 윤호중)는", often run on from the last subtitle without a marker), separate."""
-    cuts = [m.start() for m in _OUTLINE_MARK.finditer(text)
-            if not (text[m.start()] == "-" and m.start() >= 2 and text[m.start() - 2].isdigit()
-                    and text[m.start() + 2:m.start() + 3].isdigit())]
-    lead = lead_start(text)
-    if lead > 0 and text[lead - 1].isspace():
-        cuts = sorted({*cuts, lead})
-    parts, start = [], 0
-    for cut in cuts:
-        if any(ch.isalnum() for ch in text[start:cut]):  # a marker-only part ("- -") joins the next one
-            parts.append((start, cut))
-            start = cut
-    parts.append((start, len(text)))
-    return parts
-
-
-def _after_title(body: str, start: int, end: int, title: str, min_rest: int = 20) -> int:
-    """Where a sentence continues after the notice title it opens with (spacing may differ), else ``start``.
-
-    Only a title set apart by a space is a heading run into the text (korea.kr: "…개최 - 35년간 …"; all
-    55 demo notices that open with their title). A title that runs straight into a particle or a
-    parenthesis ("천안함 침몰 사건은 …", "페니키아(그리스어: …)는 …"; 21 of korquad_tune's 25) is the
-    sentence's subject, and the quote keeps it.
-    """
-    target = squash(title)
-    if not target:
-        return start
-    matched = 0  # characters of ``target`` matched so far
-    for i in range(start, end):
-        if body[i].isspace():
-            continue
-        folded = body[i].casefold()
-        if not target.startswith(folded, matched):
-            return start
-        matched += len(folded)
-        if matched == len(target):
-            rest = i + 1
-            if rest < end and not body[rest].isspace():
-                return start
-            while rest < end and body[rest].isspace():
-                rest += 1
-            return rest if end - rest >= min_rest else start
-    return start
 
 
 def _compound_overlap(term: str, squashed: str) -> float:
@@ -1046,25 +914,3 @@ def _compound_overlap(term: str, squashed: str) -> float:
     grams = {term[i:i + 2] for i in range(len(term) - 1)}
     share = sum(g in squashed for g in grams) / len(grams)
     return share if share >= 2 / 3 else 0.0
-
-
-def _first_clause_end(body: str, start: int, end: int, limit: int = 140, named_limit: int = 90) -> int:
-    """End offset of a list item's first clause: its first comma after the item label, within ``limit``.
-
-    An item that names itself in quotes («첫째, “정부서비스 Re-디자인”을 통해 …») keeps its name and
-    what follows it up to ``named_limit`` characters: cut right after the name, "첫째, “…”을…" could not
-    be read alone (issue 11); the names alone were what the shorter cut kept for the answer's length.
-    """
-    quoted = _QUOTED_NAME.search(body, start, min(end, start + 60))
-    floor = start + 25
-    if quoted and quoted.end() < end:
-        floor, limit = quoted.end() + 15, max(named_limit, quoted.end() + 30 - start)
-    if end - start <= limit:
-        return end
-    # a comma after a connective ending (만들고, 하며, 구축하여,) closes a clause; one inside a run
-    # of nouns ("인공지능(AI), 3D 프린팅, 드론 등") does not
-    comma = _CLAUSE_COMMA.search(body, floor, start + limit)
-    if comma:
-        return comma.start() + 1  # the comma stays out: "만들고…"
-    space = body.rfind(" ", max(floor, start + 40), start + limit)
-    return space if space > 0 else start + limit

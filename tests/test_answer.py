@@ -238,9 +238,9 @@ def test_plain_questions_are_answered_on_small_indexes(size):
 
 
 def test_a_count_followed_by_a_particle_is_a_count():
-    from rag.answer import _VALUE_PATTERNS
+    from rag.values import VALUE_PATTERNS
 
-    count = _VALUE_PATTERNS["count"]
+    count = VALUE_PATTERNS["count"]
     for text in ("총 463개로 확대", "50개소를 추가 선정", "15곳에서", "42개의 과제", "49건."):
         assert count.search(text), text
     for text in ("3개월 동안", "12개발 사업", "2건강 검진"):  # another word, not a counter
@@ -301,11 +301,11 @@ def test_a_subtitle_that_holds_the_asked_figure_is_kept(ask):
 
 
 def test_outline_parts_split_at_markers_and_the_lead_not_at_compounds_or_ranges():
-    from rag.answer import _outline_parts
+    from rag.quotes import outline_parts
 
     text = ("- 한 - 이 정부 간 사회연대경제 최초 MOU 체결 - 2027년 서울 세계청년대회 안전관리 협력 기반 강화 "
             "윤호중 행정안전부 장관은 6월 9일(화)부터 2020 - 2025 계획을 □ 발표했다.")
-    parts = [text[a:b].strip() for a, b in _outline_parts(text)]
+    parts = [text[a:b].strip() for a, b in outline_parts(text)]
     assert parts == ["- 한 - 이 정부 간 사회연대경제 최초 MOU 체결",
                      "- 2027년 서울 세계청년대회 안전관리 협력 기반 강화",
                      "윤호중 행정안전부 장관은 6월 9일(화)부터 2020 - 2025 계획을",
@@ -664,20 +664,20 @@ def test_a_count_that_no_top_notice_states_is_refused():
 
 def test_the_value_a_part_asks_is_read_in_its_unit_before_as_a_sum():
     """"얼마만큼 몇 곳에" names its unit (곳), and "실업률은 얼마" asks a percentage: neither is a sum in won."""
-    from rag.answer import _asked_value_pattern
+    from rag.values import asked_value_pattern
 
-    places = _asked_value_pattern("생수는 얼마만큼 몇 곳에 공급되나요?")
+    places = asked_value_pattern("생수는 얼마만큼 몇 곳에 공급되나요?")
     assert places.search("전국 152곳에 공급한다") and not places.search("50만 원어치를 공급한다")
-    rate = _asked_value_pattern("5월 실업률은 얼마였나요?")
+    rate = asked_value_pattern("5월 실업률은 얼마였나요?")
     assert rate.search("실업률은 2.9%로 집계됐다") and not rate.search("예산 30억 원을 투입한다")
 
 
 def test_a_company_is_a_name_with_its_line_of_business_attached():
     """"현대건설이" names a company (a particle may follow); "도서관 건설이" is building work, and "건설업체" a
     word of its own."""
-    from rag.answer import _VALUE_PATTERNS
+    from rag.values import VALUE_PATTERNS
 
-    company = _VALUE_PATTERNS["company"]
+    company = VALUE_PATTERNS["company"]
     for text in ("㈜아워홈", "삼성전자가 발표했다", "현대건설이 시공한다", "LG화학의 공장", "한화에어로스페이스 대전사업장"):
         assert company.search(text), text
     for text in ("도서관 건설이 시작됐다", "건설업체 대표", "재난 항공 구조"):
