@@ -49,6 +49,12 @@ def sweep(setting: str, values: list[float], assistant: Assistant, gold_path: Pa
     answerer = assistant.answerer
     if not hasattr(answerer.settings, setting):
         raise SystemExit(f"the answerer has no setting named {setting!r} (see rag/answer_settings.py)")
+    settings = answerer.settings
+    original = getattr(settings, setting)
+    # the command line gives numbers: a count (max_chars) or a flag (whole_top_notice, 0 or 1) keeps its type
+    if not isinstance(original, float) and any(v != int(v) or isinstance(original, bool) and v not in (0, 1)
+                                               for v in values):
+        raise SystemExit(f"{setting} takes {'0 or 1' if isinstance(original, bool) else 'whole numbers'}, got {values}")
     aliases = gold_id_aliases(assistant.index.notices)
     items = []
     for q in load_gold(gold_path).questions[:limit]:
@@ -61,12 +67,9 @@ def sweep(setting: str, values: list[float], assistant: Assistant, gold_path: Pa
              "| key facts vs now | citations vs now |",
              "|---|---|---|---|---|---|---|---|---|---|"]
     print("\n".join(lines), flush=True)
-    settings = answerer.settings
-    original = getattr(settings, setting)
 
     def answer_all(value: float) -> list[dict]:
         """One `pressrag eval`-style row per question, answered with ``setting`` at ``value``."""
-        # the command line gives numbers: a count (max_chars) or a flag (whole_top_notice) keeps its type
         answerer.settings = replace(settings, **{setting: type(original)(value)})
         rows = []
         for q, half, retrieval in items:
