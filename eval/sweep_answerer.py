@@ -97,7 +97,7 @@ def sweep(setting: str, values: list[float], assistant: Assistant, gold_path: Pa
             changes = {c.metric: c for c in paired_changes(now, rows)}
             versus = [f"{c.delta:+.3f} ({c.low:+.3f}…{c.high:+.3f}) {c.reading}" if (c := changes.get(m)) else "–"
                       for m in ("key_fact_recall", "citation_precision")]
-            lines.append(f"| {value}{marker} | " + " | ".join(f"{v:.3f}" for v in facts_row)
+            lines.append(f"| {type(original)(value)}{marker} | " + " | ".join(f"{v:.3f}" for v in facts_row)
                          + f" | {p50:.0f} | " + " | ".join(f"{v:.3f}" for v in cites_row) + " | "
                          + " | ".join(versus) + " |")
             print(lines[-1], flush=True)

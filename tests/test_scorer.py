@@ -443,7 +443,7 @@ def test_sweep_script_reports_both_halves_and_restores_the_setting(tmp_path):
         sweep_answerer.sweep("no_such_setting", [1.0], assistant, REPO / "eval" / "gold" / "dev.jsonl", limit=1)
     # a count is swept in whole numbers (the command line gives floats) and a flag as 0 or 1
     lines = sweep_answerer.sweep("max_chars", [200.0], assistant, REPO / "eval" / "gold" / "dev.jsonl", limit=6)
-    short = [[c.strip() for c in line.split("|")[1:-1]] for line in lines if line.startswith("| 200")]
+    short = [[c.strip() for c in line.split("|")[1:-1]] for line in lines if line.startswith("| 200 |")]
     assert short and float(short[0][4]) < 300 and answerer.settings.max_chars == 365  # chars p50, then restored
     with pytest.raises(SystemExit, match="whole numbers"):
         sweep_answerer.sweep("max_chars", [350.5], assistant, REPO / "eval" / "gold" / "dev.jsonl", limit=1)
