@@ -189,13 +189,17 @@ def ask(
     index: Optional[Path] = typer.Option(None, "--index", help="Index folder (default: $PRESSRAG_INDEX or the user data dir)"),
     mode: Optional[Mode] = typer.Option(None, "--mode", help="Retrieval: hybrid (default), dense or bm25"),
     demo: bool = typer.Option(False, "--demo", help="Build the demo corpus's index at --index if it has none"),
+    answer_chars: Optional[int] = typer.Option(None, "--answer-chars",
+                                               help="Characters of quoted text an extractive answer aims for "
+                                                    "(default: $PRESSRAG_ANSWER_CHARS or 365)"),
 ) -> None:
     """Answer a question from the indexed notices, with numbered citations."""
     from rag.service import open_assistant
     from rag.types import Answer
 
     _check_text(question, "question")
-    settings = _settings(index=index, k=k, mode=mode.value if mode else None, demo=demo or None)
+    settings = _settings(index=index, k=k, mode=mode.value if mode else None, demo=demo or None,
+                         answer_chars=answer_chars)
     # Kiwi's ~1.9 s start overlaps loading the index and the embedder (ingest.korean.prefetch).
     prefetch([question.strip()])
     try:

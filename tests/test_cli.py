@@ -44,6 +44,24 @@ def test_ask_human_output_and_refusal(demo_index_dir):
     assert json.loads(refused.stdout)["refused"] is True
 
 
+@pytest.mark.slow
+@pytest.mark.model
+def test_ask_answer_chars_flag_shortens_the_answer(demo_index_dir):
+    """--answer-chars overrides PRESSRAG_ANSWER_CHARS for one question: a smaller budget, a shorter answer
+    from the same notice."""
+    question = "소방청이 가뭄 장기화에 대비해 수자원공사와 협력하기로 한 정수장은?"
+    answers = {}
+    for flag in ((), ("--answer-chars", "120")):
+        proc = run_cli("ask", "--json", "--index", str(demo_index_dir), *flag, question,
+                       env_extra={"PRESSRAG_ANSWER_CHARS": "600"})
+        assert proc.returncode == 0, proc.stderr
+        answers[flag] = json.loads(proc.stdout)
+    long, short = answers[()], answers[("--answer-chars", "120")]
+    assert not long["refused"] and not short["refused"]
+    assert len(short["answer"]) < len(long["answer"])
+    assert short["citations"][0]["doc_id"] == long["citations"][0]["doc_id"]
+
+
 def test_missing_index_is_one_line_error(tmp_path):
     broken = tmp_path / "idx"
     broken.mkdir()

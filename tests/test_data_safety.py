@@ -351,6 +351,8 @@ def test_bad_flag_values_name_what_the_user_typed(tmp_path):
     error = one_line_error(run_cli("ask", "--index", str(tmp_path / "x"), "질문",
                                    env_extra={"PRESSRAG_ANSWER_CHARS": "20"}))
     assert "PRESSRAG_ANSWER_CHARS" in error and "at least 50" in error
+    error = one_line_error(run_cli("ask", "--index", str(tmp_path / "x"), "--answer-chars", "20", "질문"))
+    assert "--answer-chars" in error and "at least 50" in error
 
 
 def test_fault_injection_script_finds_no_loss():
