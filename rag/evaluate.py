@@ -271,11 +271,17 @@ def _fmt(value) -> str:
     return str(value)
 
 
-def print_gold_report(report: dict, console=None) -> None:
+def _console():
+    """A rich console at least 140 columns wide: the report tables fold in a narrow terminal."""
     from rich.console import Console
+
+    return Console(width=max(Console().width, 140))
+
+
+def print_gold_report(report: dict, console=None) -> None:
     from rich.table import Table
 
-    console = console or Console(width=max(Console().width, 140))
+    console = console or _console()
     for problem in report.get("problems", []):
         console.print(f"[yellow]warning:[/yellow] {problem}")
     table = Table(title=f"pressrag eval — {report['mode']} — {report['n']} questions")
@@ -352,10 +358,9 @@ _LABELS = {"mrr": "MRR", "key_fact_recall": "key facts", "citation_precision": "
 def print_changes(before: dict, after: dict, label: str, console=None) -> None:
     """The change of each metric from a saved run (``before``, a --json-out report) to this one, over the
     questions both asked, with its paired 95% interval, then the questions whose answer changed."""
-    from rich.console import Console
     from rich.table import Table
 
-    console = console or Console(width=max(Console().width, 140))
+    console = console or _console()
     changes = paired_changes(before["questions"], after["questions"])
     if not changes:
         console.print(f"no question of this run is in {label}")
@@ -381,10 +386,9 @@ def print_changes(before: dict, after: dict, label: str, console=None) -> None:
 
 
 def print_comparison(a: dict, b: dict, mode_a: str, mode_b: str, console=None) -> None:
-    from rich.console import Console
     from rich.table import Table
 
-    console = console or Console(width=max(Console().width, 140))
+    console = console or _console()
     table = Table(title=f"{mode_a} vs {mode_b} (95% interval of Δ: paired bootstrap over notices)")
     for c in ("metric", mode_a, mode_b, "Δ", "95% interval", "reading"):
         table.add_column(c, justify="left" if c in ("metric", "reading") else "right")
@@ -489,9 +493,7 @@ def run_beir(folder: Path, settings: Settings, mode: str = "hybrid", index_dir: 
 
 
 def print_beir_report(report: dict, console=None) -> None:
-    from rich.console import Console
-
-    console = console or Console(width=max(Console().width, 140))
+    console = console or _console()
     r, lat, ing = report["retrieval"], report["latency_ms"], report["ingest"]
     console.print(f"{report['dataset']} — {report['mode']} — {report['n']} queries: nDCG@10 {r['ndcg@10']:.3f}, "
                   f"hit@1 {r['hit@1']:.3f}, hit@10 {r['hit@10']:.3f}, MRR@10 {r['mrr']:.3f}; "

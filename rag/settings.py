@@ -8,7 +8,7 @@ import re
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from ingest.feeds import DEFAULT_FEED
@@ -46,6 +46,11 @@ def default_cache_dir() -> Path:
     """Per-user cache directory: $XDG_CACHE_HOME/pressrag, else ~/.cache/pressrag."""
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(base) / "pressrag"
+
+
+# The shortest text each length setting may ask for: an answer quotes at least a sentence, and a
+# passage in the model's prompt holds at least a notice's title and lead.
+_LEAST_CHARS = {"answer_chars": 50, "llm_passage_chars": 100}
 
 
 class Settings(BaseSettings):
@@ -108,18 +113,12 @@ class Settings(BaseSettings):
             raise ValueError("must be at least 1")
         return value
 
-    @field_validator("answer_chars")
+    @field_validator("answer_chars", "llm_passage_chars")
     @classmethod
-    def _answer_chars(cls, value: int) -> int:
-        if value < 50:
-            raise ValueError("must be at least 50 characters")
-        return value
-
-    @field_validator("llm_passage_chars")
-    @classmethod
-    def _passage_chars(cls, value: int) -> int:
-        if value < 100:
-            raise ValueError("must be at least 100 characters")
+    def _enough_chars(cls, value: int, info: ValidationInfo) -> int:
+        least = _LEAST_CHARS[info.field_name]
+        if value < least:
+            raise ValueError(f"must be at least {least} characters")
         return value
 
     @field_validator("port")

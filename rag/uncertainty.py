@@ -126,8 +126,7 @@ def paired_changes(before: list[dict], after: list[dict], level: float = 0.95, r
     """Each metric's change from ``before`` to ``after`` over the questions both runs asked (matched by
     id), with a paired bootstrap interval: the same groups are drawn for both runs, so what the two
     runs share cancels and only the questions that changed make the interval wide."""
-    by_id = {r["id"]: r for r in before}
-    pairs = [(by_id[r["id"]], r) for r in after if r["id"] in by_id]
+    pairs = _matched(before, after)
     if not pairs:
         return []
     old, new = [a for a, _ in pairs], [b for _, b in pairs]
@@ -148,12 +147,11 @@ def paired_changes(before: list[dict], after: list[dict], level: float = 0.95, r
 
 def changed_questions(before: list[dict], after: list[dict]) -> list[tuple[dict, dict]]:
     """(before, after) rows of the questions whose answer, refusal or top notice differs."""
+    return [(old, new) for old, new in _matched(before, after)
+            if (old["answer"], old["refused"], old["retrieved"][:1]) != (new["answer"], new["refused"], new["retrieved"][:1])]
+
+
+def _matched(before: list[dict], after: list[dict]) -> list[tuple[dict, dict]]:
+    """(before, after) rows of the questions both runs asked, matched by id, in ``after``'s order."""
     by_id = {r["id"]: r for r in before}
-    out = []
-    for row in after:
-        old = by_id.get(row["id"])
-        if old is None:
-            continue
-        if (old["answer"], old["refused"], old["retrieved"][:1]) != (row["answer"], row["refused"], row["retrieved"][:1]):
-            out.append((old, row))
-    return out
+    return [(by_id[r["id"]], r) for r in after if r["id"] in by_id]
