@@ -38,6 +38,7 @@ from fit_answers import half_of, split_key  # noqa: E402  (the halves the answer
 from rag.uncertainty import paired_changes  # noqa: E402
 
 if TYPE_CHECKING:
+    from rag.answer_settings import AnswerSettings
     from rag.service import Assistant
 
 
@@ -55,6 +56,11 @@ def sweep(setting: str, values: list[float], assistant: Assistant, gold_path: Pa
     if not isinstance(original, float) and any(v != int(v) or isinstance(original, bool) and v not in (0, 1)
                                                for v in values):
         raise SystemExit(f"{setting} takes {'0 or 1' if isinstance(original, bool) else 'whole numbers'}, got {values}")
+    values = [type(original)(v) for v in values]
+    try:  # AnswerSettings checks each value's range before any question is asked
+        trials = {v: replace(settings, **{setting: v}) for v in values}
+    except ValueError as exc:
+        raise SystemExit(str(exc)) from None
     aliases = gold_id_aliases(assistant.index.notices)
     items = []
     for q in load_gold(gold_path).questions[:limit]:
@@ -68,9 +74,9 @@ def sweep(setting: str, values: list[float], assistant: Assistant, gold_path: Pa
              "|---|---|---|---|---|---|---|---|---|---|"]
     print("\n".join(lines), flush=True)
 
-    def answer_all(value: float) -> list[dict]:
-        """One `pressrag eval`-style row per question, answered with ``setting`` at ``value``."""
-        answerer.settings = replace(settings, **{setting: type(original)(value)})
+    def answer_all(trial: AnswerSettings) -> list[dict]:
+        """One `pressrag eval`-style row per question, answered with ``trial`` settings."""
+        answerer.settings = trial
         rows = []
         for q, half, retrieval in items:
             answer = answerer.run(q.question, retrieval, assistant.index)
@@ -83,9 +89,9 @@ def sweep(setting: str, values: list[float], assistant: Assistant, gold_path: Pa
         return rows
 
     try:
-        now = answer_all(original)
+        now = answer_all(settings)
         for value in values:
-            rows = now if value == original else answer_all(value)
+            rows = now if value == original else answer_all(trials[value])
             facts = {h: [r["key_fact_recall"] for r in rows if r["half"] == h] for h in "AB"}
             cites = {h: [r["citation_precision"] for r in rows if r["half"] == h and r["citation_precision"] is not None]
                      for h in "AB"}
@@ -97,7 +103,7 @@ def sweep(setting: str, values: list[float], assistant: Assistant, gold_path: Pa
             changes = {c.metric: c for c in paired_changes(now, rows)}
             versus = [f"{c.delta:+.3f} ({c.low:+.3f}…{c.high:+.3f}) {c.reading}" if (c := changes.get(m)) else "–"
                       for m in ("key_fact_recall", "citation_precision")]
-            lines.append(f"| {type(original)(value)}{marker} | " + " | ".join(f"{v:.3f}" for v in facts_row)
+            lines.append(f"| {value}{marker} | " + " | ".join(f"{v:.3f}" for v in facts_row)
                          + f" | {p50:.0f} | " + " | ".join(f"{v:.3f}" for v in cites_row) + " | "
                          + " | ".join(versus) + " |")
             print(lines[-1], flush=True)

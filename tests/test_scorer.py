@@ -449,3 +449,5 @@ def test_sweep_script_reports_both_halves_and_restores_the_setting(tmp_path):
         sweep_answerer.sweep("max_chars", [350.5], assistant, REPO / "eval" / "gold" / "dev.jsonl", limit=1)
     with pytest.raises(SystemExit, match="0 or 1"):
         sweep_answerer.sweep("whole_top_notice", [2.0], assistant, REPO / "eval" / "gold" / "dev.jsonl", limit=1)
+    with pytest.raises(SystemExit, match="max_chars must be at least 50"):  # AnswerSettings' own range check
+        sweep_answerer.sweep("max_chars", [200.0, 30.0], assistant, REPO / "eval" / "gold" / "dev.jsonl", limit=1)
