@@ -370,7 +370,7 @@ def render_draft_html(text: str, verdicts: Sequence[AnswerSentence] = ()) -> str
 def _mark_rejected(text: str, verdicts: Sequence[AnswerSentence]) -> str:
     """``text`` with each rejected sentence wrapped in control characters that render_draft_html
     turns into a span after escaping (so a sentence's own "<" or quotes stay text)."""
-    from rag.generate import split_sentences
+    from rag.support import split_sentences
 
     if not any(not v.supported for v in verdicts):
         return text

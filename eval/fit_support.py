@@ -25,7 +25,7 @@ question's reply). They are reported apart from the real ones.
 Sets are split in two halves by question (a question's records and sentences stay together; see
 fit_answers.half_of), the logistic support score is fitted on half A, and the threshold is the
 highest one that accepts at least ``--min-accept`` of half A's supported sentences. Figures are the
-product's own check (GenerativeAnswerer.check) with the fitted model, per half.
+product's own check (rag.support.SupportChecker) with the fitted model, per half.
 """
 
 from __future__ import annotations
@@ -42,9 +42,10 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from eval.fit_answers import half_of  # noqa: E402
-from rag.generate import (  # noqa: E402
-    KOREAN_SHARE, SUPPORT_FEATURES, SUPPORT_SIGNS, SUPPORT_WEIGHTS_FILE, GenerativeAnswerer, LLMSettings, SupportModel, _Passage,
-    _hangul_share, _header, _MARKER, _THINK, negations, number_mentions, proper_nouns, split_sentences)
+from rag.prompt import Passage, passage_header  # noqa: E402
+from rag.support import (  # noqa: E402
+    KOREAN_SHARE, SUPPORT_FEATURES, SUPPORT_SIGNS, SUPPORT_WEIGHTS_FILE, SupportChecker, SupportModel,
+    hangul_share, MARKER, THINK, negations, number_mentions, proper_nouns, split_sentences)
 from rag.scorer import fit_logistic  # noqa: E402
 
 LABELS = ("supported", "wrong_fact", "unsupported", "uncited", "no_claim")
@@ -69,21 +70,21 @@ class Item:
         return half_of(self.question_id)
 
 
-def passages_of(record: dict, index) -> list[_Passage]:
+def passages_of(record: dict, index) -> list[Passage]:
     """The passages a record's prompt showed, rebuilt from the index's notices and the recorded sentences."""
     out = []
     for p in record["passages"]:
         notice = index.notices.get(p["doc_id"])
         if notice is None:
             raise ValueError(f"{record['id']}: notice {p['doc_id']} is not in the index")
-        passage = _Passage(n=p["n"], notice=notice, spans=[tuple(s) for s in p["spans"]], sentences=p["sentences"])
-        passage.text = _header(notice) + "\n" + "\n".join(passage.sentences)
+        passage = Passage(n=p["n"], notice=notice, spans=[tuple(s) for s in p["spans"]], sentences=p["sentences"])
+        passage.text = passage_header(notice) + "\n" + "\n".join(passage.sentences)
         out.append(passage)
     return out
 
 
 def reply_of(record: dict) -> str:
-    return _THINK.sub("", record["output"]).strip()
+    return THINK.sub("", record["output"]).strip()
 
 
 def load_set(name: str, recordings: Path, index_dir: Path, labels: Path | None) -> tuple[list[dict], object, dict]:
@@ -134,7 +135,7 @@ def _movable(sentence: str, passage: str) -> bool:
     construction: a specific sentence (not a header line such as "기관: 행정안전부", which two notices
     of one ministry share, nor a fragment under 15 characters) that the passage does not contain.
     No similarity test: that would pick exactly the cases the check's own features reject."""
-    squashed = re.sub(r"\W", "", _MARKER.sub("", sentence))
+    squashed = re.sub(r"\W", "", MARKER.sub("", sentence))
     return (len(squashed) >= 15 and not _HEADER_LINE.match(sentence)
             and squashed not in re.sub(r"\W", "", passage))
 
@@ -163,7 +164,7 @@ def perturbations(items: list[Item], seed: int = 7) -> list[Item]:
         cited_text = " ".join(p.text for p in item.passages if p.n in s.cited or not s.cited)
         # a number: the first one, scaled so that no unit reading of it is in the passage
         # (outside the [n] markers: changing one would make a citation error, not a wrong number)
-        m = re.search(r"\d+(?:,\d{3})*(?:\.\d+)?", _MARKER.sub(lambda x: " " * len(x.group(0)), s.raw))
+        m = re.search(r"\d+(?:,\d{3})*(?:\.\d+)?", MARKER.sub(lambda x: " " * len(x.group(0)), s.raw))
         if m:
             value = m.group(0)
             for factor in (3, 7, 11):
@@ -236,7 +237,7 @@ def _moved(items: list[Item], rng) -> list[Item]:
         others = [p for p in item.passages if p.n not in s.cited and p.notice.doc_id not in
                   {q.notice.doc_id for q in item.passages if q.n in s.cited} and _movable(s.clean, p.text)]
         if others:  # the same words, credited to a notice that does not say them
-            raw = _MARKER.sub(f"[{others[0].n}]", s.raw)
+            raw = MARKER.sub(f"[{others[0].n}]", s.raw)
             out.append(replace(item, text=_rewrite(item.text, item.k, raw), label="unsupported", origin="perturbed"))
     hosts = [i for i in items if i.origin != "perturbed"]
     for item in supported:
@@ -246,10 +247,10 @@ def _moved(items: list[Item], rng) -> list[Item]:
         s = split_sentences(item.text)[item.k]
         if not _movable(s.clean, host.passages[0].text):
             continue
-        sentence = _MARKER.sub("", s.raw).strip() + f"[{host.passages[0].n}]"
+        sentence = MARKER.sub("", s.raw).strip() + f"[{host.passages[0].n}]"
         text = host.text.rstrip() + "\n" + sentence
         k = len(split_sentences(text)) - 1
-        if split_sentences(text)[k].clean != _MARKER.sub("", s.raw).strip() and not split_sentences(text)[k].cited:
+        if split_sentences(text)[k].clean != MARKER.sub("", s.raw).strip() and not split_sentences(text)[k].cited:
             continue
         out.append(replace(host, text=text, k=k, label="unsupported", origin="perturbed"))
     return out
@@ -275,20 +276,16 @@ def items_of(name: str, records: list[dict], index, marks: dict) -> list[Item]:
     return items
 
 
-def verdicts(answerer: GenerativeAnswerer, items: list[Item]) -> list[bool]:
+def verdicts(support_check: SupportChecker, items: list[Item]) -> list[bool]:
     """Whether the product's check keeps each item's sentence."""
-    kept = []
-    for item in items:
-        answer = answerer.check(item.question, item.text, item.passages)
-        kept.append(bool(answer.generated[item.k].supported))
-    return kept
+    return [bool(support_check.verdicts(item.text, item.passages)[item.k][1]) for item in items]
 
 
-def features_of(answerer: GenerativeAnswerer, items: list[Item]) -> np.ndarray:
+def features_of(support_check: SupportChecker, items: list[Item]) -> np.ndarray:
     rows = []
     for item in items:
         sentences = split_sentences(item.text)
-        support = answerer.support_features(sentences, {p.n: p for p in item.passages})[item.k]
+        support = support_check.support_features(sentences, {p.n: p for p in item.passages})[item.k]
         if support.features:
             best = max(support.features.values(), key=lambda f: f["embed"])
             rows.append([best[f] for f in SUPPORT_FEATURES])
@@ -333,22 +330,21 @@ def load_items(sets: list[tuple[str, Path, Path, Path]]) -> tuple[list[Item], di
     return items, counts
 
 
-def checker(support: SupportModel) -> GenerativeAnswerer:
-    """The product's answerer with the bundled embedder, used for its check only (no model is called)."""
+def checker(support: SupportModel) -> SupportChecker:
+    """The product's support check with the bundled embedder."""
     from rag.embed import make_embedder
     from rag.settings import load_settings
 
-    llm = LLMSettings(base_url="http://127.0.0.1:9/v1", model="check-only")
-    return GenerativeAnswerer(llm, embedder=make_embedder(load_settings().embed_model), fallback=None, support=support)
+    return SupportChecker(make_embedder(load_settings().embed_model), support)
 
 
-def fit(items: list[Item], answerer: GenerativeAnswerer, min_accept: float) -> SupportModel:
+def fit(items: list[Item], support_check: SupportChecker, min_accept: float) -> SupportModel:
     """Logistic weights on half A, and the highest threshold keeping ``min_accept`` of half A's supported
     sentences above it (the number and name rules reject some of them whatever the score)."""
-    x = features_of(answerer, items)
+    x = features_of(support_check, items)
     y = np.asarray([i.label == "supported" for i in items], float)
     # only Korean sentences are scored by the fitted model (English ones keep the cross-lingual rule)
-    korean = np.asarray([_hangul_share(split_sentences(i.text)[i.k].clean) >= KOREAN_SHARE for i in items])
+    korean = np.asarray([hangul_share(split_sentences(i.text)[i.k].clean) >= KOREAN_SHARE for i in items])
     train = np.asarray([i.half == "A" for i in items]) & korean
     # A weight of the wrong sign (SUPPORT_SIGNS; collinearity in a small set) drops its feature, and
     # the rest are refitted.
@@ -369,9 +365,9 @@ def fit(items: list[Item], answerer: GenerativeAnswerer, min_accept: float) -> S
     return SupportModel(tuple(round(w, 6) for w in model.weights), round(model.bias, 6), round(threshold - 1e-6, 6))
 
 
-def evaluate(items: list[Item], answerer: GenerativeAnswerer) -> dict:
+def evaluate(items: list[Item], support_check: SupportChecker) -> dict:
     """The check's figures per half, and per set within each half."""
-    kept = verdicts(answerer, items)
+    kept = verdicts(support_check, items)
 
     def part(keep) -> dict:
         chosen = [(i, k) for i, k in zip(items, kept) if keep(i)]
@@ -421,15 +417,15 @@ def main(argv: list[str] | None = None) -> int:
     items, counts = load_items([(n, Path(r), Path(i), Path(lab)) for n, r, i, lab in args.set])
     print("labelled sentences: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
     if args.command == "fit":
-        answerer = checker(SupportModel((0.0,) * len(SUPPORT_FEATURES), 0.0, 0.5))
-        answerer.support = fit(items, answerer, args.min_accept)
-        print(f"fitted on half A: weights {dict(zip(SUPPORT_FEATURES, answerer.support.weights))}, "
-              f"bias {answerer.support.bias}, threshold {answerer.support.threshold:.3f}")
+        support_check = checker(SupportModel((0.0,) * len(SUPPORT_FEATURES), 0.0, 0.5))
+        support_check.support = fit(items, support_check, args.min_accept)
+        print(f"fitted on half A: weights {dict(zip(SUPPORT_FEATURES, support_check.support.weights))}, "
+              f"bias {support_check.support.bias}, threshold {support_check.support.threshold:.3f}")
     else:
-        answerer = checker(SupportModel.load(args.weights))
-    halves = evaluate(items, answerer)
+        support_check = checker(SupportModel.load(args.weights))
+    halves = evaluate(items, support_check)
     print_table(halves)
-    m = answerer.support
+    m = support_check.support
     result = {"features": list(SUPPORT_FEATURES), "weights": list(m.weights), "bias": m.bias,
               "threshold": m.threshold, "halves": halves, "counts": counts, "sets": sorted({i.set for i in items})}
     if args.json_out:

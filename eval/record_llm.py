@@ -4,7 +4,7 @@
     python eval/record_llm.py eval/gold/dev.jsonl data/demo_index --out eval/llm/dev_recorded.jsonl \\
         --base-url http://127.0.0.1:8001/v1 --model qwen2.5-coder-1.5b-instruct-q4_k_m
 
-Each question is asked the way the generative answerer asks it (rag.generate.build_passages /
+Each question is asked the way the generative answerer asks it (rag.prompt.build_passages /
 build_messages over the hybrid top 8): record ``ID``, variant ``retrieved``. Every
 ``--distractor-every``-th answerable question (chosen by a hash of its id) is asked a second time,
 record ``ID/distractor``, with its gold notices left out of the passages, so a model that answers
@@ -62,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
     from langchain_openai import ChatOpenAI
 
     from rag.evaluate import gold_id_aliases, load_gold
-    from rag.generate import build_messages, build_passages
+    from rag.prompt import build_messages, build_passages
     from rag.retrieve import Retriever
     from rag.service import open_assistant
     from rag.settings import load_settings

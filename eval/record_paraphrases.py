@@ -38,7 +38,7 @@ def main(argv: list[str] | None = None) -> int:
     from langchain_openai import ChatOpenAI
 
     from eval.fit_support import _HEADER_LINE
-    from rag.generate import _MARKER, _THINK, _hangul_share, split_sentences
+    from rag.support import MARKER, THINK, hangul_share, split_sentences
     from rag.replay import load_recordings
 
     records = {r["id"]: r for r in load_recordings(args.recordings)}
@@ -55,11 +55,11 @@ def main(argv: list[str] | None = None) -> int:
         if args.limit and written >= args.limit:
             break
         record = records[mark["record"]]
-        text = _THINK.sub("", record["output"]).strip()
+        text = THINK.sub("", record["output"]).strip()
         sentences = split_sentences(text)
         k = int(mark["k"])
         s = sentences[k]
-        if len(s.clean) < 20 or _HEADER_LINE.match(s.clean) or _hangul_share(s.clean) < 0.5:
+        if len(s.clean) < 20 or _HEADER_LINE.match(s.clean) or hangul_share(s.clean) < 0.5:
             continue
         record_id = f"{record['id']}/para{k}"
         if record_id in done:
@@ -70,12 +70,12 @@ def main(argv: list[str] | None = None) -> int:
         except Exception as exc:  # noqa: BLE001 - not recorded: a rerun asks again
             print(f"{record_id}: {type(exc).__name__}: {str(exc)[:200]}", flush=True)
             continue
-        lines = [line.strip() for line in _THINK.sub("", reply).splitlines() if line.strip()]
+        lines = [line.strip() for line in THINK.sub("", reply).splitlines() if line.strip()]
         if not lines:
             continue
         reworded = re.sub(r"^(문장|다시 쓴 문장)\s*:\s*", "", lines[0]).strip()
-        markers = "".join(m.group(0) for m in _MARKER.finditer(s.raw))
-        new_raw = _MARKER.sub("", reworded).strip() + markers
+        markers = "".join(m.group(0) for m in MARKER.finditer(s.raw))
+        new_raw = MARKER.sub("", reworded).strip() + markers
         new_text = text.replace(s.raw, new_raw, 1)
         if len(split_sentences(new_text)) != len(sentences):
             print(f"{record_id}: the rewording splits differently; skipped", flush=True)

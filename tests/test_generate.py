@@ -10,9 +10,10 @@ import numpy as np
 import pytest
 
 from ingest.models import Chunk, Notice
-from rag import generate
-from rag.generate import GenerativeAnswerer, LLMSettings, build_passages, split_sentences
+from rag.generate import GenerativeAnswerer, LLMSettings
 from rag.index import NoticeIndex
+from rag.prompt import build_passages
+from rag.support import _clean, number_mentions, split_sentences
 from rag.types import Answer, AnswerSentence, Citation, Hit, Retrieval
 from tests.openai_stub import OpenAIStub, closed_port
 
@@ -264,7 +265,7 @@ def test_a_negation_the_notice_does_not_make_rejects_the_sentence(stub):
     ("총 48개 부대행사를 개최했다.", [], ["부대", "행사"]),
 ])
 def test_claim_words_splits_names_from_nouns_and_skips_verb_stems(text, names, nouns):
-    from rag.generate import claim_words
+    from rag.support import claim_words
 
     assert claim_words(text) == (names, nouns)
 
@@ -528,6 +529,6 @@ def test_split_keeps_markers_dates_and_decimals_with_their_sentence():
 
 
 def test_numbers_are_normalised():
-    mentions = generate.number_mentions("3,000만 원, 150%, 2026-06-01, 1.50배, 30 million won, 3천만 원")
+    mentions = number_mentions("3,000만 원, 150%, 2026-06-01, 1.50배, 30 million won, 3천만 원")
     assert mentions == [{"3000", "3e+07"}, {"150"}, {"2026"}, {"6"}, {"1"}, {"1.5"}, {"30", "3e+07"}, {"3", "3e+07"}]
-    assert re.search(r"\d", generate._clean("발표했다 [1].")) is None
+    assert re.search(r"\d", _clean("발표했다 [1].")) is None

@@ -11,8 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from rag.generate import GenerativeAnswerer, LLMSettings, SupportModel, build_messages, build_passages
+from rag.generate import GenerativeAnswerer, LLMSettings
+from rag.prompt import build_messages, build_passages
 from rag.replay import ReplayServer, load_recordings, prompt_key
+from rag.support import SupportModel
 from tests.test_generate import FakeExtractive, MOIS, NFA, MAFRA, QUESTION, world
 
 ROOT = Path(__file__).resolve().parents[1]
