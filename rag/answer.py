@@ -763,9 +763,9 @@ class ExtractiveAnswerer:
                                                  or cand.probability < self.settings.other_notice_probability * best.probability) \
                         and not (plural and relative >= self.settings.plural_relative):
                     continue
-                if (relative >= 0.55 or new) and gain > best_gain:
+                if (relative >= self.settings.fill_min_relative or new) and gain > best_gain:
                     best_gain, pick = gain, cand
-            if pick is None or best_gain < 0.5:
+            if pick is None or best_gain < self.settings.fill_min_gain:
                 break
             chosen.append(pick)
             cited.add(pick.doc_id)

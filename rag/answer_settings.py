@@ -17,6 +17,15 @@ class AnswerSettings:
     # take it to 1.2x (1.5x for a plural question). 350 and 358 gave a dev median under 400
     # characters but cost dev key facts 0.963 -> 0.948 (docs/measurements.md, fifth session).
     max_chars: int = 365
+    # The fill after the first sentences takes the candidate with the largest gain (its score relative
+    # to the best sentence's, plus the share of the question's term weight it adds) while that gain is
+    # at least ``fill_min_gain`` and the candidate scores ``fill_min_relative`` of the best or adds a
+    # question term. Swept 2026-12-05 (docs/measurements.md, eighth session): raising either shortens
+    # answers and costs key facts on both sets (gain 0.6: dev 0.963 -> 0.943, korquad_tune 0.954 ->
+    # 0.945); relative 0.4 gains korquad_tune 0.003 for 34 more characters and leaves dev's facts the
+    # same; gain 0.4 changes nothing.
+    fill_min_gain: float = 0.5
+    fill_min_relative: float = 0.55
     # notices whose sentences are candidates (retrieval's first ones)
     max_notices: int = 3
     # The word-overlap answerer (``learned=False``) refuses when less than this share of the question's
@@ -140,6 +149,6 @@ class AnswerSettings:
             raise ValueError(f"answer setting meaning_below must be within [0, 1.01], got {self.meaning_below}")
         for name in ("long_quote_penalty", "inline_list_bonus", "other_notice_gain", "other_notice_relative",
                      "plural_relative", "learned_weight", "rank_prior", "english_part_relative",
-                     "min_notices_for_idf"):
+                     "min_notices_for_idf", "fill_min_gain", "fill_min_relative"):
             if getattr(self, name) < 0:
                 raise ValueError(f"answer setting {name} must not be negative, got {getattr(self, name)}")

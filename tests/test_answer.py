@@ -174,6 +174,8 @@ def test_bad_settings_raise():
         ExtractiveAnswerer(whole_top_notice=1)
     with pytest.raises(ValueError, match="max_notices must be a whole number"):
         ExtractiveAnswerer(max_notices=2.5)
+    with pytest.raises(ValueError, match="fill_min_gain"):
+        ExtractiveAnswerer(fill_min_gain=-0.5)
     with pytest.raises(ValueError, match="no answer setting named max_char"):
         ExtractiveAnswerer(max_char=200)  # a misspelt name is not silently ignored
 
@@ -700,3 +702,24 @@ def test_the_answer_length_setting_reaches_the_answerer(fake_index):
         assert not any(a.refused for a in answers)
         lengths[chars] = [len(a.answer) for a in answers]
     assert all(short < full for short, full in zip(lengths[120], lengths[365])), lengths
+
+
+def test_the_fill_bar_decides_how_many_sentences_follow_the_first(fake_index):
+    """fill_min_gain is the bar a further sentence's gain must clear: a bar no sentence can clear leaves
+    the sentences chosen before the fill, so an answer that the default fills grows no longer, and at
+    least one of these gets shorter."""
+    from dataclasses import replace
+
+    from rag.service import make_answerer
+    from rag.settings import load_settings
+
+    retriever = Retriever(fake_index, None, mode="bm25")
+    questions = ["소방청이 가뭄 장기화에 대비해 수자원공사와 협력하기로 한 정수장은?", "전자정부 2020의 추진 배경은?"]
+    answerer = make_answerer(load_settings(), HashEmbedder(), fake_index)
+    default = [answerer.run(q, retriever.run(q, k=8), fake_index) for q in questions]
+    answerer.settings = replace(answerer.settings, fill_min_gain=5.0)
+    strict = [answerer.run(q, retriever.run(q, k=8), fake_index) for q in questions]
+    assert not any(a.refused for a in default + strict)
+    assert all(len(s.answer) <= len(d.answer) for s, d in zip(strict, default))
+    assert any(len(s.answer) < len(d.answer) for s, d in zip(strict, default))
+    assert [s.citations[0].doc_id for s in strict] == [d.citations[0].doc_id for d in default]
