@@ -109,6 +109,22 @@ def test_the_fresh_held_out_set_asks_about_notices_no_other_tuned_set_cites():
     assert not {q.question for q in fresh.questions} & {q.question for q in blind.questions}
 
 
+def test_the_lists_held_out_set_asks_one_list_per_notice():
+    """heldout_lists: 30 list questions (20 Korean, 10 English), one notice each, with one key fact per
+    item, none repeated from another gold set."""
+    lists = load_gold(HELDOUT / "heldout_lists.jsonl")
+    assert len(lists.questions) == 30 and not lists.problems
+    assert {q.type for q in lists.questions} == {"list"}
+    assert sum(q.lang == "en" for q in lists.questions) == 10
+    notices = [d for q in lists.questions for d in q.doc_ids]
+    assert len(notices) == len(set(notices)) == 30
+    assert all(2 <= len(q.key_facts) <= 6 for q in lists.questions)
+    others = {q.question for name in ("dev.jsonl", "heldout_diagnosed.jsonl", "heldout_extra.jsonl",
+                                      "heldout_blind.jsonl", "heldout_fresh.jsonl")
+              for q in load_gold(HELDOUT / name).questions}
+    assert not others & {q.question for q in lists.questions}
+
+
 @pytest.mark.slow
 @pytest.mark.model
 @pytest.mark.parametrize("name", ["heldout_diagnosed.jsonl", "heldout_blind.jsonl", "heldout_extra.jsonl",
