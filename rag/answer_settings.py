@@ -73,6 +73,10 @@ class AnswerSettings:
     compound_credit: float = 0.7
     # "주요 연구 4가지는?" is best answered by the sentence that lists them (▲ … ▲ …)
     inline_list_bonus: float = 0.2
+    # A list question that names no count ("어떤 것들", "which … organisations") is answered with a list
+    # of the notice only when the list, or the sentence that introduces it, scores this share of the
+    # best sentence's score.
+    list_relative: float = 0.8
     # How much the learned probability adds to a sentence's word-overlap score when selecting.
     learned_weight: float = 0.0
     # Each part of a question in parts that asks for a value gets a sentence stating one
@@ -149,6 +153,6 @@ class AnswerSettings:
             raise ValueError(f"answer setting meaning_below must be within [0, 1.01], got {self.meaning_below}")
         for name in ("long_quote_penalty", "inline_list_bonus", "other_notice_gain", "other_notice_relative",
                      "plural_relative", "learned_weight", "rank_prior", "english_part_relative",
-                     "min_notices_for_idf", "fill_min_gain", "fill_min_relative"):
+                     "min_notices_for_idf", "fill_min_gain", "fill_min_relative", "list_relative"):
             if getattr(self, name) < 0:
                 raise ValueError(f"answer setting {name} must not be negative, got {getattr(self, name)}")

@@ -15,7 +15,9 @@ from ingest.metadata import lead_start
 from ingest.normalize import squash
 
 # Items of an enumeration, as press releases write them.
-_ITEM_START = re.compile(r"^\s*(?:첫째|둘째|셋째|넷째|다섯째|여섯째|일곱째|여덟째|아홉째|열째|[①-⑳]|\d{1,2}[.)]\s|[○●◦▲△■□◆◇•ㅇ-]\s?)")
+_ITEM_START = re.compile(r"^\s*(?:첫째|둘째|셋째|넷째|다섯째|여섯째|일곱째|여덟째|아홉째|열째"
+                         r"|(?:첫|두|세|네|다섯|여섯|일곱|여덟|아홉|열) ?번째(?:로|는)?,?|마지막으로,?"
+                         r"|[①-⑳]|\d{1,2}[.)]\s|[○●◦▲△■□◆◇•ㅇ-]\s?)")
 # a comma after a connective ending closes a clause; a quoted name opens a list item (first_clause_end)
 _CLAUSE_COMMA = re.compile(r"[고며여서해아어면나지데],\s")
 _QUOTED_NAME = re.compile(r"[“「『\"][^”」』\"\n]{2,60}[”」』\"][가-힣]{0,2}")
@@ -38,11 +40,45 @@ def item_kind(sentence: str) -> str:
     head = match.group(0).strip()
     if head.endswith("째"):
         return "째"
+    if "번째" in head or head.startswith("마지막"):  # "첫 번째로, … 두 번째로, … 마지막으로, …"
+        return "번째"
     if "①" <= head[0] <= "⑳":
         return "①"
     if head[0].isdigit():
         return "1" + head[-1]
     return head[0]
+
+
+# An ordinal marker inside a sentence starts an item too: a footnote written without a full stop runs
+# into the next item ("…23개 단체로 구성 셋째, 재학대 예방을 …"), so Kiwi finds no sentence start there.
+# Bullets (○, -, ▲) inside a sentence are outline parts or inline lists, not items of a run.
+# An ordinal word counts there only with its comma ("첫째 날" is a day, "셋째, …" an item).
+_ORDINAL_INSIDE = re.compile(r"(?<=\s)(?:(?:첫째|둘째|셋째|넷째|다섯째|여섯째|일곱째|여덟째|아홉째|열째"
+                             r"|(?:첫|두|세|네|다섯|여섯|일곱|여덟|아홉|열) ?번째(?:로|는)?),|[①-⑳](?=\s))")
+_FIRST_ITEM = re.compile(r"^\s*(?:첫째|첫 ?번째|①|1[.)])")
+ORDINAL_KINDS = frozenset({"째", "번째", "①", "1.", "1)"})
+
+
+def item_starts(sentence: str) -> list[tuple[int, str]]:
+    """Where list items start in a sentence, with their kind (``item_kind``): at its start (any
+    marker), and at each ordinal marker inside it."""
+    out: list[tuple[int, str]] = []
+    kind = item_kind(sentence)
+    if kind:
+        out.append((len(sentence) - len(sentence.lstrip()), kind))
+    for match in _ORDINAL_INSIDE.finditer(sentence):
+        # "○ 첫 번째 발표에서는 …": the ordinal right after a bullet names that same item
+        if out and not sentence[out[-1][0]:match.start()].strip(EDGE_MARKS + "▲△"):
+            continue
+        kind = item_kind(sentence[match.start():])
+        if kind:
+            out.append((match.start(), kind))
+    return out
+
+
+def is_first_item(text: str) -> bool:
+    """"첫째, …", "① …", "1. …": an item that starts a list (a second 첫째 starts another list)."""
+    return bool(_FIRST_ITEM.match(text))
 
 
 def outline_parts(text: str) -> list[tuple[int, int]]:

@@ -723,3 +723,31 @@ def test_the_fill_bar_decides_how_many_sentences_follow_the_first(fake_index):
     assert all(len(s.answer) <= len(d.answer) for s, d in zip(strict, default))
     assert any(len(s.answer) < len(d.answer) for s, d in zip(strict, default))
     assert [s.citations[0].doc_id for s in strict] == [d.citations[0].doc_id for d in default]
+
+
+def test_a_list_is_the_one_the_question_asks_about_not_the_nearest(ask):
+    """The notice lists the day's programme inline (▲ …) and its five measures as 첫째 … 다섯째, some run
+    into the footnote before them without a full stop ("…23개 단체로 구성 셋째, …"): the five measures are
+    quoted, each from its ordinal on."""
+    answer = ask("노인학대예방의 날에 보건복지부가 내놓은 노인학대 예방 강화 대책 다섯 가지는 무엇인가요?")
+    assert not answer.refused
+    for ordinal in ("첫째,", "둘째,", "셋째,", "넷째,", "다섯째,"):
+        assert sum(s.text.startswith(ordinal) for s in answer.sentences) == 1, (ordinal, answer.answer)
+
+
+def test_items_numbered_in_words_run_on_past_their_details(ask):
+    """"첫 번째로, … 두 번째로, … 마지막으로, …" with sentences of detail between the items is one list."""
+    answer = ask("청주 프랜차이즈 카페 사건 뒤 고용노동부가 청년 아르바이트 노동자 보호를 위해 내놓은 대책은 어떤 것들인가요?")
+    assert not answer.refused
+    starts = [s.text.split(",")[0] for s in answer.sentences]
+    assert starts.count("첫 번째로") == starts.count("두 번째로") == starts.count("세 번째로") == 1, answer.answer
+    assert "마지막으로" in starts, answer.answer
+
+
+def test_an_ordinal_after_a_bullet_names_the_same_item():
+    from rag.quotes import item_starts
+
+    assert [kind for _, kind in item_starts("○ 첫 번째 발표에서는 권지운 연구관이 발표한다.")] == ["○"]
+    found = item_starts("신고의무자 19개 직군 23개 단체로 구성 셋째, 재학대 예방을 위한 사후관리를 강화한다.")
+    assert [kind for _, kind in found] == ["째"] and found[0][0] == 24
+    assert item_starts("이번 행사는 첫째 날 개막식으로 시작한다.") == []  # "첫째 날" is no item: no comma after it

@@ -128,7 +128,7 @@ def test_the_lists_held_out_set_asks_one_list_per_notice():
 @pytest.mark.slow
 @pytest.mark.model
 @pytest.mark.parametrize("name", ["heldout_diagnosed.jsonl", "heldout_blind.jsonl", "heldout_extra.jsonl",
-                                  "heldout_fresh.jsonl"])
+                                  "heldout_fresh.jsonl", "heldout_lists.jsonl"])
 def test_regression_gate_on_the_held_out_press_release_sets(demo_index_dir, name):
     """Answers must carry over to press-release questions about notices dev never asks about."""
     from rag.settings import Settings

@@ -20,6 +20,10 @@ def test_contact_language_and_value_kind():
     assert is_contact_question("담당자 연락처는?")
     assert is_contact_question("Who is in charge of the 노동이사제 course? Whom should I contact?")
     assert not is_contact_question("5대 전략은?")
+    # a contact word a verb turns into a description of someone asks for no contact
+    assert not is_contact_question("노무 담당자를 둘 여력이 없는 사장님에게는 어떤 지원이 있나요?")
+    assert is_contact_question("문의할 행정안전부 담당자는 누구인가요?")
+    assert is_contact_question("연락할 담당 부서와 전화번호는?")
     assert question_language("What are the five strategies of e-Government 2020?") == "en"
     assert question_language("전자정부 2020의 5대 전략은?") == "ko"
     assert question_language("Which 쪽방 counseling center did Minister 정은경 visit?") == "en"
@@ -69,6 +73,13 @@ def test_two_part_plural_and_list_questions():
     assert is_list_question("주요 연구 4가지는 무엇인가요?")
     assert is_list_question("What are the five strategies of e-Government 2020?")
     assert not is_list_question("입장료는 얼마인가요?")
+    # items asked for without a count, or a count of people
+    for question in ("노동부가 내놓은 대책은 크게 어떤 것들인가요?", "장려상 수상자는 누구누구인가요?",
+                     "어떤 발전 방향들이 오갔나요?", "주제 발제를 맡은 전문가 세 명은 누구인가요?",
+                     "네 개 권역에서 각각 어느 장소에서 열리나요?", "What three goals does the plan set?"):
+        assert is_list_question(question), question
+    assert asked_count("주제 발제를 맡은 전문가 세 명은 누구인가요?") == 3
+    assert not is_list_question("현대 기독교에서는 노아의 방주를 어떤 의미로 받아들이는가?")
 
 
 def test_award_asked_as_received():
