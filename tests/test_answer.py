@@ -751,3 +751,14 @@ def test_an_ordinal_after_a_bullet_names_the_same_item():
     found = item_starts("신고의무자 19개 직군 23개 단체로 구성 셋째, 재학대 예방을 위한 사후관리를 강화한다.")
     assert [kind for _, kind in found] == ["째"] and found[0][0] == 24
     assert item_starts("이번 행사는 첫째 날 개막식으로 시작한다.") == []  # "첫째 날" is no item: no comma after it
+
+
+def test_a_count_the_question_ends_on_asks_for_a_list(demo_index_dir):
+    """"…대책 다섯 가지는?" has no question word, the way users type: it is a list question all the same, and
+    the bundled model's answer quotes the five measures."""
+    question = "노인학대 예방을 위해 보건복지부가 내놓은 대책 다섯 가지는?"
+    index, answerer, retrieval = _on_the_demo_index(demo_index_dir, question)
+    answer = answerer.run(question, retrieval, index)
+    assert not answer.refused
+    for ordinal in ("첫째,", "둘째,", "셋째,", "넷째,", "다섯째,"):
+        assert sum(s.text.startswith(ordinal) for s in answer.sentences) == 1, (ordinal, answer.answer)
