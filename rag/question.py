@@ -22,8 +22,9 @@ _LIST = re.compile(r"(?P<count>(?<![\d.,])(?P<digits>\d{1,2})\s?(?:가지|개(?!
                    r"(?=[은는이가을를의와과로도]|[^가-힣]|$)(?:[^?]*(?:무엇|어디|무슨|누구|어느)"
                    # or the count is what the question ends on: "대책 다섯 가지는?", "협약 기관 두 곳은?"
                    r"|(?:\s?[가-힣]{1,8})?[은는]\s*\??\s*$)"
-                   # items asked without a count: "어떤 것들", "누구누구", "어떤 도구들을"
-                   r"|무엇무엇|누구누구|어디어디|어떤 (?:[가-힣]*[^로를을에의은는이가\s] )?[가-힣]+들(?=[은는이가을를과와도에로]|인가|\s|$)"
+                   # items asked without a count: "어떤 것들", "누구누구", "어떤 도구들을", a sequence ("어떤 순서로")
+                   r"|무엇무엇|누구누구|어디어디|어떤 순서|무슨 순서|순서는 어떻게|in what order|"
+                   r"어떤 (?:[가-힣]*[^로를을에의은는이가\s] )?[가-힣]+들(?=[은는이가을를과와도에로]|인가|\s|$)"
                    r"|what (?:are |were )?(?:the )?(?:\w+ )?(?:two|three|four|five|six|\d+)\b"
                    r"|which (?:\w+ )?(?:two|three|four|five|six|\d+)\b|what (?:kinds|types) of",
                    re.IGNORECASE)

@@ -77,7 +77,8 @@ def test_two_part_plural_and_list_questions():
     for question in ("노동부가 내놓은 대책은 크게 어떤 것들인가요?", "장려상 수상자는 누구누구인가요?",
                      "어떤 발전 방향들이 오갔나요?", "주제 발제를 맡은 전문가 세 명은 누구인가요?",
                      "네 개 권역에서 각각 어느 장소에서 열리나요?", "What three goals does the plan set?",
-                     "보건복지부가 내놓은 노인학대 예방 대책 다섯 가지는?", "협약을 맺은 기관 두 곳은?"):
+                     "보건복지부가 내놓은 노인학대 예방 대책 다섯 가지는?", "협약을 맺은 기관 두 곳은?",
+                     "기념식은 어떤 순서로 진행되나요?", "In what order was the ceremony's programme arranged?"):
         assert is_list_question(question), question
     assert asked_count("주제 발제를 맡은 전문가 세 명은 누구인가요?") == 3
     assert asked_count("보건복지부가 내놓은 노인학대 예방 대책 다섯 가지는?") == 5
