@@ -42,7 +42,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from eval.fit_answers import half_of  # noqa: E402
-from rag.prompt import Passage, passage_header  # noqa: E402
+from rag.prompt import Passage  # noqa: E402
 from rag.support import (  # noqa: E402
     KOREAN_SHARE, SUPPORT_FEATURES, SUPPORT_SIGNS, SUPPORT_WEIGHTS_FILE, SupportChecker, SupportModel,
     hangul_share, MARKER, THINK, negations, number_mentions, proper_nouns, split_sentences)
@@ -77,9 +77,7 @@ def passages_of(record: dict, index) -> list[Passage]:
         notice = index.notices.get(p["doc_id"])
         if notice is None:
             raise ValueError(f"{record['id']}: notice {p['doc_id']} is not in the index")
-        passage = Passage(n=p["n"], notice=notice, spans=[tuple(s) for s in p["spans"]], sentences=p["sentences"])
-        passage.text = passage_header(notice) + "\n" + "\n".join(passage.sentences)
-        out.append(passage)
+        out.append(Passage(n=p["n"], notice=notice, spans=[tuple(s) for s in p["spans"]], sentences=p["sentences"]))
     return out
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -43,13 +43,17 @@ class Passage:
     notice: Any  # ingest.models.Notice
     spans: list[tuple[int, int]]  # body offsets of each sentence
     sentences: list[str]
-    text: str = ""  # header + sentences, unescaped (numbers and terms are checked against this)
+    # header + sentences, unescaped (numbers and terms are checked against this)
+    text: str = field(init=False, default="")
     # filled once by the support check (rag/support.py), however many sentences cite the passage
     _terms: set[str] | None = None
     _numbers: set[str] | None = None
     _vectors: np.ndarray | None = None
     _bigrams: set[str] | None = None
     _squashed: str = ""
+
+    def __post_init__(self) -> None:
+        self.text = _header(self.notice) + "\n" + "\n".join(self.sentences)
 
 
 def _escape(text: str) -> str:
@@ -62,7 +66,7 @@ def _escape(text: str) -> str:
     return text.replace("<", "＜").replace(">", "＞")
 
 
-def passage_header(notice) -> str:
+def _header(notice) -> str:
     """The lines a passage opens with: the notice's title, agency and publication date where known."""
     lines = [f"제목: {notice.title}"]
     if notice.agency:
@@ -111,15 +115,13 @@ def build_passages(retrieval: Retrieval, index: NoticeIndex, max_passages: int,
         if not chosen:
             continue
         ordered = sorted(chosen.items())
-        passage = Passage(n=len(passages) + 1, notice=notice, spans=[s for s, _ in ordered],
-                          sentences=[t for _, t in ordered])
-        passage.text = passage_header(notice) + "\n" + "\n".join(passage.sentences)
-        passages.append(passage)
+        passages.append(Passage(n=len(passages) + 1, notice=notice, spans=[s for s, _ in ordered],
+                                sentences=[t for _, t in ordered]))
     return passages
 
 
 def _render_passage(p: Passage) -> str:
-    parts = [_escape(passage_header(p.notice)), "내용:"]
+    parts = [_escape(_header(p.notice)), "내용:"]
     previous_end = None
     body: list[str] = []
     for (start, end), sentence in zip(p.spans, p.sentences):
