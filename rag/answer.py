@@ -860,7 +860,8 @@ class ExtractiveAnswerer:
             for j, (offset, marker) in enumerate(starts):
                 start = span[0] + offset
                 end = span[0] + starts[j + 1][0] if j + 1 < len(starts) else span[1]
-                end = len(body[:end].rstrip()) if end > start else end
+                while end > start and body[end - 1].isspace():
+                    end -= 1
                 if current and (marker != kind or (marker in ORDINAL_KINDS and is_first_item(body[start:end]))):
                     runs.append(current)
                     current = []
