@@ -234,6 +234,26 @@ def asked_count(question: str) -> int | None:
     return int(word) if word.isdigit() else _COUNT_WORDS.get(word.lower())
 
 
+# "다섯 작품", "세 기관", "4개 단체": how many things a list question names, counted in any word
+_NAMED_COUNT = re.compile(r"(?<![가-힣\d.,])(?:(?P<native>두|세|네|다섯|여섯|일곱|여덟|아홉|열)\s(?=[가-힣])"
+                          r"|(?P<digits>\d{1,2})\s?(?:개|명|곳|가지|건|작|편|팀|개소|개사|개국|종)(?![가-힣]))")
+NATIVE_COUNTS = {"두": 2, "세": 3, "네": 4, "다섯": 5, "여섯": 6, "일곱": 7, "여덟": 8, "아홉": 9, "열": 10}
+
+
+def named_count(question: str) -> int | None:
+    """The number of items a list question asks for, counted in whatever word it uses: ``asked_count``'s
+    ("4가지는 무엇", "두 곳은"), else a count that names the things ("장려상을 받은 다섯 작품의 수상자는
+    누구누구") in a question that asks for a list; None otherwise."""
+    count = asked_count(question)
+    if count is not None or not is_list_question(question):
+        return count
+    match = _NAMED_COUNT.search(question)
+    if match is None:
+        return None
+    number = int(match["digits"]) if match["digits"] else NATIVE_COUNTS[match["native"]]
+    return number if 2 <= number <= 12 else None
+
+
 def is_plural_question(question: str) -> bool:
     """"두 곳", "각각", "both": the answer may need more than one notice. A count that describes who or
     what the question is about ("근로자 4명이 숨진 … 시공사 이름은?") does not make the answer plural."""

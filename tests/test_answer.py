@@ -762,3 +762,24 @@ def test_a_count_the_question_ends_on_asks_for_a_list(demo_index_dir):
     assert not answer.refused
     for ordinal in ("첫째,", "둘째,", "셋째,", "넷째,", "다섯째,"):
         assert sum(s.text.startswith(ordinal) for s in answer.sentences) == 1, (ordinal, answer.answer)
+
+
+def test_items_written_one_a_sentence_after_their_count_are_quoted():
+    """"장려상 수상작(4작)으로 방태린 님은 …. 조규대님은 …." marks no item: the sentence that states the
+    question's count and the sentences after it, that many in all, are the list."""
+    index = _notices_index(("contest", "산재예방 숏폼 영상 공모전 시상식 개최", (
+        "고용노동부는 11일 산재예방 아이디어 숏폼 영상 공모전 시상식을 개최하였다. "
+        "이번 공모전에는 총 282개의 작품이 접수되었다. "
+        "최우수 수상작은 고강현님의 안전보장송이다. "
+        "장려상 수상작(4작)으로 방태린 님은 개인보호구가 든든한 파트너임을 강조하였다. "
+        "조규대님은 무사히 보낸 하루를 표현하였다. 현대자동차 울산공장은 화재 위험 요소를 점검하는 영상을 제작하였다. "
+        "LX판토스는 추락 사고 위험성을 담았다. "
+        "고용노동부는 수상작을 널리 알릴 계획이라고 밝혔다.")))
+    retriever = Retriever(index, HashEmbedder(), mode="hybrid")
+    answerer = ExtractiveAnswerer(embedder=HashEmbedder(), idf=index.idf)
+    question = "산재예방 숏폼 영상 공모전에서 장려상을 받은 네 작품의 수상자는 누구누구인가요?"
+    answer = answerer.run(question, retriever.run(question, k=8), index)
+    assert not answer.refused
+    for name in ("방태린", "조규대", "현대자동차 울산공장", "LX판토스"):
+        assert name in answer.answer, answer.answer
+    assert "널리 알릴" not in answer.answer, answer.answer

@@ -172,3 +172,13 @@ def test_a_clause_that_asks_nothing_stays_with_the_part_it_describes():
     # both clauses ask: two parts, as before
     assert len(question_parts("실업률은 얼마였고, 점검회의에는 몇 개 관서장이 참석했나요?")) == 2
     assert len(question_parts("지원은 무엇이고, 올해부터 찾아가는 횟수는 어떻게 바뀌었나요?")) == 2
+
+
+def test_a_list_question_may_count_its_items_in_any_word():
+    from rag.question import named_count
+
+    assert named_count("장려상을 받은 다섯 작품의 수상자는 누구누구인가요?") == 5
+    assert named_count("협약을 맺은 세 기관은 어디어디인가요?") == 3
+    assert named_count("주요 연구 4가지는?") == 4
+    assert named_count("세종시에서 열린 행사의 프로그램은 어떤 것들인가요?") is None  # 세종: a syllable, not a count
+    assert named_count("두 기관이 맺은 협약의 내용은?") is None  # not a list question
