@@ -716,7 +716,7 @@ class ExtractiveAnswerer:
             # sentence; asked_count's ("3가지 지분은 무엇의 지분인가") is often the topic's, not the answer's
             # (korquad_tune: three answers grew by a sentence and gained nothing)
             named = named_count(question) if count is None else None
-            for item in self._best_list(best, ranked, index, count, named):
+            for item in self._best_list(best, ranked, index, count, named, _wants_list(question)):
                 key = self._squash(item.text)
                 if not any(key in k or k in key for k in keys):
                     chosen.append(item)
@@ -781,7 +781,7 @@ class ExtractiveAnswerer:
         return chosen
 
     def _best_list(self, best: _Candidate, ranked: list[_Candidate], index: NoticeIndex,
-                   count: int | None = None, named: int | None = None) -> list[_Candidate]:
+                   count: int | None = None, named: int | None = None, list_question: bool = False) -> list[_Candidate]:
         """The items of the list in ``best``'s notice that the question asks for.
 
         A notice may hold several lists: runs of items (첫째…, ①…, 1)…, ○…; ``_item_runs``) and sentences
@@ -815,7 +815,13 @@ class ExtractiveAnswerer:
             if len(run) >= 2 and (count is None or len(run) == count):
                 items = [item for item, _ in run]
                 sentences = list(dict.fromkeys(sentence for _, sentence in run))
-                options.append((rating(sentences), -distance(items), "run", items))
+                # Without a count, a run must pass the list_relative bar against a best sentence that may be
+                # an inline list (▲ …) holding _score's list bonus: the run is a list as much, and gets the
+                # same bonus. With a count, lists of that length compete on their scores, so an inline list
+                # keeps its lead (dev-017: the ▲ sentence and a ○ run name the same four studies, the run in
+                # 569 characters against 389).
+                bonus = self.settings.inline_list_bonus if list_question and count is None else 0.0
+                options.append((rating(sentences) + bonus, -distance(items), "run", items))
         for span in spans:
             sentence = notice.body[span[0]:span[1]]
             listed = max(len(_INLINE_ITEM.findall(sentence)), len(_QUOTED_ITEM.findall(sentence)))

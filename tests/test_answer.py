@@ -783,3 +783,24 @@ def test_items_written_one_a_sentence_after_their_count_are_quoted():
     for name in ("방태린", "조규대", "현대자동차 울산공장", "LX판토스"):
         assert name in answer.answer, answer.answer
     assert "널리 알릴" not in answer.answer, answer.answer
+
+
+def test_a_list_asked_without_a_count_is_the_announced_run_not_the_best_sentence_s_inline_items():
+    """The best sentence lists inline (▲ …) what the investigation is about; the measures asked for are
+    the 1) … 2) … 3) run announced by "다음과 같은 조치에 착수할 계획이다". An inline list gets the list
+    bonus when it is scored, so a run, which is a list as much, gets it when lists are compared."""
+    index = _notices_index(("probe", "비정상 진료 행정조사반 현장조사 착수", (
+        "보건복지부 행정조사반은 암 환자 유인·알선 등 위법 의심 진료행위에 대한 현장조사에 즉시 착수한다고 밝혔다. "
+        "행정조사반은 ▲금품으로 암 환자를 유인하는 행위와 ▲근거가 부족한 고가 비급여 진료를 위법 의심 행위로 보고 있다. "
+        "행정조사반은 이번주부터 다음과 같은 조치에 착수할 계획이다. "
+        "1) 관계기관 공조체계 가동 행정조사반은 건강보험공단 등 관계기관과 공조체계를 가동한다. "
+        "2) 제보센터 운영 위법행위 정황을 확보하기 위해 제보센터를 운영한다. "
+        "3) 현장 행정조사 실시 의심 병원에 대해 현장 행정조사에 착수한다. "
+        "보건복지부는 위반행위가 발견되면 수사를 의뢰할 계획이다.")))
+    retriever = Retriever(index, HashEmbedder(), mode="hybrid")
+    answerer = ExtractiveAnswerer(embedder=HashEmbedder(), idf=index.idf)
+    question = "암 환자 유인 병원을 조사하는 행정조사반이 이번주부터 착수하는 조치는 어떤 것들인가요?"
+    answer = answerer.run(question, retriever.run(question, k=8), index)
+    assert not answer.refused
+    for item in ("관계기관 공조체계 가동", "제보센터 운영", "현장 행정조사 실시"):
+        assert item in answer.answer, answer.answer
