@@ -711,12 +711,13 @@ class ExtractiveAnswerer:
         chosen = [best]
         keys = {self._squash(best.text)}
         count = asked_count(question)
-        if _wants_list(question) or _ENUM_HEAD.search(best.text):
+        list_question = _wants_list(question)
+        if list_question or _ENUM_HEAD.search(best.text):
             # a count only named_count reads ("다섯 작품의 수상자는 누구누구") may be a list one item a
             # sentence; asked_count's ("3가지 지분은 무엇의 지분인가") is often the topic's, not the answer's
             # (korquad_tune: three answers grew by a sentence and gained nothing)
             named = named_count(question) if count is None else None
-            for item in self._best_list(best, ranked, index, count, named, _wants_list(question)):
+            for item in self._best_list(best, ranked, index, count, named, list_question):
                 key = self._squash(item.text)
                 if not any(key in k or k in key for k in keys):
                     chosen.append(item)
@@ -781,7 +782,8 @@ class ExtractiveAnswerer:
         return chosen
 
     def _best_list(self, best: _Candidate, ranked: list[_Candidate], index: NoticeIndex,
-                   count: int | None = None, named: int | None = None, list_question: bool = False) -> list[_Candidate]:
+                   count: int | None = None, named: int | None = None,
+                   list_question: bool = False) -> list[_Candidate]:
         """The items of the list in ``best``'s notice that the question asks for.
 
         A notice may hold several lists: runs of items (첫째…, ①…, 1)…, ○…; ``_item_runs``) and sentences
@@ -791,7 +793,10 @@ class ExtractiveAnswerer:
         list in the notice blocked every run: on eval/gold/heldout_lists.jsonl a notice's ▲ list of the
         day's programme stood in for the five 첫째…다섯째 measures asked for. With ``count`` (the number of
         items the question asks for) only a list of that many counts: outline points (○) are in most
-        notices, and one of another length is seldom the list asked for.
+        notices, and one of another length is seldom the list asked for. Without one, a run of a
+        ``list_question`` is rated with the list bonus an inline list gets in ``_score``. When no list
+        qualifies and ``named`` (a count only ``named_count`` reads) is given, the items may be written one
+        a sentence (``_counted_sentences``).
         """
         doc_id = best.doc_id
         notice = index.notices[doc_id]
