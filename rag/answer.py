@@ -39,13 +39,13 @@ from rag.embed import Embedder
 from rag.scorer import (FEATURES, WEIGHTS_FILE, ScorerWeights, SentenceModel, bigram_share, closest_meaning,
                         content_bigrams, safe_log_length)
 from rag.index import NoticeIndex, TokenTable
-from rag.question import (NATIVE_COUNTS, QUESTION_WORDS, asked_count, award_asked, expected_value, focus_terms,
+from rag.question import (QUESTION_WORDS, asked_count, award_asked, expected_value, focus_terms,
                           is_contact_question, is_list_question, is_plural_question, named_count, question_language,
                           question_parts, unit_asked_last)
 from rag.quotes import (EDGE_MARKS, ORDINAL_KINDS, after_title, first_clause_end, is_first_item, item_starts,
                         outline_parts)
 from rag.types import Answer, AnswerSentence, Citation, Retrieval
-from rag.values import VALUE_PATTERNS, asked_value_pattern, asks_number, unit_pattern
+from rag.values import VALUE_PATTERNS, asked_value_pattern, asks_number, count_pattern, unit_pattern
 
 REFUSAL_TEXT = "제공된 보도자료에서 이 질문에 대한 답을 찾지 못했습니다. (The notices do not contain an answer to this question.)"
 ENGLISH_NOTE = "Answer quoted from the Korean source notices."
@@ -838,17 +838,8 @@ class ExtractiveAnswerer:
             return self._counted_sentences(best, ranked, index, named) if named else []
         _, _, kind, members = max(options, key=lambda o: (o[0], o[1]))
         if kind == "inline":
-            start, end = members[0]
-            return [_Candidate(doc_id, start, end, notice.body[start:end], best.chunk_rank, best.score * 0.9,
-                               sentence=(start, end), tokens=best.tokens)]
-        items = []
-        for start, end in members[:12]:
-            while start < end and notice.body[start] in EDGE_MARKS:  # "○ 이어 …" is quoted as "이어 …"
-                start += 1
-            cut = first_clause_end(notice.body, start, end)
-            items.append(_Candidate(doc_id, start, cut, notice.body[start:cut], best.chunk_rank,
-                                    best.score * 0.9, cut_after=cut < end, tokens=best.tokens))
-        return items
+            return [_list_sentence(best, notice, members[0])]
+        return _list_items(best, notice, members[:12])
 
     def _counted_sentences(self, best: _Candidate, ranked: list[_Candidate], index: NoticeIndex,
                            count: int) -> list[_Candidate]:
@@ -864,7 +855,7 @@ class ExtractiveAnswerer:
         """
         doc_id, notice = best.doc_id, index.notices[best.doc_id]
         spans = index.sentence_spans(doc_id)
-        stated = _count_pattern(count)
+        stated = count_pattern(count)
         for cand in ranked:
             if cand.doc_id != doc_id or not cand.coverage:
                 continue
@@ -878,18 +869,10 @@ class ExtractiveAnswerer:
             if k + 1 < len(spans):
                 start, end = spans[k + 1]
                 if notice.body[start:end].count(", ") >= count - 1:  # "중앙아시아 5개국* …" then "카자흐스탄, …"
-                    return [_Candidate(doc_id, start, end, notice.body[start:end], best.chunk_rank, best.score * 0.9,
-                                       sentence=(start, end), tokens=best.tokens)]
+                    return [_list_sentence(best, notice, (start, end))]
             first = k + 1 if len(sentence) - match.end() < 15 else k
             members = spans[first:first + count]
-            if len(members) < count:
-                return []
-            items = []
-            for start, end in members:
-                cut = first_clause_end(notice.body, start, end)
-                items.append(_Candidate(doc_id, start, cut, notice.body[start:cut], best.chunk_rank,
-                                        best.score * 0.9, cut_after=cut < end, tokens=best.tokens))
-            return items
+            return _list_items(best, notice, members) if len(members) == count else []
         return []
 
     def _item_runs(self, doc_id: str, index: NoticeIndex) -> list[list[tuple[tuple[int, int], tuple[int, int]]]]:
@@ -1009,13 +992,25 @@ def _answer_timing(started: float) -> dict[str, float]:
     return {"answer_ms": (time.perf_counter() - started) * 1000}
 
 
-@functools.lru_cache(maxsize=32)
-def _count_pattern(count: int) -> re.Pattern:
-    """``count`` as a notice states a number of things: "(5작)", "5개", "다섯 곳"; not a date, a time
-    or an age ("5월", "5일", "5세")."""
-    native = {v: k for k, v in NATIVE_COUNTS.items()}.get(count)
-    written = rf"(?<![\d.,]){count}(?![\d,.])\s?(?![월일년시분초세배층차%])[가-힣]"
-    return re.compile(written + (rf"|(?<![가-힣]){native}\s?(?:가지|개|곳|명|건|작|편|팀|종|기관|단체)" if native else ""))
+def _list_sentence(best: _Candidate, notice: Notice, span: tuple[int, int]) -> _Candidate:
+    """A sentence of ``best``'s notice quoted whole as a list (it names the items inline), ranked just
+    below ``best``."""
+    start, end = span
+    return _Candidate(best.doc_id, start, end, notice.body[start:end], best.chunk_rank, best.score * 0.9,
+                      sentence=span, tokens=best.tokens)
+
+
+def _list_items(best: _Candidate, notice: Notice, spans: list[tuple[int, int]]) -> list[_Candidate]:
+    """List items of ``best``'s notice, each quoted from its text ("○ 이어 …" as "이어 …") up to its first
+    clause, ranked just below ``best``."""
+    items = []
+    for start, end in spans:
+        while start < end and notice.body[start] in EDGE_MARKS:
+            start += 1
+        cut = first_clause_end(notice.body, start, end)
+        items.append(_Candidate(best.doc_id, start, cut, notice.body[start:cut], best.chunk_rank,
+                                best.score * 0.9, cut_after=cut < end, tokens=best.tokens))
+    return items
 
 
 def _wants_list(question: str) -> bool:

@@ -217,7 +217,9 @@ def _korean_count(match: re.Match) -> int:
     return int(match["digits"]) if match["digits"] else _COUNT_WORDS[match["native"]]
 
 
-_COUNT_WORDS = {"두": 2, "세": 3, "네": 4, "다섯": 5, "여섯": 6, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6}
+# Korean native numerals a count is written in ("다섯 가지", "세 기관")
+NATIVE_COUNTS = {"두": 2, "세": 3, "네": 4, "다섯": 5, "여섯": 6, "일곱": 7, "여덟": 8, "아홉": 9, "열": 10}
+_COUNT_WORDS = {**NATIVE_COUNTS, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6}
 
 
 def asked_count(question: str) -> int | None:
@@ -237,7 +239,6 @@ def asked_count(question: str) -> int | None:
 # "다섯 작품", "세 기관", "4개 단체": how many things a list question names, counted in any word
 _NAMED_COUNT = re.compile(r"(?<![가-힣\d.,])(?:(?P<native>두|세|네|다섯|여섯|일곱|여덟|아홉|열)\s(?=[가-힣])"
                           r"|(?P<digits>\d{1,2})\s?(?:개|명|곳|가지|건|작|편|팀|개소|개사|개국|종)(?![가-힣]))")
-NATIVE_COUNTS = {"두": 2, "세": 3, "네": 4, "다섯": 5, "여섯": 6, "일곱": 7, "여덟": 8, "아홉": 9, "열": 10}
 
 
 def named_count(question: str) -> int | None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 import re
 
-from rag.question import ORDINAL, asked_unit
+from rag.question import NATIVE_COUNTS, ORDINAL, asked_unit
 
 VALUE_PATTERNS = {
     # a figure with its unit: "1,140만 원", "2,070만원", "7천1백만 원", "30억원", "$5 million"
@@ -68,6 +68,16 @@ def unit_pattern(units: tuple[str, ...]) -> re.Pattern:
         return re.compile(rf"\d+\s*번\s*째|(?<![가-힣]){_NATIVE_ORDINAL}(?:\s*번)?\s*째")
     alternatives = "|".join("개(?!월)" if u == "개" else re.escape(u) for u in sorted(units, key=len, reverse=True))
     return re.compile(rf"(?:\d[\d,.]*\s*(?:[십백천만억조]\s*)*|(?<![가-힣]){_NATIVE_NUMBER}\s*)(?:여\s*)?(?:{alternatives})")
+
+
+@functools.lru_cache(maxsize=32)
+def count_pattern(count: int) -> re.Pattern:
+    """The figure ``count`` as a notice states a number of things, in any counter ("(5작)", "5개", "다섯
+    곳"); not a date, a time or an age ("5월", "5일", "5세"). ``unit_pattern`` is the converse: any figure,
+    in the units asked."""
+    native = {v: k for k, v in NATIVE_COUNTS.items()}.get(count)
+    written = rf"(?<![\d.,]){count}(?![\d,.])\s?(?![월일년시분초세배층차%])[가-힣]"
+    return re.compile(written + (rf"|(?<![가-힣]){native}\s?(?:가지|개|곳|명|건|작|편|팀|종|기관|단체)" if native else ""))
 
 
 def asks_number(question: str) -> bool:

@@ -444,6 +444,12 @@ def _notices_index(*notices: tuple[str, str, str]):
         source_type="text") for doc_id, title, body in notices])
 
 
+def _answer_over(index, question: str, **settings):
+    """``question`` answered over ``index`` by hybrid retrieval and the extractive answerer (hash vectors)."""
+    answerer = ExtractiveAnswerer(embedder=HashEmbedder(), idf=index.idf, **settings)
+    return answerer.run(question, Retriever(index, HashEmbedder(), mode="hybrid").run(question, k=8), index)
+
+
 @pytest.mark.parametrize("part_value_fit, found", [(0.5, True), (1.0, False)])
 def test_each_part_asking_a_value_gets_a_sentence_stating_one(part_value_fit, found):
     """"…몇 명을 지원하며, … 월 최대 얼마까지 …?": each part's value comes from the sentence that states it,
@@ -460,11 +466,9 @@ def test_each_part_asking_a_value_gets_a_sentence_stating_one(part_value_fit, fo
             "정부는 청년뉴딜 사업을 6월부터 본격적으로 시행한다고 밝혔다. "
             "청년뉴딜은 역량강화, 일경험, 회복지원 등으로 구성되며 모두 약 10만명을 지원한다. "
             "청년들은 온라인 누리집에서 사업별로 참여를 신청할 수 있다.")))
-    retriever = Retriever(index, HashEmbedder(), mode="hybrid")
-    answerer = ExtractiveAnswerer(embedder=HashEmbedder(), idf=index.idf, max_chars=200, part_value_fit=part_value_fit)
     question = ("정부의 청년뉴딜은 모두 약 몇 명의 청년을 지원하며, K-뉴딜 아카데미에 참여하는 청년은 훈련수당을 "
                 "월 최대 얼마까지 받을 수 있나요?")
-    answer = answerer.run(question, retriever.run(question, k=8), index)
+    answer = _answer_over(index, question, max_chars=200, part_value_fit=part_value_fit)
     assert not answer.refused
     assert ("30만원" in answer.answer and "10만명" in answer.answer) is found, answer.answer
 
@@ -514,13 +518,11 @@ def test_a_title_that_is_the_first_sentence_s_subject_stays_in_the_quote():
         ("campaign", "소방청, 여름철 물놀이 안전 캠페인 실시",
          "소방청, 여름철 물놀이 안전 캠페인 실시 - 전국 해수욕장 120곳에 구조대 배치 "
          "소방청은 7월 1일부터 8월 31일까지 전국 해수욕장 120곳에 119 구조대를 배치한다고 밝혔다."))
-    retriever = Retriever(index, HashEmbedder(), mode="hybrid")
-    answerer = ExtractiveAnswerer(embedder=HashEmbedder(), idf=index.idf)
     question = "남해 끝에 있는 무인도의 이름은?"
-    answer = answerer.run(question, retriever.run(question, k=8), index)
+    answer = _answer_over(index, question)
     assert answer.answer.startswith("한빛섬(영어: Hanbit Island)은 남해 끝에 있는 무인도"), answer.answer
     question = "여름철 해수욕장 몇 곳에 구조대를 배치하나요?"
-    answer = answerer.run(question, retriever.run(question, k=8), index)
+    answer = _answer_over(index, question)
     assert "120곳" in answer.answer and not answer.answer.startswith("소방청, 여름철 물놀이"), answer.answer
 
 
@@ -537,10 +539,8 @@ def test_a_list_is_the_run_of_items_the_question_counts_not_any_outline_points()
         "○ 고종환 연구사는 「화재 붕괴 실증 사례」 발표에서 붕괴 위험성을 공유할 예정이다. "
         "○ 마지막으로 김종출 연구원은 「사고 자료 포털 활용」 발표를 통해 분석 사례를 소개한다. "
         "□ 연구원장은 사고 경험을 예방 전략으로 연결하는 노력이 중요하다고 말했다.")))
-    retriever = Retriever(index, HashEmbedder(), mode="hybrid")
-    answerer = ExtractiveAnswerer(embedder=HashEmbedder(), idf=index.idf)
     question = "국립소방연구원 안전사고 조사와 예방 전략 발표회의 4개 주제 발표는 무엇인가요?"
-    answer = answerer.run(question, retriever.run(question, k=8), index)
+    answer = _answer_over(index, question)
     assert not answer.refused
     for title in ("예방의 관점", "밀폐공간 사고 대책", "화재 붕괴 실증 사례", "사고 자료 포털 활용"):
         assert title in answer.answer, answer.answer
@@ -775,10 +775,8 @@ def test_items_written_one_a_sentence_after_their_count_are_quoted():
         "조규대님은 무사히 보낸 하루를 표현하였다. 현대자동차 울산공장은 화재 위험 요소를 점검하는 영상을 제작하였다. "
         "LX판토스는 추락 사고 위험성을 담았다. "
         "고용노동부는 수상작을 널리 알릴 계획이라고 밝혔다.")))
-    retriever = Retriever(index, HashEmbedder(), mode="hybrid")
-    answerer = ExtractiveAnswerer(embedder=HashEmbedder(), idf=index.idf)
     question = "산재예방 숏폼 영상 공모전에서 장려상을 받은 네 작품의 수상자는 누구누구인가요?"
-    answer = answerer.run(question, retriever.run(question, k=8), index)
+    answer = _answer_over(index, question)
     assert not answer.refused
     for name in ("방태린", "조규대", "현대자동차 울산공장", "LX판토스"):
         assert name in answer.answer, answer.answer
@@ -797,10 +795,8 @@ def test_a_list_asked_without_a_count_is_the_announced_run_not_the_best_sentence
         "2) 제보센터 운영 위법행위 정황을 확보하기 위해 제보센터를 운영한다. "
         "3) 현장 행정조사 실시 의심 병원에 대해 현장 행정조사에 착수한다. "
         "보건복지부는 위반행위가 발견되면 수사를 의뢰할 계획이다.")))
-    retriever = Retriever(index, HashEmbedder(), mode="hybrid")
-    answerer = ExtractiveAnswerer(embedder=HashEmbedder(), idf=index.idf)
     question = "암 환자 유인 병원을 조사하는 행정조사반이 이번주부터 착수하는 조치는 어떤 것들인가요?"
-    answer = answerer.run(question, retriever.run(question, k=8), index)
+    answer = _answer_over(index, question)
     assert not answer.refused
     for item in ("관계기관 공조체계 가동", "제보센터 운영", "현장 행정조사 실시"):
         assert item in answer.answer, answer.answer
