@@ -66,3 +66,23 @@ def test_a_list_marker_starts_the_item_it_marks_not_the_sentence_before(corpus_n
         for start, end in chunker.sentences(notice.body):
             sentence = notice.body[start:end]
             assert not (len(sentence) > 2 and sentence[-2] == " " and sentence[-1] in "○□ㅇ※■"), (notice.doc_id, sentence)
+
+
+def test_a_quoted_name_that_opens_a_sentence_starts_it_not_the_sentence_before(corpus_notices):
+    # Kiwi leaves "' 시 '" after the stop of the sentence before ("… 나타났다. ' 시 ' 에서는 울산 …"), so
+    # the next sentence's quote opened on a particle ("에서는 …") and its subject searched with the wrong
+    # sentence (38 sentences of the demo corpus)
+    import re
+
+    from ingest.korean import sentence_spans
+
+    text = ("정량평가 결과 전국 평균 목표 달성도는 96.52%로 나타났다. ' 시 ' 에서는 울산, 세종 순으로 높았다. "
+            "○ '국제소방안전박람회'는 2003년 참사를 계기로 시작되었다. 그는 \"안전이 먼저다\"라고 말했다.")
+    assert [text[s:e] for s, e in sentence_spans(text)] == [
+        "정량평가 결과 전국 평균 목표 달성도는 96.52%로 나타났다.", "' 시 ' 에서는 울산, 세종 순으로 높았다.",
+        "○ '국제소방안전박람회'는 2003년 참사를 계기로 시작되었다.", "그는 \"안전이 먼저다\"라고 말했다."]
+    stray = re.compile(r"[.!?]\s+\S*\s*['‘\"“「『][^'’\"”」』]{1,60}['’\"”」』]$")
+    chunker = Chunker()
+    for notice in corpus_notices:
+        for start, end in chunker.sentences(notice.body):
+            assert not stray.search(notice.body[start:end]), (notice.doc_id, notice.body[start:end])
