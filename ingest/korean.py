@@ -74,17 +74,20 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
     return spans
 
 
+# The markers that open a list item or a note in notices ("○ …", "※ …", "① …").
+_MARKS = r"○●◦▪■□◇◆▶▷※ㅇ•\-–①-⑳"
 # An item's marker that Kiwi leaves at the end of the sentence before it ("… 진행된다. ○ 첫 번째 …" splits
 # as "… 진행된다. ○" + "첫 번째 …"): 258 of the demo index's 2,058 sentences ended so, in 47 of its 153
 # notices, which put stray markers in quotes and hid the items from list detection.
-_TRAILING_MARKER = re.compile(r"\s+([○●◦▪■□◇◆▶▷※ㅇ•\-–①-⑳])$")
+_TRAILING_MARKER = re.compile(rf"\s+([{_MARKS}])$")
 # A quoted name that opens the next sentence, which Kiwi leaves after the period of the one before
 # ("… 나타났다. ' 시 '" + "에서는 울산 …"; "… 마련된다. ○ ' 국제소방안전박람회 '" + "는 2003년 …"): 38 of
 # the demo corpus's 2,056 sentences ended so, in 26 of its 154 notices (2026-12-05), which left the next
-# quote opening on a particle and its subject's words in the wrong sentence. After a sentence's final stop a quote can only open (a
-# footnote's "*" may lead it: "… 밝혔다. * 「혈액관리법」" + "개정('21.12.)으로 …").
-_TRAILING_QUOTED = re.compile(r"(?<=[.!?])\s+((?:[○●◦▪■□◇◆▶▷※ㅇ•\-–①-⑳*]\s*)?['‘\"“「『][^'‘’\"“”「」『』\n]{1,60}['’\"”」』])$")
-_LEADING_MARKER = re.compile(r"[○●◦▪■□◇◆▶▷※ㅇ•\-–①-⑳]\s")
+# quote opening on a particle and its subject's words in the wrong sentence. After a sentence's final
+# stop a quote can only open (a footnote's "*" may lead it: "… 밝혔다. * 「혈액관리법」" + "개정('21.12.)으로 …").
+_TRAILING_QUOTED = re.compile(
+    rf"(?<=[.!?])\s+((?:[{_MARKS}*]\s*)?['‘\"“「『][^'‘’\"“”「」『』\n]{{1,60}}['’\"”」』])$")
+_LEADING_MARKER = re.compile(rf"[{_MARKS}]\s")
 
 
 def _bullets_forward(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:

@@ -237,7 +237,7 @@ def asked_count(question: str) -> int | None:
 
 
 # "다섯 작품", "세 기관", "4개 단체": how many things a list question names, counted in any word
-_NAMED_COUNT = re.compile(r"(?<![가-힣\d.,])(?:(?P<native>두|세|네|다섯|여섯|일곱|여덟|아홉|열)\s(?=[가-힣])"
+_NAMED_COUNT = re.compile(rf"(?<![가-힣\d.,])(?:(?P<native>{'|'.join(NATIVE_COUNTS)})\s(?=[가-힣])"
                           r"|(?P<digits>\d{1,2})\s?(?:개|명|곳|가지|건|작|편|팀|개소|개사|개국|종)(?![가-힣]))")
 
 
