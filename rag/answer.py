@@ -5,7 +5,8 @@ chunks, whose body offsets the chunker stored) is scored by how much of the
 question's weighted vocabulary it carries, with the rank of its chunk as a
 prior and, for questions in another language than the notices, by embedding
 similarity. The best sentences are quoted verbatim, in document order within a
-notice, enumerations kept whole, near-duplicates dropped, each marked [n].
+notice, enumerations kept whole (rag/lists.py finds the list asked for), near-duplicates
+dropped, each marked [n].
 
 A question is refused when the notices do not support an answer: when most of its
 words (for an English question, its Korean words) occur nowhere in the notices,
@@ -39,13 +40,13 @@ from rag.embed import Embedder
 from rag.scorer import (FEATURES, WEIGHTS_FILE, ScorerWeights, SentenceModel, bigram_share, closest_meaning,
                         content_bigrams, safe_log_length)
 from rag.index import NoticeIndex, TokenTable
+from rag.lists import ENUM_HEAD, INLINE_ITEM, ListFinder, wants_list
 from rag.question import (QUESTION_WORDS, asked_count, award_asked, expected_value, focus_terms,
-                          is_contact_question, is_list_question, is_plural_question, named_count, question_language,
+                          is_contact_question, is_plural_question, named_count, question_language,
                           question_parts, unit_asked_last)
-from rag.quotes import (EDGE_MARKS, ORDINAL_KINDS, after_title, first_clause_end, is_first_item, item_starts,
-                        outline_parts)
+from rag.quotes import EDGE_MARKS, after_title, outline_parts
 from rag.types import Answer, AnswerSentence, Citation, Retrieval
-from rag.values import VALUE_PATTERNS, asked_value_pattern, asks_number, count_pattern, unit_pattern
+from rag.values import VALUE_PATTERNS, asked_value_pattern, asks_number, unit_pattern
 
 REFUSAL_TEXT = "제공된 보도자료에서 이 질문에 대한 답을 찾지 못했습니다. (The notices do not contain an answer to this question.)"
 ENGLISH_NOTE = "Answer quoted from the Korean source notices."
@@ -62,12 +63,6 @@ ENGLISH_NOTE = "Answer quoted from the Korean source notices."
 # overrules unknown_words where a sentence is close in meaning (rag/scorer.py MEANING_OVERRULES).
 RULES = ("value_missing", "unknown_words")
 
-# What announces a list, in a question ("5대 전략은?") or in the sentence before the items ("4가지 과제는 다음과 같다").
-_ENUM_HEAD = re.compile(r"(\d+|두|세|네|다섯|여섯|일곱|여덟|아홉|열)\s?(?:대|가지|개)\s?(?:전략|과제|원칙|분야|방향|목표|항목|사업|내용|요소)|다음과 같|주요 내용은")
-# items listed inside one sentence: "▲ 가 ▲ 나", "① … ②", " 1) … 2)"
-_INLINE_ITEM = re.compile(r"▲|[①-⑳]|(?<=\s)\d{1,2}\)\s")
-# quoted names listed in a row: "“국민감성 서비스”, “지능정보 기반 첨단행정”, “지속가능 디지털 뉴딜”을 목표로"
-_QUOTED_ITEM = re.compile(r"[“「『][^”」』]{2,40}[”」』](?=\s?(?:[,·]|및|과|와|[을를]|등))")
 _CLAUSE_BREAK = re.compile(r"(?<=[,;]) |(?<=[가-힣]며) |(?<=[가-힣]고) (?=[가-힣])")
 _DIGIT = re.compile(r"\d")
 _HANGUL = re.compile(r"[가-힣]")
@@ -548,7 +543,7 @@ class ExtractiveAnswerer:
             dense = np.full(len(candidates), 0.0)
             dense[: len(pool)] = vectors @ query
         # "주요 연구 4가지는?" is best answered by the sentence that lists them (▲ … ▲ …).
-        list_question = _wants_list(question)
+        list_question = wants_list(question)
         out = []
         for i, cand in enumerate(candidates):
             coverage = self._coverage(q_terms, self._span_terms(cand), cand.text)
@@ -562,7 +557,7 @@ class ExtractiveAnswerer:
             start, end = self._trim(cand, q_terms, shortest=lang == "ko", figure=asks_number(question))
             # A long quote spends the answer's length budget that two short, precise sentences would share.
             score -= self.settings.long_quote_penalty * max(0, end - start - _LONG_QUOTE) / self.settings.max_chars
-            if list_question and len(_INLINE_ITEM.findall(cand.text)) >= 2:
+            if list_question and len(INLINE_ITEM.findall(cand.text)) >= 2:
                 score += self.settings.inline_list_bonus
             out.append(replace(cand, start=start, end=end, text=cand.text[start - cand.start:end - cand.start],
                                probability=float(probabilities[i]) if probabilities is not None else 0.0,
@@ -711,8 +706,8 @@ class ExtractiveAnswerer:
         chosen = [best]
         keys = {self._squash(best.text)}
         count = asked_count(question)
-        list_question = _wants_list(question)
-        if list_question or _ENUM_HEAD.search(best.text):
+        list_question = wants_list(question)
+        if list_question or ENUM_HEAD.search(best.text):
             # a count only named_count reads ("다섯 작품의 수상자는 누구누구") may be a list one item a
             # sentence; asked_count's ("3가지 지분은 무엇의 지분인가") is often the topic's, not the answer's
             # (korquad_tune: three answers grew by a sentence and gained nothing)
@@ -784,133 +779,19 @@ class ExtractiveAnswerer:
     def _best_list(self, best: _Candidate, ranked: list[_Candidate], index: NoticeIndex,
                    count: int | None = None, named: int | None = None,
                    list_question: bool = False) -> list[_Candidate]:
-        """The items of the list in ``best``'s notice that the question asks for.
-
-        A notice may hold several lists: runs of items (첫째…, ①…, 1)…, ○…; ``_item_runs``) and sentences
-        that list items inline ("▲ 가 ▲ 나 …", " 1) … 2) …"). Each is rated by the best score the question
-        gave any of its sentences or the sentence that introduces it ("다음과 같은 조치에 착수한다."); the
-        nearest to ``best`` wins a tie. Until 2026-12-05 the run nearest ``best`` was taken, and any inline
-        list in the notice blocked every run: on eval/gold/heldout_lists.jsonl a notice's ▲ list of the
-        day's programme stood in for the five 첫째…다섯째 measures asked for. With ``count`` (the number of
-        items the question asks for) only a list of that many counts: outline points (○) are in most
-        notices, and one of another length is seldom the list asked for. Without one, a run of a
-        ``list_question`` is rated with the list bonus an inline list gets in ``_score``. When no list
-        qualifies and ``named`` (a count only ``named_count`` reads) is given, the items may be written one
-        a sentence (``_counted_sentences``).
-        """
-        doc_id = best.doc_id
-        notice = index.notices[doc_id]
-        spans = index.sentence_spans(doc_id)
-        position = {span: i for i, span in enumerate(spans)}
-        score: dict[tuple[int, int], float] = {}
-        for cand in ranked:
-            if cand.doc_id == doc_id:
-                score[cand.sentence] = max(score.get(cand.sentence, float("-inf")), cand.score)
-
-        def rating(sentences: list[tuple[int, int]]) -> float:
-            first = position.get(sentences[0], 0)
-            intro = [spans[first - 1]] if first > 0 else []
-            return max((score[s] for s in intro + sentences if s in score), default=float("-inf"))
-
-        def distance(items: list[tuple[int, int]]) -> int:
-            return min(abs(items[0][0] - best.start), abs(items[-1][1] - best.end))
-
-        options: list[tuple[float, int, str, list[tuple[int, int]]]] = []
-        for run in self._item_runs(doc_id, index):
-            if len(run) >= 2 and (count is None or len(run) == count):
-                items = [item for item, _ in run]
-                sentences = list(dict.fromkeys(sentence for _, sentence in run))
-                # Without a count, a run must pass the list_relative bar against a best sentence that may be
-                # an inline list (▲ …) holding _score's list bonus: the run is a list as much, and gets the
-                # same bonus. With a count, lists of that length compete on their scores, so an inline list
-                # keeps its lead (dev-017: the ▲ sentence and a ○ run name the same four studies, the run in
-                # 569 characters against 389).
-                bonus = self.settings.inline_list_bonus if list_question and count is None else 0.0
-                options.append((rating(sentences) + bonus, -distance(items), "run", items))
-        for span in spans:
-            sentence = notice.body[span[0]:span[1]]
-            listed = max(len(_INLINE_ITEM.findall(sentence)), len(_QUOTED_ITEM.findall(sentence)))
-            if listed >= max(count or 2, 2):
-                options.append((rating([span]), -distance([span]), "inline", [span]))
-        if count is None:  # without a count to match, a list must score near the best sentence itself
-            options = [o for o in options if o[0] >= self.settings.list_relative * best.score]
-        if not options:
-            return self._counted_sentences(best, ranked, index, named) if named else []
-        _, _, kind, members = max(options, key=lambda o: (o[0], o[1]))
-        if kind == "inline":
-            return [_list_sentence(best, notice, members[0])]
-        return _list_items(best, notice, members[:12])
-
-    def _counted_sentences(self, best: _Candidate, ranked: list[_Candidate], index: NoticeIndex,
-                           count: int) -> list[_Candidate]:
-        """A list written one item a sentence, without markers, after a sentence that states how many
-        there are: "장려상 수상작(5작)으로 방태린 님은 …. 조규대님은 …. 현대자동차 울산공장은 …." (a list
-        question of eval/gold/heldout_lists.jsonl; it changed no other answer of dev, korquad_tune or the
-        held-out sets). The best-scored sentence of ``best``'s notice that states the question's count
-        (and holds a word of the question) and the sentences after it, ``count`` in all; a sentence that
-        ends right after the count ("…는 다음 세 곳이다.") only introduces them, and the ``count``
-        sentences after it are the items. When that sentence lists them itself with commas ("정수장
-        4곳(성남, 밀양, 청주, 장흥)", as dev's count questions are answered), nothing; when the next one
-        does ("중앙아시아 5개국* …" then "카자흐스탄, 키르기즈공화국, …"), that sentence.
-        """
+        """The items of the list in ``best``'s notice that the question asks for (rag/lists.py), quoted
+        just below ``best``."""
         doc_id, notice = best.doc_id, index.notices[best.doc_id]
-        spans = index.sentence_spans(doc_id)
-        stated = count_pattern(count)
-        for cand in ranked:
-            if cand.doc_id != doc_id or not cand.coverage:
-                continue
-            sentence = notice.body[cand.sentence[0]:cand.sentence[1]]
-            match = stated.search(sentence)
-            if match is None or cand.sentence not in spans:
-                continue
-            k = spans.index(cand.sentence)
-            if sentence.count(", ") >= count - 1:
-                return []
-            if k + 1 < len(spans):
-                start, end = spans[k + 1]
-                if notice.body[start:end].count(", ") >= count - 1:  # "중앙아시아 5개국* …" then "카자흐스탄, …"
-                    return [_list_sentence(best, notice, (start, end))]
-            first = k + 1 if len(sentence) - match.end() < 15 else k
-            members = spans[first:first + count]
-            return _list_items(best, notice, members) if len(members) == count else []
-        return []
-
-    def _item_runs(self, doc_id: str, index: NoticeIndex) -> list[list[tuple[tuple[int, int], tuple[int, int]]]]:
-        """The notice's runs of list items, each item as (its body span, its sentence's span).
-
-        Items of one run have the same kind of marker: press releases nest their outline (□ a section,
-        ○ its points, - their details), so a □ does not continue a run of ○. A bullet run ends at two
-        plain sentences; a numbered one (첫째…, ①…, 1.…) runs on past the details its items carry,
-        up to eight sentences, and ends where its numbering starts again. heldout_lists' "첫 번째로, 현장
-        대응을 강화한다. 먼저 …" items each carry several sentences of detail.
-        """
-        body = index.notices[doc_id].body
-        runs: list[list[tuple[tuple[int, int], tuple[int, int]]]] = []
-        current: list[tuple[tuple[int, int], tuple[int, int]]] = []
-        kind = ""
-        gap = 0
-        for span in index.sentence_spans(doc_id):
-            starts = item_starts(body[span[0]:span[1]])
-            if not starts:
-                if current:
-                    gap += 1
-                    if gap > (8 if kind in ORDINAL_KINDS else 1):
-                        runs.append(current)
-                        current, gap = [], 0
-                continue
-            for j, (offset, marker) in enumerate(starts):
-                start = span[0] + offset
-                end = span[0] + starts[j + 1][0] if j + 1 < len(starts) else span[1]
-                while end > start and body[end - 1].isspace():
-                    end -= 1
-                if current and (marker != kind or (marker in ORDINAL_KINDS and is_first_item(body[start:end]))):
-                    runs.append(current)
-                    current = []
-                current.append(((start, end), span))
-                kind, gap = marker, 0
-        if current:
-            runs.append(current)
-        return runs
+        mine = [c for c in ranked if c.doc_id == doc_id]
+        scores: dict[tuple[int, int], float] = {}
+        for cand in mine:
+            scores[cand.sentence] = max(scores.get(cand.sentence, float("-inf")), cand.score)
+        finder = ListFinder(self.settings.list_relative, self.settings.inline_list_bonus)
+        quotes = finder.run(notice.body, index.sentence_spans(doc_id), (best.start, best.end), best.score, scores,
+                            [c.sentence for c in mine if c.coverage], count, named, list_question)
+        return [_Candidate(doc_id, q.start, q.end, notice.body[q.start:q.end], best.chunk_rank, best.score * 0.9,
+                           cut_after=q.cut_after, sentence=q.sentence or (-1, -1), tokens=best.tokens)
+                for q in quotes]
 
     def _compose(self, question: str, chosen: list[_Candidate], index: NoticeIndex, started: float, note: str) -> Answer:
         order: list[str] = []
@@ -990,32 +871,6 @@ def chunk_cosines(retrieval: Retrieval) -> list[float | None]:
 
 def _answer_timing(started: float) -> dict[str, float]:
     return {"answer_ms": (time.perf_counter() - started) * 1000}
-
-
-def _list_sentence(best: _Candidate, notice: Notice, span: tuple[int, int]) -> _Candidate:
-    """A sentence of ``best``'s notice quoted whole as a list (it names the items inline), ranked just
-    below ``best``."""
-    start, end = span
-    return _Candidate(best.doc_id, start, end, notice.body[start:end], best.chunk_rank, best.score * 0.9,
-                      sentence=span, tokens=best.tokens)
-
-
-def _list_items(best: _Candidate, notice: Notice, spans: list[tuple[int, int]]) -> list[_Candidate]:
-    """List items of ``best``'s notice, each quoted from its text ("○ 이어 …" as "이어 …") up to its first
-    clause, ranked just below ``best``."""
-    items = []
-    for start, end in spans:
-        while start < end and notice.body[start] in EDGE_MARKS:
-            start += 1
-        cut = first_clause_end(notice.body, start, end)
-        items.append(_Candidate(best.doc_id, start, cut, notice.body[start:cut], best.chunk_rank,
-                                best.score * 0.9, cut_after=cut < end, tokens=best.tokens))
-    return items
-
-
-def _wants_list(question: str) -> bool:
-    """A question for the items of a list: "…4가지는?", "5대 전략은?"."""
-    return is_list_question(question) or bool(_ENUM_HEAD.search(question))
 
 
 def _compound_overlap(term: str, squashed: str) -> float:
