@@ -56,7 +56,7 @@ class Assistant:
     def __init__(self, index: NoticeIndex, retriever: Retriever, answerer, index_dir: Path | None = None):
         self._serving = _Serving(index, retriever, answerer)
         self.index_dir = index_dir
-        self.lock = threading.Lock()  # index swaps (and upload embedding batches, app.py); never held while answering
+        self.lock = threading.Lock()  # index swaps (and upload embedding batches, ui/uploads.py); never held while answering
 
     @property
     def index(self) -> NoticeIndex:

@@ -12,9 +12,11 @@ import pytest
 import app
 from ingest.models import Notice
 from rag.followup import is_follow_up, resolve_follow_up
+from rag.manage import uploads_dir_for
 from rag.retrieve import QueryProblem
 from rag.types import Answer, AnswerSentence, Citation
 from tests.conftest import HashEmbedder
+from ui import render, uploads
 
 XSS = "<script>window.__xss=1</script>"
 
@@ -40,14 +42,14 @@ def _answer(text: str, citations, refused: bool = False, **kw) -> Answer:
 
 
 def test_question_is_escaped():
-    out = app.render_question_html(f"전략은? {XSS} & <b>bold</b>")
+    out = render.render_question_html(f"전략은? {XSS} & <b>bold</b>")
     assert "<script" not in out and "<b>" not in out
     assert "&lt;script&gt;window.__xss=1&lt;/script&gt;" in out
     assert "&amp;" in out
 
 
 def test_long_question_is_shortened_for_display():
-    out = app.render_question_html("가" * 5000)
+    out = render.render_question_html("가" * 5000)
     assert "5,000자" in out and len(out) < 1000
 
 
@@ -56,7 +58,7 @@ def test_notice_text_title_agency_and_quote_are_escaped():
     notice = _notice(body, title=f"제목 {XSS}", agency="<i>부처</i>")
     start = body.index("두 번째")
     cit = _citation(notice, [(start, len(body) - 3)])
-    out = app.render_answer_html(_answer(f"답 {XSS} [1]", [cit]), {notice.doc_id: notice})
+    out = render.render_answer_html(_answer(f"답 {XSS} [1]", [cit]), {notice.doc_id: notice})
     assert "<script" not in out and "<img" not in out and "<i>" not in out
     assert out.count("&lt;script&gt;") == 3  # answer text, title, passage
     assert "&lt;img src=x onerror=alert(1)&gt;" in out
@@ -67,7 +69,7 @@ def test_rendered_message_has_no_blank_line():
     body = "첫 줄이다.\n\n둘째 줄이다.\r\n\r\n셋째 줄이다."
     notice = _notice(body)
     cit = _citation(notice, [(0, 6), (len(body) - 7, len(body))])
-    out = app.render_answer_html(_answer("하나 [1]\n\n둘 [1]", [cit]), {notice.doc_id: notice})
+    out = render.render_answer_html(_answer("하나 [1]\n\n둘 [1]", [cit]), {notice.doc_id: notice})
     assert "\n" not in out and "\r" not in out
     assert "<br>" in out
 
@@ -78,7 +80,7 @@ def test_rendered_message_has_no_blank_line():
 def test_marks_wrap_exactly_the_cited_spans():
     body = "서론 문장이다. 핵심 <첫> 문장이다. 중간 문장이다. 핵심 둘째 & 문장이다. 맺음말."
     spans = [(body.index("핵심 <첫>"), body.index("중간") - 1), (body.index("핵심 둘째"), body.index("맺음말") - 1)]
-    out = app.highlight_passage(body, spans, context=400)
+    out = render.highlight_passage(body, spans, context=400)
     marked = re.findall(r"<mark>(.*?)</mark>", out)
     assert [html.unescape(m) for m in marked] == [body[s:e] for s, e in spans]
     assert marked[0] == "핵심 &lt;첫&gt; 문장이다."
@@ -87,9 +89,9 @@ def test_marks_wrap_exactly_the_cited_spans():
 
 
 def test_overlapping_and_out_of_range_spans_are_merged_and_clamped():
-    assert app.merge_spans([(5, 9), (0, 3), (2, 4), (8, 12), (20, 99), (7, 7)], 25) == [(0, 4), (5, 12), (20, 25)]
+    assert render.merge_spans([(5, 9), (0, 3), (2, 4), (8, 12), (20, 99), (7, 7)], 25) == [(0, 4), (5, 12), (20, 25)]
     body = "abcdefghij"
-    out = app.highlight_passage(body, [(2, 5), (4, 7), (30, 40)])
+    out = render.highlight_passage(body, [(2, 5), (4, 7), (30, 40)])
     assert out == "ab<mark>cdefg</mark>hij"
 
 
@@ -97,7 +99,7 @@ def test_distant_spans_become_separate_excerpts():
     body = "앞 " + "가" * 50 + " 첫째 인용. " + "나 " * 400 + "둘째 인용. " + "다 " * 400 + "끝."
     first = body.index("첫째 인용.")
     second = body.index("둘째 인용.")
-    out = app.highlight_passage(body, [(first, first + 6), (second, second + 6)], context=40)
+    out = render.highlight_passage(body, [(first, first + 6), (second, second + 6)], context=40)
     assert out.count("<mark>") == 2
     assert out.count('<span class="pr-gap">…</span>') == 3  # before, between, after
     assert len(out) < 600
@@ -106,7 +108,7 @@ def test_distant_spans_become_separate_excerpts():
 def test_citation_without_body_marks_its_quote():
     notice = _notice("본문.")
     cit = Citation.from_notice(1, notice, f"인용 {XSS}", [(0, 3)])
-    out = app.render_citation(cit, None)
+    out = render.render_citation(cit, None)
     assert f"<mark>인용 {html.escape(XSS)}</mark>" in out
 
 
@@ -120,7 +122,7 @@ def test_citation_list_shows_number_title_agency_date_link_and_attribution():
                 url="", source="data/bidpro/000_784a45d05de28dc5.txt", source_type="bidpro",
                 published="2016-04-01")
     answer = _answer("체결했다. [1]\n5대 전략. [2]", [_citation(a, [(0, 23)], 1), _citation(b, [(15, 21)], 2)])
-    out = app.render_answer_html(answer, {"a": a, "b": b}, anchor="t1")
+    out = render.render_answer_html(answer, {"a": a, "b": b}, anchor="t1")
     # each [n] is an in-page link to its source card, which can take keyboard focus
     assert '<span class="pr-cite">[<a href="#pr-src-t1-1">1</a>]</span>' in out
     assert '<span class="pr-cite">[<a href="#pr-src-t1-2">2</a>]</span>' in out
@@ -137,7 +139,7 @@ def test_citation_list_shows_number_title_agency_date_link_and_attribution():
                                  'https://x.kr/" onmouseover="alert(1)'])
 def test_unsafe_urls_are_not_links(url):
     notice = _notice("본문이다.", url=url)
-    out = app.render_citation(_citation(notice, [(0, 4)]), notice)
+    out = render.render_citation(_citation(notice, [(0, 4)]), notice)
     assert "href=" not in out
     assert "<script" not in out and '" onmouseover' not in out
 
@@ -145,20 +147,20 @@ def test_unsafe_urls_are_not_links(url):
 def test_refusal_shows_nearest_notices_without_highlight():
     notice = _notice("관련 보도자료 본문.")
     related = Citation.from_notice(1, notice, notice.body[:10])
-    out = app.render_answer_html(_answer("찾지 못했습니다.", [], refused=True, related=[related]),
+    out = render.render_answer_html(_answer("찾지 못했습니다.", [], refused=True, related=[related]),
                                  {notice.doc_id: notice})
     assert 'data-refused="true"' in out and "Nearest notices" in out and "<mark>" not in out
 
 
 def test_resolved_question_and_note_are_shown_escaped():
-    out = app.render_answer_html(_answer("답 [1]", [], note="note <b>x</b>"), resolved=f"이전 질문 {XSS}")
+    out = render.render_answer_html(_answer("답 [1]", [], note="note <b>x</b>"), resolved=f"이전 질문 {XSS}")
     assert "searched as" in out and html.escape(XSS) in out and "&lt;b&gt;" in out
 
 
 def test_draft_and_error_rendering():
-    assert "searching" in app.render_draft_html("")
-    assert app.render_draft_html(f"초안 {XSS} [1]\n").count("<script") == 0
-    err = app.render_error_html("first line <x>\nTraceback (most recent call last):\n  boom")
+    assert "searching" in render.render_draft_html("")
+    assert render.render_draft_html(f"초안 {XSS} [1]\n").count("<script") == 0
+    err = render.render_error_html("first line <x>\nTraceback (most recent call last):\n  boom")
     assert "Traceback" not in err and "first line &lt;x&gt;" in err
 
 
@@ -168,16 +170,16 @@ def test_draft_strikes_through_the_sentences_the_check_rejected():
     draft = "전자정부 2020은 5대 전략으로 구성된다.[1] 총 예산은 9조 8천억 원이다 [1]. 세 번째 문장이 <b>쓰이는</b> 중"
     verdicts = [AnswerSentence("전자정부 2020은 5대 전략으로 구성된다.", (1,), True),
                 AnswerSentence("총 예산은 9조 8천억 원이다.", (), False, reason="a number the cited notice does not contain (9조)")]
-    html = app.render_draft_html(draft, verdicts)
+    html = render.render_draft_html(draft, verdicts)
     struck = re.search(r'<span class="pr-unsupported" title="([^"]*)">(.*?)</span>', html)
     assert struck and "9조 8천억" in struck.group(2) and "5대 전략" not in struck.group(2)
     assert "removed: a number the cited notice does not contain" in struck.group(1)
     assert html.count("pr-unsupported") == 1 and "<b>" not in html  # the draft's own markup stays text
-    assert app.render_draft_html(draft, verdicts[:1]).count("pr-unsupported") == 0
+    assert render.render_draft_html(draft, verdicts[:1]).count("pr-unsupported") == 0
 
 
 def test_footer_carries_kogl_attribution():
-    footer = app.footer_html()
+    footer = render.footer_html()
     assert "출처: 각 부처 보도자료, 정책브리핑(www.korea.kr) — 공공누리 제1유형(출처표시)" in footer
     assert "BidPro" in footer
 
@@ -374,7 +376,7 @@ def test_upload_adds_notices_and_reports_each_bad_file(disk_assistant, tmp_path)
     progress = []
     before = disk_assistant.summary().notices
 
-    report = app.ingest_uploads(disk_assistant, [str(good), str(empty), str(image), str(binary)],
+    report = uploads.ingest_uploads(disk_assistant, [str(good), str(empty), str(image), str(binary)],
                                 on_progress=lambda done, total: progress.append((done, total)))
 
     assert report.notices_added == 1 and report.changed
@@ -389,7 +391,7 @@ def test_upload_adds_notices_and_reports_each_bad_file(disk_assistant, tmp_path)
     # the new notice is searchable right away, and its copy outlives the upload folder
     answer = disk_assistant.ask("펭귄마을 안전점검 계획은?")
     assert not answer.refused and answer.citations[0].title.startswith("행정안전부 펭귄마을")
-    assert Path(answer.citations[0].source).parent == app.uploads_dir_for(disk_assistant.index_dir)
+    assert Path(answer.citations[0].source).parent == uploads_dir_for(disk_assistant.index_dir)
 
 
 def test_an_upload_never_replaces_an_earlier_one_of_the_same_name(disk_assistant, tmp_path):
@@ -397,27 +399,27 @@ def test_an_upload_never_replaces_an_earlier_one_of_the_same_name(disk_assistant
         (tmp_path / folder).mkdir()
         made_up = tmp_path / folder / "release.txt"
         made_up.write_text(f"행정안전부 보도자료\n행정안전부는 펭귄마을 방문객이 {count}명이라고 밝혔다.", encoding="utf-8")
-        report = app.ingest_uploads(disk_assistant, [str(made_up)])
+        report = uploads.ingest_uploads(disk_assistant, [str(made_up)])
         assert report.notices_added == 1
     bodies = " ".join(n.body for n in disk_assistant.index.notices.values())
     assert "1,284명" in bodies and "9,999명" in bodies
-    stored = sorted(p.name for p in app.uploads_dir_for(disk_assistant.index_dir).iterdir())
+    stored = sorted(p.name for p in uploads_dir_for(disk_assistant.index_dir).iterdir())
     assert stored == ["release (2).txt", "release.txt"]
     # the same bytes uploaded again are the same notice, not a third copy
-    again = app.ingest_uploads(disk_assistant, [str(tmp_path / "second" / "release.txt")])
-    assert again.notices_added == 0 and len(list(app.uploads_dir_for(disk_assistant.index_dir).iterdir())) == 2
+    again = uploads.ingest_uploads(disk_assistant, [str(tmp_path / "second" / "release.txt")])
+    assert again.notices_added == 0 and len(list(uploads_dir_for(disk_assistant.index_dir).iterdir())) == 2
 
 
 def test_upload_of_nothing_usable_says_so_and_keeps_the_index(disk_assistant, tmp_path):
     empty = tmp_path / "zero.txt"
     empty.write_bytes(b"")
     manifest = (disk_assistant.index_dir / "CURRENT").read_text(encoding="utf-8")
-    report = app.ingest_uploads(disk_assistant, [str(empty)])
+    report = uploads.ingest_uploads(disk_assistant, [str(empty)])
     assert report.notices_added == 0 and not report.changed
     assert "No notices were added" in report.message and "zero.txt: empty file" in report.message
     assert (disk_assistant.index_dir / "CURRENT").read_text(encoding="utf-8") == manifest
-    assert "No file was uploaded" in app.ingest_uploads(disk_assistant, []).message
-    html_report = app.render_upload_report(report)
+    assert "No file was uploaded" in uploads.ingest_uploads(disk_assistant, []).message
+    html_report = uploads.render_upload_report(report)
     assert "pr-error" in html_report and "\n" not in html_report
 
 
@@ -432,13 +434,13 @@ def test_upload_failure_leaves_the_index_unchanged(disk_assistant, tmp_path, mon
     good = tmp_path / "penguin.txt"
     good.write_text(NOTICE_TEXT, encoding="utf-8")
     before = disk_assistant.index
-    report = app.ingest_uploads(disk_assistant, [str(good)])
+    report = uploads.ingest_uploads(disk_assistant, [str(good)])
     assert "index is unchanged" in report.message and "chunker settings" in report.message
     assert disk_assistant.index is before
 
 
 def test_locked_embedder_waits_for_questions(disk_assistant):
-    locked = app._LockedEmbedder(disk_assistant.retriever.embedder, disk_assistant.lock)
+    locked = uploads._LockedEmbedder(disk_assistant.retriever.embedder, disk_assistant.lock)
     assert locked.name == HashEmbedder.name and locked.dim == HashEmbedder.dim
     done = threading.Event()
     with disk_assistant.lock:
@@ -505,7 +507,7 @@ def test_generative_stream_over_http_reaches_the_chat_as_deltas(fake_index):
     assert len(deltas) > 3 and all(isinstance(d, str) for d in deltas)
     assert "".join(deltas) == f"{sentence}[1]"
     assert isinstance(final, Answer) and "total_ms" in final.timings_ms
-    out = app.render_answer_html(final, fake_index.notices)
+    out = render.render_answer_html(final, fake_index.notices)
     assert "\n" not in out and "<script" not in out
 
 
@@ -576,17 +578,17 @@ def test_uploaded_notices_are_listed_and_removed_with_their_copy(disk_assistant,
     (tmp_path / "up").mkdir()
     made_up = tmp_path / "up" / "release.txt"
     made_up.write_text("행정안전부 보도자료\n행정안전부는 펭귄마을 방문객이 1,284명이라고 밝혔다.", encoding="utf-8")
-    app.ingest_uploads(disk_assistant, [str(made_up)])
-    choices = app.uploaded_choices(disk_assistant)
+    uploads.ingest_uploads(disk_assistant, [str(made_up)])
+    choices = uploads.uploaded_choices(disk_assistant)
     assert [value for _, value in choices] == ["release.txt"]
     seed_id = next(n.doc_id for n in list_notices(disk_assistant.index, disk_assistant.index_dir) if not n.uploaded)
     # the page removes uploads only
-    refused = app.remove_uploads(disk_assistant, [seed_id])
+    refused = uploads.remove_uploads(disk_assistant, [seed_id])
     assert refused.problems and seed_id in disk_assistant.index.notices
-    report = app.remove_uploads(disk_assistant, ["release.txt"])
+    report = uploads.remove_uploads(disk_assistant, ["release.txt"])
     assert report.changed and "release.txt" in report.message
     assert "release.txt" not in disk_assistant.index.notices and seed_id in disk_assistant.index.notices
-    assert list(app.uploads_dir_for(disk_assistant.index_dir).iterdir()) == []
+    assert list(uploads_dir_for(disk_assistant.index_dir).iterdir()) == []
     assert disk_assistant.ask("펭귄마을 방문객은 몇 명?").citations == [] or all(
         c.doc_id != "release.txt" for c in disk_assistant.ask("펭귄마을 방문객은 몇 명?").citations)
 
@@ -619,18 +621,18 @@ def test_remove_keeps_the_users_own_files_and_refuses_unknown_ids(tmp_path):
 def test_no_absolute_server_path_reaches_the_page(tmp_path):
     notice = _notice("본문 문장이다.", doc_id="up2/보도자료.txt", url="",
                      source=str(tmp_path / "srv" / "index-uploads" / "up2" / "보도자료.txt"), source_type="file")
-    out = app.render_answer_html(_answer("본문 [1]", [_citation(notice, [(0, 7)])]), {notice.doc_id: notice})
+    out = render.render_answer_html(_answer("본문 [1]", [_citation(notice, [(0, 7)])]), {notice.doc_id: notice})
     assert str(tmp_path) not in out and "파일: <code>up2/보도자료.txt</code>" in out
     other = _notice("본문.", doc_id="notes", url="", source="/srv/data/corpus/x.jsonl", source_type="file")
-    assert app.shown_source(_citation(other, [(0, 2)])) == "x.jsonl"
-    error = app.render_error_html(f"index at {tmp_path}/srv/index is damaged: manifest.json missing")
+    assert render.shown_source(_citation(other, [(0, 2)])) == "x.jsonl"
+    error = render.render_error_html(f"index at {tmp_path}/srv/index is damaged: manifest.json missing")
     assert str(tmp_path) not in error and "index at index is damaged" in error
-    assert "https://www.korea.kr/x" in app.one_line("see https://www.korea.kr/x")
+    assert "https://www.korea.kr/x" in render.one_line("see https://www.korea.kr/x")
 
 
 def test_follow_up_without_history_asks_back_and_is_not_an_example():
     assert not any(is_follow_up(q) for q in app.EXAMPLES)
-    assert "which notice do you mean" in app.render_notice_html(app.NO_HISTORY)
+    assert "which notice do you mean" in render.render_notice_html(app.NO_HISTORY)
 
 
 def test_filters_that_leave_nothing_are_told_apart_from_not_found(disk_assistant):
@@ -639,9 +641,9 @@ def test_filters_that_leave_nothing_are_told_apart_from_not_found(disk_assistant
     question = "전자정부 2020의 5대 전략은?"
     with pytest.raises(NothingToSearch) as hidden:
         list(app.answer_events(disk_assistant, question, filters=app.make_filters([], "2030-01-01", "2030-12-31")))
-    shown = app.render_problem_html(hidden.value)
+    shown = render.render_problem_html(hidden.value)
     assert "filters leave no notice" in shown and "pr-error" not in shown
-    assert "pr-error" in app.render_problem_html(QueryProblem("the question is empty"))
+    assert "pr-error" in render.render_problem_html(QueryProblem("the question is empty"))
     for wide in (app.make_filters([], "", ""), app.make_filters([], "2000-01-01", "")):
         assert isinstance(list(app.answer_events(disk_assistant, question, filters=wide))[-1], app.Answer)
     assert app.make_filters(None, "", "", "korea.kr").source_types == ("korea.kr",)
@@ -650,17 +652,17 @@ def test_filters_that_leave_nothing_are_told_apart_from_not_found(disk_assistant
 def test_answer_downloads_as_markdown_with_numbered_citations(tmp_path):
     notice = _notice("소방청은 인도네시아와 협력의향서를 체결했다.", title="소방청, 협력의향서 체결", agency="소방청")
     answer = _answer("소방청은 협력의향서를 체결했다. [1]", [_citation(notice, [(0, 24)])])
-    text = app.answer_markdown(answer, "협력의향서 내용은?")
+    text = render.answer_markdown(answer, "협력의향서 내용은?")
     assert text.startswith("# 협력의향서 내용은?\n\n소방청은 협력의향서를 체결했다. [1]")
     assert "[1] **소방청, 협력의향서 체결** — 소방청, 2026-05-14, https://www.korea.kr/" in text
     assert "    > 소방청은 인도네시아와 협력의향서를 체결했다." in text
-    path = app.write_answer_markdown(answer)
-    assert path.suffix == ".md" and path.read_text(encoding="utf-8") == app.answer_markdown(answer)
+    path = render.write_answer_markdown(answer)
+    assert path.suffix == ".md" and path.read_text(encoding="utf-8") == render.answer_markdown(answer)
 
 
 def test_answer_files_for_download_are_kept_in_one_folder_and_bounded(tmp_path):
     answer = Answer(question="q", answer="소방청은 협력의향서를 체결했다. [1]", refused=False, citations=[])
-    paths = [app.write_answer_markdown(answer, keep=3) for _ in range(5)]
+    paths = [render.write_answer_markdown(answer, keep=3) for _ in range(5)]
     folder = paths[0].parent
     assert all(p.parent == folder for p in paths) and len(set(paths)) == 5
     assert sorted(folder.glob("*.md")) == sorted(paths[-3:])  # the newest three stay, served files survive
@@ -671,7 +673,8 @@ def test_serve_is_added_by_the_entry_point_and_rag_never_imports_app():
     import subprocess
     import sys
 
-    code = ("import sys, rag.cli, rag.service, rag.manage; assert 'app' not in sys.modules; "
+    code = ("import sys, rag.cli, rag.service, rag.manage; "
+            "assert 'app' not in sys.modules and 'ui' not in sys.modules; "
             "import pressrag.cli; print(sorted(c.name or c.callback.__name__ for c in pressrag.cli.app.registered_commands))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          cwd=Path(app.__file__).parent, check=True).stdout

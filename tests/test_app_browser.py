@@ -253,7 +253,7 @@ def test_same_name_uploads_both_stay_and_an_upload_can_be_removed(open_page, ser
     for i, made_up in enumerate(files, 1):
         # An upload is indexed as soon as it arrives. The second comes from another visitor's page: twice,
         # on busy machines, a second upload from the same page carried the first file's content; the
-        # cause is not found (app.py now logs every upload) and four later runs did not reproduce it.
+        # cause is not found (ui/uploads.py now logs every upload) and four later runs did not reproduce it.
         if i > 1:
             page = open_page()
         page.set_input_files("#pr-upload input[type=file]", [str(made_up)])

@@ -38,7 +38,7 @@ def test_wheel_holds_the_demo_corpus_its_prebuilt_index_and_gold_set(wheel):
 
 def test_wheel_holds_every_package_and_the_entry_points(wheel):
     names = set(wheel.namelist())
-    for top in ("rag", "ingest", "pressrag"):
+    for top in ("rag", "ingest", "pressrag", "ui"):
         for init in (ROOT / top).rglob("__init__.py"):
             if "__pycache__" not in init.parts:
                 package = init.parent.relative_to(ROOT).as_posix()

@@ -362,8 +362,8 @@ def test_kill_9_leaves_the_index_loadable_and_the_next_sync_finishes(tmp_path, s
 
 
 def test_web_chat_shows_when_the_index_was_last_synced(tmp_path, server):
-    from app import render_corpus_html
     from rag.service import CorpusSummary
+    from ui.render import render_corpus_html
 
     summary = CorpusSummary(notices=5, chunks=9, agencies=[("소방청", 5)], first_published="2026-05-14",
                             last_published="2026-05-18", model="test")
