@@ -99,11 +99,10 @@ def ingest_uploads(assistant: Assistant, files, uploads_dir: Path | None = None,
     the previous index in place. Every file that could not be used is reported
     with its name and the reason. Never raises for a bad file.
     """
-    from ingest.readers import supported_suffixes
     from rag.build import IndexUpdater
     from rag.index import IndexProblem, NoticeIndex
 
-    suffixes = supported_suffixes()
+    suffixes = UPLOAD_SUFFIXES
     paths = [p for p in (_upload_path(f) for f in (files or [])) if p is not None]
     if not paths:
         return UploadReport(f"업로드된 파일이 없습니다. (No file was uploaded; supported: {' '.join(suffixes)})")
