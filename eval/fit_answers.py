@@ -51,7 +51,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from ingest.normalize import squash  # noqa: E402
-from rag.answer import RULES, chunk_cosines  # noqa: E402
+from rag.answer import chunk_cosines  # noqa: E402
+from rag.refusal_rules import RULES  # noqa: E402
 from rag.index import NoticeIndex  # noqa: E402
 from rag.scorer import (ANSWERABLE_FEATURES, DENSE_ANSWERABLE, FEATURES, WEIGHTS_FILE, AnswerableModel,  # noqa: E402
                         ScorerWeights, SentenceModel, answerable_features, closest_meaning, fit_logistic,

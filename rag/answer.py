@@ -13,7 +13,7 @@ words (for an English question, its Korean words) occur nowhere in the notices,
 when too little of its vocabulary occurs around the best sentence, when the thing
 it asks about (the word before 얼마/몇/누구/…, e.g. 입장료, 시공사) appears in none of
 the notices it would quote, or when it asks for a sum, a head count or a company
-name that those notices never state (rag/question.py reads what a question asks).
+name that those notices never state (rag/refusal_rules.py reads the question against the notices).
 The thresholds were set on the gold dev set's unanswerable questions. With the learned
 scorer (the default) refusal is calibrated instead (rag/scorer.py: P(answerable) and the
 best sentence probability, thresholds fitted by eval/fit_answers.py), and those rules
@@ -33,35 +33,22 @@ import numpy as np
 
 from ingest.korean import search_terms
 from ingest.metadata import contact_block
-from ingest.models import Notice
 from ingest.normalize import squash
 from rag.answer_settings import AnswerSettings
 from rag.embed import Embedder
 from rag.scorer import (FEATURES, WEIGHTS_FILE, ScorerWeights, SentenceModel, bigram_share, closest_meaning,
                         content_bigrams, safe_log_length)
 from rag.index import NoticeIndex, TokenTable
-from rag.lists import ENUM_HEAD, INLINE_ITEM, ListFinder, wants_list
-from rag.question import (QUESTION_WORDS, asked_count, award_asked, expected_value, focus_terms,
-                          is_contact_question, is_plural_question, named_count, question_language,
-                          question_parts, unit_asked_last)
+from rag.lists import ENUM_HEAD, INLINE_ITEM, ListAsk, ListFinder, ScoredNotice, wants_list
+from rag.question import (QUESTION_WORDS, asked_count, is_contact_question, is_plural_question, named_count,
+                          question_language, question_parts)
 from rag.quotes import EDGE_MARKS, after_title, outline_parts
+from rag.refusal_rules import RULES, QuestionRules, english_words_unknown, focus_missing
 from rag.types import Answer, AnswerSentence, Citation, Retrieval
-from rag.values import VALUE_PATTERNS, asked_value_pattern, asks_number, unit_pattern
+from rag.values import asked_value_pattern, asks_number
 
 REFUSAL_TEXT = "제공된 보도자료에서 이 질문에 대한 답을 찾지 못했습니다. (The notices do not contain an answer to this question.)"
 ENGLISH_NOTE = "Answer quoted from the Korean source notices."
-# The question-reading refusal rules (``ExtractiveAnswerer.rule_flags``), each gated by its own
-# fitted confidence threshold (rag/answer_weights.json "rule_gates"). "The asked-about word is missing
-# from the notice" (``_focus_missing``) is not one of them since 2026-12-04: a paraphrased question
-# avoids the notice's words by design, and the rule refused 3 of the 64 answerable held-out
-# press-release questions (eval/gold/heldout_*.jsonl), all paraphrases, and 4 of korquad_tune's 1,875,
-# while it caught none of dev's unanswerable questions and 2 of korquad_tune's 48.
-# What the two kept rules add beyond the thresholds (refusals of unanswerable / answerable questions;
-# docs/measurements.md, "Audit of the question-reading refusal rules", before the meaning floor): value_missing dev
-# +5 / 0, korquad_tune 0 / +2, held-out sets +1 / 0 (the only refusal that carried over to an unseen
-# set); unknown_words dev +1 / 0, korquad_tune +2 / +10, held-out 0 / +1. The meaning floor now
-# overrules unknown_words where a sentence is close in meaning (rag/scorer.py MEANING_OVERRULES).
-RULES = ("value_missing", "unknown_words")
 
 _CLAUSE_BREAK = re.compile(r"(?<=[,;]) |(?<=[가-힣]며) |(?<=[가-힣]고) (?=[가-힣])")
 _DIGIT = re.compile(r"\d")
@@ -244,11 +231,11 @@ class ExtractiveAnswerer:
         q_terms = {t: self.idf(t) for t in set(search_terms(question)) if t not in QUESTION_WORDS}
         if self.learned:
             return self._run_learned(question, q_terms, retrieval, index, started, lang, note)
-        answering = self._answering_notices(question, retrieval, index)
-        korean_terms = [t for t in q_terms if _HANGUL.search(t)]
-        if (self._value_missing(question, retrieval, index)
+        rules = self._rules()
+        answering = rules.answering_notices(question, retrieval, index)
+        if (rules.value_missing(question, retrieval, index)
                 # The Korean names an English question carries (부처, 사업, 인물) must be in the notices.
-                or lang == "en" and korean_terms and index.known_share(korean_terms) < self.settings.min_lexical_coverage):
+                or lang == "en" and english_words_unknown(question, index, self.settings.min_lexical_coverage)):
             return self._refuse(question, retrieval, index, started)
         candidates = self._candidates(question, retrieval, index)
         scored = self._score(question, q_terms, candidates, lang)
@@ -260,7 +247,7 @@ class ExtractiveAnswerer:
             unknown_words = (retrieval.lexical_coverage is not None
                              and retrieval.lexical_coverage < self.settings.min_lexical_coverage)
             if (unknown_words or self._evidence_coverage(q_terms, best, index) < self.settings.min_coverage
-                    or self._focus_missing(question, answering)):
+                    or focus_missing(question, answering)):
                 return self._refuse(question, retrieval, index, started)
         chosen = self._select(scored, q_terms, index, question)
         return self._compose(question, chosen, index, started, note)
@@ -493,19 +480,13 @@ class ExtractiveAnswerer:
         return is_contact_question(question) and any(index.notices[d].contacts for d in retrieval.doc_ids[:2])
 
     def rule_flags(self, question: str, retrieval: Retrieval, index: NoticeIndex) -> dict[str, bool]:
-        """The question-reading refusal rules kept (each measured to add refusals on dev at no false
-        refusal there; on korquad_tune they are gated by confidence, see ``_run_learned``)."""
-        flags = {"value_missing": self._value_missing(question, retrieval, index), "unknown_words": False}
-        # Most of the question's words occur nowhere in the index ("국방부의 KF-21 …" over other notices).
-        # IDF shares mean something only over a corpus: on a few notices every word is "rare" (issue 11).
-        if len(index.notices) >= self.settings.min_notices_for_idf:
-            if question_language(question) == "en":
-                korean = [t for t in search_terms(question) if _HANGUL.search(t) and t not in QUESTION_WORDS]
-                flags["unknown_words"] = bool(korean) and index.known_share(korean) < self.settings.min_lexical_coverage
-            else:
-                flags["unknown_words"] = (retrieval.lexical_coverage is not None
-                                          and retrieval.lexical_coverage < self.settings.min_lexical_coverage)
-        return flags
+        """The question-reading refusal rules' flags (rag/refusal_rules.py); on the learned scorer they
+        refuse only below their gates, see ``_run_learned``."""
+        return self._rules().run(question, retrieval, index)
+
+    def _rules(self) -> QuestionRules:
+        # built from the settings at call time: eval/sweep_answerer.py and tests replace ``settings``
+        return QuestionRules.from_settings(self.settings)
 
     def _part_meaning(self, part: str, candidates: list[_Candidate], index: NoticeIndex) -> np.ndarray | None:
         """Cosines of one part of a question (embedded now, one short query) to the candidates' bare
@@ -612,73 +593,6 @@ class ExtractiveAnswerer:
         if b - a < 10:  # nothing readable left: quote the sentence whole
             return cand.start, cand.end
         return cand.start + a, cand.start + b
-
-    def _focus_missing(self, question: str, answering: list[Notice]) -> bool:
-        """True when what the question asks about (the words before 얼마/몇/누구/…) is not in the notice(s) it would be answered from.
-
-        A plausible question about a real event often asks for a detail the notice
-        never gives (an entry fee, a contractor's name): the event's words match,
-        the detail's words do not.
-        """
-        focus = focus_terms(question)
-        if not focus:
-            return False
-        texts = [squash(f"{n.title} {n.body}") for n in answering]
-        forms = {squash(term) for term in focus}
-        # "발표자"/"참석자" asked, "발표"/"참석" written: the agent suffix is the question's paraphrase.
-        forms |= {form[:-1] for form in forms if len(form) >= 3 and form.endswith(("자", "인"))}
-        return not any(form in text for form in forms for text in texts)
-
-    def _value_missing(self, question: str, retrieval: Retrieval, index: NoticeIndex) -> bool:
-        """True when the question asks for a sum, a head count, a count in a unit or a company the answering
-        notice(s) never state.
-
-        "How much budget does each village get?" over a notice with no amount in won
-        cannot be answered from it, however well its other words match.
-        """
-        if self._count_missing(question, [index.notices[d] for d in retrieval.doc_ids[:2]]):
-            return True
-        kind = expected_value(question)
-        if kind is None:
-            return False
-        answering = self._answering_notices(question, retrieval, index)
-        pattern = VALUE_PATTERNS[kind]
-        name = award_asked(question)
-        if name is None:
-            return not any(pattern.search(f"{n.title} {n.body}") for n in answering)
-        # "대상을 받은 팀의 상금은?": the sum must be stated with that award, not only as the total prize.
-        short = name[:-1] if name.endswith("상") and len(name) > 2 else name
-        for notice in answering:
-            for start, end in index.sentence_spans(notice.doc_id):
-                sentence = notice.body[start:end]
-                if short in sentence and pattern.search(sentence):
-                    return False
-        return True
-
-    @staticmethod
-    def _count_missing(question: str, notices: list[Notice]) -> bool:
-        """True when a part of the question asks "몇 …" in a unit ("몇 건", "몇 가구", "몇 세") and none of
-        ``notices`` states a figure in that unit. The unit is read from the question (``asked_unit``), so
-        this needs no list of the things a corpus counts. The caller passes retrieval's top two notices,
-        not only the best one, because an answer may quote the second (korquad_tune's other paragraph of
-        the article). Measured 2026-12-05 over dev, the held-out press-release sets and korquad_tune: over
-        the top notice it fired on 5 answerable press-release questions and 6 korquad_tune ones, over the
-        top two on none and 2; both caught the same 5 of the 24 unanswerable press-release questions."""
-        texts = [f"{n.title} {n.body}" for n in notices]
-        for part in question_parts(question):
-            units = unit_asked_last(part)
-            if units and not any(unit_pattern(units).search(text) for text in texts):
-                return True
-        return False
-
-    def _answering_notices(self, question: str, retrieval: Retrieval, index: NoticeIndex) -> list[Notice]:
-        """The notice(s) an answer would quote, which the refusal checks read.
-
-        A one-part question is answered from its best notice; a two-part or plural one may need more.
-        """
-        several = len(question_parts(question)) > 1 or is_plural_question(question)
-        docs = retrieval.doc_ids[: self.settings.max_notices] if several else retrieval.doc_ids[:1]
-        return [index.notices[d] for d in docs]
 
     def _evidence_coverage(self, q_terms: dict[str, float], best: _Candidate, index: NoticeIndex) -> float:
         """Share of the question's weighted words found around the best sentence (and in the notice title)."""
@@ -787,8 +701,9 @@ class ExtractiveAnswerer:
         for cand in mine:
             scores[cand.sentence] = max(scores.get(cand.sentence, float("-inf")), cand.score)
         finder = ListFinder(self.settings.list_relative, self.settings.inline_list_bonus)
-        quotes = finder.run(notice.body, index.sentence_spans(doc_id), (best.start, best.end), best.score, scores,
-                            [c.sentence for c in mine if c.coverage], count, named, list_question)
+        scored = ScoredNotice(notice.body, index.sentence_spans(doc_id), (best.start, best.end), best.score, scores,
+                              [c.sentence for c in mine if c.coverage])
+        quotes = finder.run(scored, ListAsk(count, named, list_question))
         return [_Candidate(doc_id, q.start, q.end, notice.body[q.start:q.end], best.chunk_rank, best.score * 0.9,
                            cut_after=q.cut_after, sentence=q.sentence or (-1, -1), tokens=best.tokens)
                 for q in quotes]

@@ -80,6 +80,30 @@ def item_runs(body: str, spans: list[Span]) -> list[list[tuple[Span, Span]]]:
     return runs
 
 
+@dataclass(frozen=True)
+class ScoredNotice:
+    """A notice as one question scored it: its ``body`` and sentence ``spans``, the span of its best quote
+    (``best``) and that quote's score, the best score the question gave each of its sentences (``scores``),
+    and those sentences that hold a word of the question, best first (``covered``)."""
+
+    body: str
+    spans: list[Span]
+    best: Span
+    best_score: float
+    scores: dict[Span, float]
+    covered: list[Span]
+
+
+@dataclass(frozen=True)
+class ListAsk:
+    """What list a question asks for: ``count`` items ("5대 전략은?"), a count only ``named_count`` reads
+    (``named``: "다섯 작품의 수상자는 누구누구"), and whether it asks for a list at all (``list_question``)."""
+
+    count: int | None = None
+    named: int | None = None
+    list_question: bool = False
+
+
 class ListFinder:
     """Finds the list of a notice that a question asks for.
 
@@ -92,16 +116,11 @@ class ListFinder:
         self.list_relative = list_relative
         self.inline_list_bonus = inline_list_bonus
 
-    def run(self, body: str, spans: list[Span], best: Span, best_score: float, scores: dict[Span, float],
-            covered: list[Span], count: int | None = None, named: int | None = None,
-            list_question: bool = False) -> list[ListQuote]:
-        """What to quote of the list in a notice (``body``, its sentences ``spans``) that the question asks
-        for, given its best quote's span ``best`` and score, the best score the question gave each of the
-        notice's sentences (``scores``), and those sentences that hold a word of the question, best first
-        (``covered``).
+    def run(self, notice: ScoredNotice, ask: ListAsk) -> list[ListQuote]:
+        """What to quote of the list in ``notice`` that the question asks for (``ask``).
 
         Each list is rated by the best score of its sentences or the sentence that introduces it ("다음과
-        같은 조치에 착수한다."); the nearest to ``best`` wins a tie. Until 2026-12-05 the run nearest
+        같은 조치에 착수한다."); the nearest to the best quote wins a tie. Until 2026-12-05 the run nearest
         ``best`` was taken, and any inline list in the notice blocked every run: on
         eval/gold/heldout_lists.jsonl a notice's ▲ list of the day's programme stood in for the five
         첫째…다섯째 measures asked for. With ``count`` (the number of items the question asks for) only a
@@ -110,6 +129,8 @@ class ListFinder:
         inline list gets. When no list qualifies and ``named`` (a count only ``named_count`` reads) is
         given, the items may be written one a sentence (``counted_sentences``).
         """
+        body, spans, best, scores = notice.body, notice.spans, notice.best, notice.scores
+        count, list_question = ask.count, ask.list_question
         position = {span: i for i, span in enumerate(spans)}
 
         def rating(sentences: list[Span]) -> float:
@@ -138,9 +159,9 @@ class ListFinder:
             if listed >= max(count or 2, 2):
                 options.append((rating([span]), -distance([span]), "inline", [span]))
         if count is None:  # without a count to match, a list must score near the best sentence itself
-            options = [o for o in options if o[0] >= self.list_relative * best_score]
+            options = [o for o in options if o[0] >= self.list_relative * notice.best_score]
         if not options:
-            return counted_sentences(body, spans, covered, named) if named else []
+            return counted_sentences(body, spans, notice.covered, ask.named) if ask.named else []
         _, _, kind, members = max(options, key=lambda o: (o[0], o[1]))
         if kind == "inline":
             return [whole_sentence(members[0])]

@@ -125,7 +125,7 @@ def _read_feature_table(data: dict, names: tuple[str, ...]) -> tuple[np.ndarray,
     return rows[:, 1], rows[:, 2], rows[:, 0]
 
 
-# The question-reading rules (rag.answer.RULES) that a sentence close in meaning overrules: "most of the
+# The question-reading rules (rag.refusal_rules.RULES) that a sentence close in meaning overrules: "most of the
 # question's words are unknown to the index" says nothing when a sentence means what the question asks.
 # value_missing (the notice states no sum, head count or company) reads the notice's content and stays.
 MEANING_OVERRULES = frozenset({"unknown_words"})
@@ -141,7 +141,7 @@ class SentenceModel:
     bias: float
     refuse_below: float = 0.0  # refuse when the best sentence's probability is below this
     rules_below: float = 0.0  # ... or below this when a question-reading rule says the notices lack the value
-    # per rule (rag.answer.RULES names), where fitted: a rule that misfires on answerable questions more
+    # per rule (rag.refusal_rules.RULES names), where fitted: a rule that misfires on answerable questions more
     # often than another refuses only at lower confidence; a rule not named here uses ``rules_below``
     rule_gates: tuple[tuple[str, float], ...] = ()
     # the question-level model, refused below ``answerable_below`` (none in older weights files)

@@ -1,6 +1,6 @@
 """Finding the list a question asks for (rag/lists.py), on notice bodies built here, without a model."""
 
-from rag.lists import ListFinder, counted_sentences, item_runs, wants_list
+from rag.lists import ListAsk, ListFinder, ScoredNotice, counted_sentences, item_runs, wants_list
 
 
 def _body(*sentences: str) -> tuple[str, list[tuple[int, int]]]:
@@ -43,21 +43,25 @@ def test_the_list_of_the_asked_count_wins_and_items_are_quoted_without_markers()
     best = spans[3]  # "발표회는 총 4개의 주제 발표로 진행된다."
     scores = {spans[3]: 1.0, spans[1]: 0.9, spans[2]: 0.9}
     finder = ListFinder(list_relative=0.8, inline_list_bonus=0.2)
-    quotes = finder.run(body, spans, best, 1.0, scores, covered=[spans[3]], count=4)
+    quotes = finder.run(ScoredNotice(body, spans, best, 1.0, scores, covered=[spans[3]]), ListAsk(count=4))
     texts = [body[q.start:q.end] for q in quotes]
     assert len(texts) == 4 and texts[0].startswith("첫 번째 발표에서는"), texts
     assert not any(t.startswith(("○", "□")) for t in texts), texts
     # without a count the two ○ points after the lead score higher than the four talks, and win
-    unasked = finder.run(body, spans, best, 1.0, {spans[1]: 1.0, spans[4]: 0.1}, covered=[], count=None)
+    unasked = finder.run(ScoredNotice(body, spans, best, 1.0, {spans[1]: 1.0, spans[4]: 0.1}, covered=[]),
+                         ListAsk())
     assert [body[q.start:q.end] for q in unasked][0].startswith("이날 행사에는"), unasked
 
 
 def test_a_list_that_scores_far_below_the_best_sentence_is_not_quoted_without_a_count():
     body, spans = SEMINAR
     finder = ListFinder(list_relative=0.8, inline_list_bonus=0.2)
-    assert finder.run(body, spans, spans[8], 1.0, {spans[8]: 1.0, spans[4]: 0.3}, covered=[]) == []
+    def rated(list_score: float) -> ScoredNotice:
+        return ScoredNotice(body, spans, spans[8], 1.0, {spans[8]: 1.0, spans[4]: list_score}, covered=[])
+
+    assert finder.run(rated(0.3), ListAsk()) == []
     # the same list rated near the best sentence is quoted
-    assert len(finder.run(body, spans, spans[8], 1.0, {spans[8]: 1.0, spans[4]: 0.85}, covered=[])) == 4
+    assert len(finder.run(rated(0.85), ListAsk())) == 4
 
 
 def test_an_inline_list_is_quoted_as_its_whole_sentence():
@@ -67,7 +71,8 @@ def test_an_inline_list_is_quoted_as_its_whole_sentence():
         "복지부는 수사를 의뢰할 계획이다.",
     )
     finder = ListFinder(list_relative=0.8, inline_list_bonus=0.2)
-    quotes = finder.run(body, spans, spans[0], 1.0, {spans[0]: 1.0, spans[1]: 0.95}, covered=[spans[1]], count=3)
+    quotes = finder.run(ScoredNotice(body, spans, spans[0], 1.0, {spans[0]: 1.0, spans[1]: 0.95}, covered=[spans[1]]),
+                        ListAsk(count=3))
     assert len(quotes) == 1 and (quotes[0].start, quotes[0].end) == spans[1] and quotes[0].sentence == spans[1]
 
 

@@ -14,11 +14,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rag.answer import RULES, ExtractiveAnswerer
+from rag.answer import ExtractiveAnswerer
 from rag.build import IndexUpdater, title_weight
 from rag.folder import IndexFolder
 from rag.index import BARE_SENTENCE_FILE, SENTENCE_FILE, NoticeIndex
 from rag.question import QUESTION_WORDS
+from rag.refusal_rules import RULES
 from rag.retrieve import Retriever
 from rag.scorer import (ANSWERABLE_FEATURES, FEATURES, WEIGHTS_FILE, AnswerableModel, ScorerWeights, SentenceModel,
                         answerable_features, fit_logistic)
