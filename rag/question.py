@@ -25,8 +25,8 @@ _LIST = re.compile(r"(?P<count>(?<![\d.,])(?P<digits>\d{1,2})\s?(?:가지|개(?!
                    # items asked without a count: "어떤 것들", "누구누구", "어떤 도구들을", a sequence ("어떤 순서로")
                    r"|무엇무엇|누구누구|어디어디|어떤 순서|무슨 순서|순서는 어떻게|in what order|"
                    r"어떤 (?:[가-힣]*[^로를을에의은는이가\s] )?[가-힣]+들(?=[은는이가을를과와도에로]|인가|\s|$)"
-                   r"|what (?:are |were )?(?:the )?(?:\w+ )?(?:two|three|four|five|six|\d+)\b"
-                   r"|which (?:\w+ )?(?:two|three|four|five|six|\d+)\b|what (?:kinds|types) of",
+                   r"|what (?:are |were )?(?:the )?(?:\w+ )?(?:two|three|four|five|six|\d{1,2})\b"
+                   r"|which (?:\w+ )?(?:two|three|four|five|six|\d{1,2})\b|what (?:kinds|types) of",
                    re.IGNORECASE)
 # Question words carry no evidence: a notice never contains "얼마" or "무엇".
 QUESTION_WORDS = frozenset({"몇", "얼마", "무엇", "누구", "어디", "언제", "어떤", "어느", "어떻", "무슨", "며칠", "왜",
@@ -229,7 +229,7 @@ def asked_count(question: str) -> int | None:
         return None
     if match["count"] is not None:
         return _korean_count(match)
-    found = re.search(r"\b(two|three|four|five|six|\d+)\b", match.group(0), re.IGNORECASE)
+    found = re.search(r"\b(two|three|four|five|six|\d{1,2})\b", match.group(0), re.IGNORECASE)
     if found is None:
         return None
     word = found.group(1)

@@ -100,6 +100,10 @@ def test_asked_count_reads_how_many_items_a_list_question_wants():
     assert asked_count("Which three countries joined?") == 3
     assert asked_count("세 가지 과제는 무엇인가요?") == 3
     assert asked_count("소방청장은 누구인가요?") is None
+    # a year is no count: "the 2026 goals" is not a list of 2,026 items
+    assert asked_count("What are the 2026 goals of the plan?") is None
+    assert asked_count("Which 2026 programmes did the ministry run?") is None
+    assert asked_count("What are the 12 tasks?") == 12
 
 
 def test_asked_unit_is_the_counter_after_myeot():
