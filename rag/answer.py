@@ -42,7 +42,7 @@ from rag.index import NoticeIndex, TokenTable
 from rag.lists import ENUM_HEAD, INLINE_ITEM, ListAsk, ListFinder, ScoredNotice, wants_list
 from rag.question import (QUESTION_WORDS, asked_count, is_contact_question, is_plural_question, named_count,
                           question_language, question_parts)
-from rag.quotes import EDGE_MARKS, after_title, outline_parts
+from rag.quotes import EDGE_MARKS, after_title, feed_credit, outline_parts
 from rag.refusal_rules import RULES, QuestionRules, english_words_unknown, focus_missing
 from rag.types import Answer, AnswerSentence, Citation, Retrieval
 from rag.values import asked_value_pattern, asks_number
@@ -774,9 +774,11 @@ def _bare_cosines(query: np.ndarray | None, candidates: list[_Candidate], index:
 
 @functools.lru_cache(maxsize=1024)
 def _contact_offset(body: str) -> int:
-    """Where a notice's closing contact block starts (the body's length when it has none)."""
+    """Where a notice's closing contact block, or the feed's closing attachment titles and credit, starts
+    (the body's length when it has neither): no quote is taken from there."""
     offset, _ = contact_block(body)
-    return offset if offset >= 0 else len(body)
+    credit = feed_credit(body)
+    return min(o for o in (offset, credit, len(body)) if o >= 0)
 
 
 def chunk_cosines(retrieval: Retrieval) -> list[float | None]:

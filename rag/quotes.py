@@ -31,6 +31,29 @@ OUTLINE_MARK = re.compile(r"(?<=\s)[□■○◦●◎▶▷◆◇※*](?=\s)|(?
 EDGE_MARKS = " □■○◦●◎▶▷◆◇※*-•ㅇ"
 
 
+# korea.kr's feed closes a release with the titles of its attachments and the portal's credit ("1. 헌혈자의
+# 날 기념식 개요 2. 헌혈 유공 포상자 명단 [자료제공: (www.korea.kr)]"). The attachments are not in the
+# feed, so the line names files and states nothing: all 153 demo notices end with the credit, 45 of them
+# after the last sentence of prose instead of inside a contact block.
+_FEED_CREDIT = re.compile(r"\[\s*자료제공\s*:\s*\(?\s*www\.korea\.kr\s*\)?\s*\]\s*$")
+# the end of the sentence of prose before it: "…계획이다. " (a numbered title's "2. " is no sentence end)
+_PROSE_END = re.compile(r"[가-힣][.!?][\"”’]?\s+")
+_OUTLINE = re.compile(r"[□■○●◦▲◆◇]")
+
+
+def feed_credit(body: str) -> int:
+    """Where the feed's closing attachment titles and credit start (see ``_FEED_CREDIT``), or -1 when the
+    body does not end with the credit."""
+    match = _FEED_CREDIT.search(body)
+    if match is None:
+        return -1
+    ends = list(_PROSE_END.finditer(body, 0, match.start()))
+    start = ends[-1].end() if ends else match.start()
+    # a personnel notice lists its appointments in outline (□ 승진 ○ 이름) right before the credit: that
+    # is the release itself, not attachment titles
+    return match.start() if _OUTLINE.search(body, start, match.start()) else start
+
+
 def item_kind(sentence: str) -> str:
     """The kind of list marker a sentence starts with ("첫째" and "둘째" are one kind, "①" and "②"
     another), or "" for a plain sentence."""
