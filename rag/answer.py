@@ -42,7 +42,7 @@ from rag.index import NoticeIndex, TokenTable
 from rag.lists import ENUM_HEAD, INLINE_ITEM, ListAsk, ListFinder, ScoredNotice, wants_list
 from rag.question import (QUESTION_WORDS, asked_count, is_contact_question, is_plural_question, named_count,
                           question_language, question_parts)
-from rag.quotes import EDGE_MARKS, after_title, feed_credit, outline_parts
+from rag.quotes import EDGE_MARKS, after_title, feed_credit, outline_parts, quote_end
 from rag.refusal_rules import RULES, QuestionRules, english_words_unknown, focus_missing
 from rag.types import Answer, AnswerSentence, Citation, Retrieval
 from rag.values import asked_value_pattern, asks_number
@@ -205,7 +205,8 @@ class ExtractiveAnswerer:
                 # korea.kr bodies open with the title run into the subtitles and lead; the title is
                 # shown with every citation, so the quote starts after it.
                 quote_start = after_title(notice.body, start, end, notice.title)
-                out.append(_Candidate(doc_id, quote_start, end, notice.body[quote_start:end], rank,
+                quote_stop = quote_end(notice.body, quote_start, end)
+                out.append(_Candidate(doc_id, quote_start, quote_stop, notice.body[quote_start:quote_stop], rank,
                                       cut_before=quote_start > start, sentence=(start, end),
                                       tokens=index.token_table(doc_id)))
 

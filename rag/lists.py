@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 
 from rag.question import NATIVE_COUNTS, is_list_question
-from rag.quotes import EDGE_MARKS, ORDINAL_KINDS, first_clause_end, is_first_item, item_starts
+from rag.quotes import EDGE_MARKS, ORDINAL_KINDS, first_clause_end, is_first_item, item_starts, quote_end
 from rag.values import count_pattern
 
 Span = tuple[int, int]
@@ -164,7 +164,7 @@ class ListFinder:
             return counted_sentences(body, spans, notice.covered, ask.named) if ask.named else []
         _, _, kind, members = max(options, key=lambda o: (o[0], o[1]))
         if kind == "inline":
-            return [whole_sentence(members[0])]
+            return [whole_sentence(body, members[0])]
         return list_items(body, members[:12])
 
 
@@ -191,16 +191,17 @@ def counted_sentences(body: str, spans: list[Span], covered: list[Span], count: 
         if k + 1 < len(spans):
             start, end = spans[k + 1]
             if body[start:end].count(", ") >= count - 1:  # "중앙아시아 5개국* …" then "카자흐스탄, …"
-                return [whole_sentence((start, end))]
+                return [whole_sentence(body, (start, end))]
         first = k + 1 if len(sentence) - match.end() < 15 else k
         members = spans[first:first + count]
         return list_items(body, members) if len(members) == count else []
     return []
 
 
-def whole_sentence(span: Span) -> ListQuote:
-    """A sentence quoted whole as a list (it names the items inline)."""
-    return ListQuote(span[0], span[1], sentence=span)
+def whole_sentence(body: str, span: Span) -> ListQuote:
+    """A sentence quoted whole as a list (it names the items inline), without a mark the feed left at its
+    end (``quote_end``)."""
+    return ListQuote(span[0], quote_end(body, *span), sentence=span)
 
 
 def list_items(body: str, spans: list[Span]) -> list[ListQuote]:
@@ -210,5 +211,6 @@ def list_items(body: str, spans: list[Span]) -> list[ListQuote]:
         while start < end and body[start] in EDGE_MARKS:
             start += 1
         cut = first_clause_end(body, start, end)
-        items.append(ListQuote(start, cut, cut_after=cut < end))
+        stop = quote_end(body, start, end)
+        items.append(ListQuote(start, min(cut, stop), cut_after=cut < stop))
     return items

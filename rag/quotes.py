@@ -54,6 +54,18 @@ def feed_credit(body: str) -> int:
     return match.start() if _OUTLINE.search(body, start, match.start()) else start
 
 
+# What the feed leaves at a sentence's end that belongs to no sentence: the ">>" that opens the next
+# subheading ("… 밝혔다. >> 서비스 단계적 확대 추진 …") and a footnote's mark ("… 실정이다. *") whose note
+# is written elsewhere. 145 of the demo index's 2,059 sentences end so, in 67 of its 153 notices.
+_TRAILING_NOISE = re.compile(r"(?<=[.!?\"”’)\]])\s*(?:>>|[*※]+)$")
+
+
+def quote_end(body: str, start: int, end: int) -> int:
+    """Where a quote of ``body[start:end]`` ends: before a trailing ">>" or footnote mark (``_TRAILING_NOISE``)."""
+    match = _TRAILING_NOISE.search(body, start, end)
+    return match.start() if match else end
+
+
 def item_kind(sentence: str) -> str:
     """The kind of list marker a sentence starts with ("첫째" and "둘째" are one kind, "①" and "②"
     another), or "" for a plain sentence."""

@@ -1,8 +1,9 @@
-"""What a quote may be cut from: the korea.kr feed's closing attachment titles (rag/quotes.py ``feed_credit``)."""
+"""What a quote may be cut from (rag/quotes.py): not the korea.kr feed's closing attachment titles
+(``feed_credit``), and not a mark the feed leaves at a sentence's end (``quote_end``)."""
 
 from __future__ import annotations
 
-from rag.quotes import feed_credit
+from rag.quotes import feed_credit, quote_end
 
 PROSE = "보건복지부는 6월 9일 서울역에서 기초연금 개편방향 전문가 포럼을 개최했다. 포럼은 종합토론 순으로 진행되었다. "
 
@@ -21,3 +22,14 @@ def test_a_body_without_the_credit_or_ending_in_an_outline_keeps_its_text():
     # a personnel notice's appointments, in outline, are the release itself: only the credit goes
     personnel = PROSE + "□ 소방정감 승진 ○ 부산광역시 소방재난본부장 이진호 [자료제공: (www.korea.kr)]"
     assert personnel[feed_credit(personnel):] == "[자료제공: (www.korea.kr)]"
+
+
+def test_a_quote_ends_before_the_feeds_subheading_mark_or_a_footnote_mark():
+    def quoted(sentence: str) -> str:
+        return sentence[:quote_end(sentence, 0, len(sentence))]
+
+    assert quoted("납부 기한이 7월 3일까지로 연장된다고 밝혔다. >>") == "납부 기한이 7월 3일까지로 연장된다고 밝혔다."
+    assert quoted("강화유리를 기준으로 탈출 방법을 인식하고 있는 실정이다. *") == "강화유리를 기준으로 탈출 방법을 인식하고 있는 실정이다."
+    # a mark inside the sentence, or one not after a sentence's stop, is text
+    assert quoted("이중접합차음유리 * 적용이 확대되고 있다.") == "이중접합차음유리 * 적용이 확대되고 있다."
+    assert quoted("총 상금 2,070만원 규모 *") == "총 상금 2,070만원 규모 *"
