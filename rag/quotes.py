@@ -61,9 +61,10 @@ _TRAILING_NOISE = re.compile(r"(?<=[.!?\"”’)\]])\s*(?:>>|[*※]+)$")
 
 
 def quote_end(body: str, start: int, end: int) -> int:
-    """Where a quote of ``body[start:end]`` ends: before a trailing ">>" or footnote mark (``_TRAILING_NOISE``)."""
+    """Where a quote of ``body[start:end]`` ends: before a trailing ">>" or footnote mark (``_TRAILING_NOISE``),
+    unless nothing would be left."""
     match = _TRAILING_NOISE.search(body, start, end)
-    return match.start() if match else end
+    return match.start() if match and match.start() > start else end
 
 
 def item_kind(sentence: str) -> str:
