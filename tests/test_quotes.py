@@ -30,6 +30,9 @@ def test_a_quote_ends_before_the_feeds_subheading_mark_or_a_footnote_mark():
 
     assert quoted("납부 기한이 7월 3일까지로 연장된다고 밝혔다. >>") == "납부 기한이 7월 3일까지로 연장된다고 밝혔다."
     assert quoted("강화유리를 기준으로 탈출 방법을 인식하고 있는 실정이다. *") == "강화유리를 기준으로 탈출 방법을 인식하고 있는 실정이다."
+    # the footnote's label goes with its mark, unless it holds a figure
+    assert quoted("국민 체감도 조사를 실시했다. ※ (국민평가단)") == "국민 체감도 조사를 실시했다."
+    assert quoted("전문의 수를 확보할 계획이다. ** (10병상당 전문의 수)").endswith("(10병상당 전문의 수)")
     # a mark inside the sentence, or one not after a sentence's stop, is text
     assert quoted("이중접합차음유리 * 적용이 확대되고 있다.") == "이중접합차음유리 * 적용이 확대되고 있다."
     assert quoted("총 상금 2,070만원 규모 *") == "총 상금 2,070만원 규모 *"
