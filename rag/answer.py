@@ -193,7 +193,7 @@ class ExtractiveAnswerer:
         out: list[_Candidate] = []
         docs = [d for d in retrieval.doc_ids[: self.settings.max_notices] if d in index.notices]
         contacts = self.settings.quote_contact_lines or is_contact_question(question)
-        block_at = {d: (len(index.notices[d].body) if contacts else _contact_offset(index.notices[d].body))
+        block_at = {d: (len(index.notices[d].body) if contacts else _quotable_end(index.notices[d].body))
                     for d in docs}
 
         def add(doc_id: str, spans: Iterable[tuple[int, int]], rank: int) -> None:
@@ -774,7 +774,7 @@ def _bare_cosines(query: np.ndarray | None, candidates: list[_Candidate], index:
 
 
 @functools.lru_cache(maxsize=1024)
-def _contact_offset(body: str) -> int:
+def _quotable_end(body: str) -> int:
     """Where a notice's closing contact block, or the feed's closing attachment titles and credit, starts
     (the body's length when it has neither): no quote is taken from there."""
     offset, _ = contact_block(body)
