@@ -1,5 +1,5 @@
 """What a quote may be cut from (rag/quotes.py): not the korea.kr feed's closing attachment titles
-(``feed_credit``), and not a mark the feed leaves at a sentence's end (``quote_end``)."""
+(``feed_credit``), and not a mark or heading the feed leaves at a sentence's end (``quote_end``)."""
 
 from __future__ import annotations
 
@@ -33,9 +33,27 @@ def test_a_quote_ends_before_the_feeds_subheading_mark_or_a_footnote_mark():
     # the footnote's label goes with its mark, unless it holds a figure
     assert quoted("국민 체감도 조사를 실시했다. ※ (국민평가단)") == "국민 체감도 조사를 실시했다."
     assert quoted("전문의 수를 확보할 계획이다. ** (10병상당 전문의 수)").endswith("(10병상당 전문의 수)")
+    assert quoted("장관표창 33점*을 수여했다. * (총 40점)") == "장관표창 33점*을 수여했다. * (총 40점)"
     # a mark inside the sentence, or one not after a sentence's stop, is text
     assert quoted("이중접합차음유리 * 적용이 확대되고 있다.") == "이중접합차음유리 * 적용이 확대되고 있다."
     assert quoted("총 상금 2,070만원 규모 *") == "총 상금 2,070만원 규모 *"
     # a quote that is nothing but the mark is left whole rather than emptied
     body = "행사를 개최했다. >>"
     assert quote_end(body, body.index(">"), len(body)) == len(body)
+
+
+def test_a_quote_ends_before_a_heading_of_the_next_block_glued_after_its_stop():
+    def quoted(sentence: str) -> str:
+        return sentence[:quote_end(sentence, 0, len(sentence))]
+
+    # sentences of the demo corpus, as Kiwi leaves them
+    assert quoted("박진석 경정 등은 장관표창을 수상했다. 【 2025년 노인학대 주요 현황 】") == "박진석 경정 등은 장관표창을 수상했다."
+    assert quoted("전남일안전위원회(061-725-0230)로 신청할 수 있다. [인천광역시]") == "전남일안전위원회(061-725-0230)로 신청할 수 있다."
+    assert quoted("필요한 의료서비스를 받을 수 있다. ◇ (방문의료)") == "필요한 의료서비스를 받을 수 있다."
+    # a bracketed number there would read as a citation of the answer
+    assert quoted("소관 2개 법률안이 의결되었다. [1]") == "소관 2개 법률안이 의결되었다."
+    # what follows the stop is kept when it is a sentence, a long passage, a value or text that opens with a word
+    kept = ["기념식을 열었다. 【참석】 장관이 축사를 했다.", "지원한다. (대상) 만 65세 이상 어르신과 장애인, 그리고 그 가족을 포함한 취약계층 전체 가구",
+            "수여했다. (총 12팀)", "수여했다. (지원율 42%)", "밝혔다. 한편 이번 행사는", "밝혔다. \"앞으로도"]
+    for sentence in kept:
+        assert quoted(sentence) == sentence
