@@ -40,7 +40,7 @@ from rag.scorer import (FEATURES, WEIGHTS_FILE, ScorerWeights, SentenceModel, bi
                         content_bigrams, safe_log_length)
 from rag.index import NoticeIndex, TokenTable
 from rag.lists import ENUM_HEAD, INLINE_ITEM, ListAsk, ListFinder, ScoredNotice, wants_list
-from rag.question import (QUESTION_WORDS, asked_count, is_contact_question, is_plural_question, named_count,
+from rag.question import (HANGUL, QUESTION_WORDS, asked_count, is_contact_question, is_plural_question, named_count,
                           question_language, question_parts)
 from rag.quotes import EDGE_MARKS, after_title, feed_credit, outline_parts, quote_end
 from rag.refusal_rules import RULES, QuestionRules, english_words_unknown, focus_missing
@@ -52,7 +52,6 @@ ENGLISH_NOTE = "Answer quoted from the Korean source notices."
 
 _CLAUSE_BREAK = re.compile(r"(?<=[,;]) |(?<=[가-힣]며) |(?<=[가-힣]고) (?=[가-힣])")
 _DIGIT = re.compile(r"\d")
-_HANGUL = re.compile(r"[가-힣]")
 _LONG_QUOTE = 200  # characters a quoted sentence may run before it pays for its length
 
 
@@ -180,7 +179,7 @@ class ExtractiveAnswerer:
         for term, weight in q_terms.items():
             if term in terms or (len(term) > 1 and term in squashed):
                 got += weight
-            elif self.settings.compound_credit and len(term) >= 3 and _HANGUL.match(term):
+            elif self.settings.compound_credit and len(term) >= 3 and HANGUL.match(term):
                 got += self.settings.compound_credit * weight * _compound_overlap(term, squashed)
         return got / total
 

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import re
 
+from rag.question import HANGUL
+
 # Korean cues that refer back wherever they occur.
 _KO_ANYWHERE = re.compile(
     r"(?<![가-힣])(?:그\s?중|이\s중|이중에|그것|그거|이것들?|이거|저것|거기|여기서|그곳|그분|그\s?사람|위의|앞의|앞서|방금|"
@@ -37,7 +39,6 @@ _EN_WEAK = re.compile(
     re.IGNORECASE,
 )
 _WORD = re.compile(r"[0-9A-Za-z가-힣]+")
-_HANGUL = re.compile(r"[가-힣]")
 
 
 def _words(text: str) -> list[str]:
@@ -62,7 +63,7 @@ def is_follow_up(question: str) -> bool:
     if (_KO_WEAK.search(q) and len(words) <= 4) or (_EN_WEAK.search(q) and len(words) <= 6):
         return True
     # Too short to carry a topic of its own: "담당자는?", "예산은?", "when?", "who signed?"
-    if _HANGUL.search(q):
+    if HANGUL.search(q):
         return len(words) == 1 and len(words[0]) <= 6
     return len(words) <= 2
 

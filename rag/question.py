@@ -62,7 +62,7 @@ _WH = re.compile(r"(얼마|몇|누구|무엇|어디|언제|어떤|어느|며칠)
 # a clause asks something when it holds a question word
 _ASKS = re.compile(r"얼마|몇|누구|무엇|무슨|어디|언제|어떤|어떻|어느|며칠|왜|\b(?:what|which|who|whom|whose|when|where|how|why)\b",
                    re.IGNORECASE)
-_HANGUL = re.compile(r"[가-힣]")
+HANGUL = re.compile(r"[가-힣]")  # a syllable; the modules that tell Korean from other text share it
 _LATIN = re.compile(r"[A-Za-z]")
 
 
@@ -185,7 +185,7 @@ def question_parts(question: str) -> list[str]:
 
 def question_language(question: str) -> str:
     """'en' when Latin letters clearly outnumber Hangul, else 'ko'."""
-    hangul = len(_HANGUL.findall(question))
+    hangul = len(HANGUL.findall(question))
     latin = len(_LATIN.findall(question))
     return "en" if latin > 2 * hangul else "ko"
 

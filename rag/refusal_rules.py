@@ -22,7 +22,6 @@ Only the word-overlap scorer (``learned=False``) still reads it.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 from ingest.korean import search_terms
@@ -30,7 +29,7 @@ from ingest.models import Notice
 from ingest.normalize import squash
 from rag.answer_settings import AnswerSettings
 from rag.index import NoticeIndex
-from rag.question import (QUESTION_WORDS, award_asked, expected_value, focus_terms, is_plural_question,
+from rag.question import (HANGUL, QUESTION_WORDS, award_asked, expected_value, focus_terms, is_plural_question,
                           question_language, question_parts, unit_asked_last)
 from rag.types import Retrieval
 from rag.values import VALUE_PATTERNS, unit_pattern
@@ -38,7 +37,6 @@ from rag.values import VALUE_PATTERNS, unit_pattern
 # The rules ``QuestionRules.run`` flags, each gated by its own fitted confidence threshold.
 RULES = ("value_missing", "unknown_words")
 
-_HANGUL = re.compile(r"[가-힣]")
 
 
 @dataclass(frozen=True)
@@ -110,7 +108,7 @@ class QuestionRules:
 def english_words_unknown(question: str, index: NoticeIndex, min_share: float) -> bool:
     """An English question's Korean names (부처, 사업, 인물) are mostly unknown to the index: less than
     ``min_share`` of their weight occurs in it."""
-    korean = [t for t in search_terms(question) if _HANGUL.search(t) and t not in QUESTION_WORDS]
+    korean = [t for t in search_terms(question) if HANGUL.search(t) and t not in QUESTION_WORDS]
     return bool(korean) and index.known_share(korean) < min_share
 
 
