@@ -42,7 +42,7 @@ from rag.index import NoticeIndex, TokenTable
 from rag.lists import ENUM_HEAD, INLINE_ITEM, ListAsk, ListFinder, ScoredNotice, wants_list
 from rag.question import (HANGUL, QUESTION_WORDS, asked_count, is_contact_question, is_plural_question, named_count,
                           question_language, question_parts)
-from rag.quotes import EDGE_MARKS, after_title, feed_credit, outline_parts, quote_end
+from rag.quotes import EDGE_MARKS, after_title, feed_credit, outline_parts, quote_end, restates_title
 from rag.refusal_rules import RULES, QuestionRules, english_words_unknown, focus_missing
 from rag.types import Answer, AnswerSentence, Citation, Retrieval
 from rag.values import asked_value_pattern, asks_number
@@ -205,6 +205,8 @@ class ExtractiveAnswerer:
                 # shown with every citation, so the quote starts after it.
                 quote_start = after_title(notice.body, start, end, notice.title)
                 quote_stop = quote_end(notice.body, quote_start, end)
+                if restates_title(notice.body[quote_start:quote_stop], notice.title):
+                    continue
                 out.append(_Candidate(doc_id, quote_start, quote_stop, notice.body[quote_start:quote_stop], rank,
                                       cut_before=quote_start > start, sentence=(start, end),
                                       tokens=index.token_table(doc_id)))

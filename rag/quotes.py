@@ -194,6 +194,16 @@ def after_title(body: str, start: int, end: int, title: str, min_rest: int = 20)
     return start
 
 
+_NOT_WORD = re.compile(r"[\W_]+")
+
+
+def restates_title(text: str, title: str) -> bool:
+    """True when ``text`` is the notice's title again, up to spacing and punctuation ("가짜진료과잉처방 …"
+    for "가짜진료·과잉처방 …"): a release that sets its title apart as a sentence of its own. Every
+    citation shows the title, so quoting it says nothing new."""
+    return bool(title.strip()) and _NOT_WORD.sub("", text).casefold() == _NOT_WORD.sub("", title).casefold()
+
+
 def first_clause_end(body: str, start: int, end: int, limit: int = 140, named_limit: int = 90) -> int:
     """End offset of a list item's first clause: its first comma after the item label, within ``limit``.
 

@@ -427,6 +427,21 @@ def test_the_feeds_closing_attachment_titles_are_never_quoted_with_the_bundled_m
         assert not found.refused and "자료제공" not in found.answer, found.answer
 
 
+def test_the_title_set_apart_as_a_sentence_is_not_quoted_with_the_bundled_model():
+    """A release that opens with its title as a sentence of its own: the title scored well (it holds the
+    question's words) and was quoted, though every citation shows it (14 of the 154 demo notices)."""
+    title = "기초연금 개편방향 전문가 포럼에서 노인빈곤 해법을 찾는다"
+    body = (title + " 보건복지부는 6월 9일 서울역 회의실에서 기초연금 개편방향 전문가 포럼을 개최했다. "
+            "포럼에서는 노인빈곤 현황과 기초연금 개편 필요성에 대한 전문가 의견을 청취했다. "
+            "국민연금연구원 최옥금 연금제도실장은 기초연금 개편방향을 발제했다.")
+    embedder, index, retriever = _one_notice_with_the_bundled_model("forum", title, body, "보건복지부", "2026-06-09")
+    assert (0, len(title)) in index.sentence_spans("forum")  # Kiwi ends a sentence at "찾는다"
+    answerer = ExtractiveAnswerer(embedder=embedder, idf=index.idf)
+    for question in ("기초연금 개편방향 전문가 포럼은 어디에서 열렸나요?", "기초연금 개편방향 포럼에서 누가 발제했나요?"):
+        found = answerer.run(question, retriever.run(question, k=8), index)
+        assert not found.refused and found.answer.count("노인빈곤 해법을 찾는다") == 0, found.answer
+
+
 def test_each_part_of_an_english_question_gets_its_own_sentence_with_the_bundled_model():
     """An English question in two parts: the second part's sentence shares no words with it, so it is
     found by the part's own meaning (the part is embedded; the sentences' vectors are in the index)."""

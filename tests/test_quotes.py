@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from rag.quotes import feed_credit, quote_end
+from rag.quotes import feed_credit, quote_end, restates_title
 
 PROSE = "보건복지부는 6월 9일 서울역에서 기초연금 개편방향 전문가 포럼을 개최했다. 포럼은 종합토론 순으로 진행되었다. "
 
@@ -57,3 +57,12 @@ def test_a_quote_ends_before_a_heading_of_the_next_block_glued_after_its_stop():
             "수여했다. (총 12팀)", "수여했다. (지원율 42%)", "밝혔다. 한편 이번 행사는", "밝혔다. \"앞으로도"]
     for sentence in kept:
         assert quoted(sentence) == sentence
+
+
+def test_a_sentence_that_is_the_title_again_is_told_apart_from_one_that_says_more():
+    title = "가짜진료·과잉처방 집중 조사, 비정상 진료 엄정 대응 나선다"
+    # the feed dropped the middle dot; spacing and punctuation do not matter
+    assert restates_title("가짜진료과잉처방 집중 조사,비정상 진료 엄정 대응 나선다 ", title)
+    assert not restates_title("가짜진료·과잉처방 집중 조사, 비정상 진료 엄정 대응 나선다고 밝혔다.", title)
+    assert not restates_title("집중 조사", title)
+    assert not restates_title("", "")
