@@ -69,6 +69,11 @@ _TRAILING_NOISE = re.compile(r"(?<=[.!?\"”’)\]])\s*(?:>>|[*※]+(?:\s*[(\[][
 # so it stays). 34 of the demo index's 1,910 quotable sentences end so, in 25 of its 154 notices; none of
 # korquad_tune's 1,959 (2026-12-06).
 _GLUED_HEAD_MAX = 45
+# An opening bracket Kiwi left at a sentence's end ("… 신청을 할 수 있다.(" + "중재합의가 …", "… 사용하게
+# 되었다(" + "이것이 첫 사례였다)."): it opens what follows, never closes the quote. 6 of korquad_tune's
+# 1,959 quotable sentences; none of the demo index's (its "…뛰겠다.“" is a closing quote typed the wrong
+# way round, and stays).
+_TRAILING_OPENER = re.compile(r"\s*[(\[「『<〈《【]+\s*$")
 _WORD_START = re.compile(r"[\w\"“‘'…]")
 _SENTENCE_STOP = re.compile(r"[가-힣][.!?]")
 _FIGURE_WITH_UNIT = re.compile(r"\d\s*(?![년월일])[가-힣%]")  # a date is a heading's, not a value
@@ -88,12 +93,13 @@ def _glued_heading(body: str, start: int, end: int) -> int:
 
 
 def quote_end(body: str, start: int, end: int) -> int:
-    """Where a quote of ``body[start:end]`` ends: before a trailing ">>" or footnote mark (``_TRAILING_NOISE``)
-    and before a heading of the next block glued after its last stop (``_glued_heading``), unless nothing
-    would be left."""
-    match = _TRAILING_NOISE.search(body, start, end)
-    if match and match.start() > start:
-        end = match.start()
+    """Where a quote of ``body[start:end]`` ends: before a trailing opening bracket (``_TRAILING_OPENER``),
+    ">>" or footnote mark (``_TRAILING_NOISE``) and before a heading of the next block glued after its
+    last stop (``_glued_heading``), unless nothing would be left."""
+    for noise in (_TRAILING_OPENER, _TRAILING_NOISE):
+        match = noise.search(body, start, end)
+        if match and match.start() > start:
+            end = match.start()
     return _glued_heading(body, start, end)
 
 

@@ -37,6 +37,10 @@ def test_a_quote_ends_before_the_feeds_subheading_mark_or_a_footnote_mark():
     # a mark inside the sentence, or one not after a sentence's stop, is text
     assert quoted("이중접합차음유리 * 적용이 확대되고 있다.") == "이중접합차음유리 * 적용이 확대되고 있다."
     assert quoted("총 상금 2,070만원 규모 *") == "총 상금 2,070만원 규모 *"
+    # an opening bracket at the end opens what follows (korquad_tune's Wikipedia text)
+    assert quoted("중재위원회에 중재의 신청을 할 수 있다.(") == "중재위원회에 중재의 신청을 할 수 있다."
+    assert quoted("정권 이름에 사용하게 되었다(") == "정권 이름에 사용하게 되었다"
+    assert quoted("함께 뛰겠다.“") == "함께 뛰겠다.“"  # a closing quote typed the wrong way round
     # a quote that is nothing but the mark is left whole rather than emptied
     body = "행사를 개최했다. >>"
     assert quote_end(body, body.index(">"), len(body)) == len(body)
