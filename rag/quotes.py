@@ -62,6 +62,12 @@ def feed_credit(body: str) -> int:
 _TRAILING_NOISE = re.compile(r"(?<=[.!?\"”’)\]])\s*(?:>>|[*※]+(?:\s*[(\[][^()\[\]\d]{1,25}[)\]])?)$")
 
 
+# An opening bracket Kiwi left at a sentence's end ("… 신청을 할 수 있다.(" + "중재합의가 …", "… 사용하게
+# 되었다(" + "이것이 첫 사례였다)."): it opens what follows, never closes the quote. 6 of korquad_tune's
+# 1,959 quotable sentences; none of the demo index's (its "…뛰겠다.“" is a closing quote typed the wrong
+# way round, and stays).
+_TRAILING_OPENER = re.compile(r"\s*[(\[「『<〈《【]+\s*$")
+
 # A heading or label of the next block that the feed ran onto a sentence after its final stop ("… 수상했다.
 # 【 2025년 노인학대 주요 현황 】", "… 신청할 수 있다. [인천광역시]", "… 받을 수 있다. ◇ (방문의료)", "…
 # 의결되었다. [1]", which reads as a citation): it opens with a mark rather than a word, is short, ends no
@@ -69,11 +75,6 @@ _TRAILING_NOISE = re.compile(r"(?<=[.!?\"”’)\]])\s*(?:>>|[*※]+(?:\s*[(\[][
 # so it stays). 34 of the demo index's 1,910 quotable sentences end so, in 25 of its 154 notices; none of
 # korquad_tune's 1,959 (2026-12-06).
 _GLUED_HEAD_MAX = 45
-# An opening bracket Kiwi left at a sentence's end ("… 신청을 할 수 있다.(" + "중재합의가 …", "… 사용하게
-# 되었다(" + "이것이 첫 사례였다)."): it opens what follows, never closes the quote. 6 of korquad_tune's
-# 1,959 quotable sentences; none of the demo index's (its "…뛰겠다.“" is a closing quote typed the wrong
-# way round, and stays).
-_TRAILING_OPENER = re.compile(r"\s*[(\[「『<〈《【]+\s*$")
 _WORD_START = re.compile(r"[\w\"“‘'…]")
 _SENTENCE_STOP = re.compile(r"[가-힣][.!?]")
 _FIGURE_WITH_UNIT = re.compile(r"\d\s*(?![년월일])[가-힣%]")  # a date is a heading's, not a value

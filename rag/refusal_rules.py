@@ -38,7 +38,6 @@ from rag.values import VALUE_PATTERNS, unit_pattern
 RULES = ("value_missing", "unknown_words")
 
 
-
 @dataclass(frozen=True)
 class QuestionRules:
     """The question-reading rules over one index. ``max_notices``: how many notices a question in parts
