@@ -391,6 +391,14 @@ def _one_notice_with_the_bundled_model(doc_id: str, title: str, body: str, agenc
     return embedder, index, Retriever(index, embedder, mode="hybrid")
 
 
+def _asker_over_one_notice(doc_id: str, title: str, body: str, agency: str, published: str, **settings):
+    """(index, ask) over one notice with the bundled model: ``ask(question)`` is the extractive answerer's
+    answer (its ``settings`` overriding the defaults) over the hybrid retriever's top 8."""
+    embedder, index, retriever = _one_notice_with_the_bundled_model(doc_id, title, body, agency, published)
+    answerer = ExtractiveAnswerer(embedder=embedder, idf=index.idf, **settings)
+    return index, lambda question: answerer.run(question, retriever.run(question, k=8), index)
+
+
 def test_the_contact_block_is_quoted_only_for_a_contact_question_with_the_bundled_model():
     """The closing "문 의:" line names a person and a phone: it was quoted for "Who chaired …?" although
     it answers only whom to contact."""
@@ -398,12 +406,10 @@ def test_the_contact_block_is_quoted_only_for_a_contact_question_with_the_bundle
             "이번 회의에서는 청년 고용 동향과 부문별 대응방안을 논의했다. "
             "정부는 당분간 매주 일자리전담반 회의를 열어 대응방안을 순차적으로 논의할 예정이다. "
             "문 의: 고용정책총괄과 김철수(044-202-7212)")
-    embedder, index, retriever = _one_notice_with_the_bundled_model(
-        "n0", "관계부처 합동 일자리전담반 회의 개최", body, "고용노동부", "2026-06-17")
-    answerer = ExtractiveAnswerer(embedder=embedder, idf=index.idf)
+    _, ask = _asker_over_one_notice("n0", "관계부처 합동 일자리전담반 회의 개최", body, "고용노동부", "2026-06-17")
 
     def answer(question: str) -> str:
-        found = answerer.run(question, retriever.run(question, k=8), index)
+        found = ask(question)
         assert not found.refused, question
         return found.answer
 
@@ -419,11 +425,9 @@ def test_the_feeds_closing_attachment_titles_are_never_quoted_with_the_bundled_m
             "포럼에서는 노인빈곤 현황과 기초연금 개편 필요성에 대한 전문가 의견을 청취했다. "
             "국민연금연구원 최옥금 연금제도실장은 기초연금 개편방향을 발제했다. "
             "기초연금 개편방향 전문가 포럼 개요 [자료제공: (www.korea.kr)]")
-    embedder, index, retriever = _one_notice_with_the_bundled_model(
-        "forum", "기초연금 개편방향 전문가 포럼 개최", body, "보건복지부", "2026-06-09")
-    answerer = ExtractiveAnswerer(embedder=embedder, idf=index.idf)
+    _, ask = _asker_over_one_notice("forum", "기초연금 개편방향 전문가 포럼 개최", body, "보건복지부", "2026-06-09")
     for question in ("기초연금 개편방향 전문가 포럼은 어디에서 열렸나요?", "기초연금 개편방향 전문가 포럼에서 누가 발제했나요?"):
-        found = answerer.run(question, retriever.run(question, k=8), index)
+        found = ask(question)
         assert not found.refused and "자료제공" not in found.answer, found.answer
 
 
@@ -434,11 +438,10 @@ def test_the_title_set_apart_as_a_sentence_is_not_quoted_with_the_bundled_model(
     body = (title + " 보건복지부는 6월 9일 서울역 회의실에서 기초연금 개편방향 전문가 포럼을 개최했다. "
             "포럼에서는 노인빈곤 현황과 기초연금 개편 필요성에 대한 전문가 의견을 청취했다. "
             "국민연금연구원 최옥금 연금제도실장은 기초연금 개편방향을 발제했다.")
-    embedder, index, retriever = _one_notice_with_the_bundled_model("forum", title, body, "보건복지부", "2026-06-09")
+    index, ask = _asker_over_one_notice("forum", title, body, "보건복지부", "2026-06-09")
     assert (0, len(title)) in index.sentence_spans("forum")  # Kiwi ends a sentence at "찾는다"
-    answerer = ExtractiveAnswerer(embedder=embedder, idf=index.idf)
     for question in ("기초연금 개편방향 전문가 포럼은 어디에서 열렸나요?", "기초연금 개편방향 포럼에서 누가 발제했나요?"):
-        found = answerer.run(question, retriever.run(question, k=8), index)
+        found = ask(question)
         assert not found.refused and found.answer.count("노인빈곤 해법을 찾는다") == 0, found.answer
 
 
@@ -454,13 +457,12 @@ def test_each_part_of_an_english_question_gets_its_own_sentence_with_the_bundled
             "소개하고 양국 정부 간 협력을 넓히자고 제안했다. "
             "장관은 이어 인도를 방문해 재난복원인프라연합에 공식 가입하는 절차를 밟는다. "
             "자세한 일정은 행정안전부 누리집에서 확인할 수 있다.")
-    embedder, index, retriever = _one_notice_with_the_bundled_model(
-        "trip", "행정안전부 장관, 이탈리아·인도 순방", body, "행정안전부", "2026-06-08")
     # a budget for about two sentences, so the first part's sentences alone would fill it
-    answerer = ExtractiveAnswerer(embedder=embedder, idf=index.idf, max_chars=200)
+    _, ask = _asker_over_one_notice("trip", "행정안전부 장관, 이탈리아·인도 순방", body, "행정안전부", "2026-06-08",
+                                    max_chars=200)
     question = ("Which ministry signed the agreement with Italy, and which coalition does the minister plan "
                 "to join?")
-    answer = answerer.run(question, retriever.run(question, k=8), index)
+    answer = ask(question)
     assert not answer.refused
     assert "사회연대경제" in answer.answer and "재난복원인프라연합" in answer.answer, answer.answer
 

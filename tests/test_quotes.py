@@ -5,6 +5,12 @@ from __future__ import annotations
 
 from rag.quotes import feed_credit, quote_end, restates_title
 
+
+def _quoted(sentence: str) -> str:
+    """What of ``sentence`` (a whole body) a quote keeps."""
+    return sentence[:quote_end(sentence, 0, len(sentence))]
+
+
 PROSE = "보건복지부는 6월 9일 서울역에서 기초연금 개편방향 전문가 포럼을 개최했다. 포럼은 종합토론 순으로 진행되었다. "
 
 
@@ -25,42 +31,36 @@ def test_a_body_without_the_credit_or_ending_in_an_outline_keeps_its_text():
 
 
 def test_a_quote_ends_before_the_feeds_subheading_mark_or_a_footnote_mark():
-    def quoted(sentence: str) -> str:
-        return sentence[:quote_end(sentence, 0, len(sentence))]
-
-    assert quoted("납부 기한이 7월 3일까지로 연장된다고 밝혔다. >>") == "납부 기한이 7월 3일까지로 연장된다고 밝혔다."
-    assert quoted("강화유리를 기준으로 탈출 방법을 인식하고 있는 실정이다. *") == "강화유리를 기준으로 탈출 방법을 인식하고 있는 실정이다."
+    assert _quoted("납부 기한이 7월 3일까지로 연장된다고 밝혔다. >>") == "납부 기한이 7월 3일까지로 연장된다고 밝혔다."
+    assert _quoted("강화유리를 기준으로 탈출 방법을 인식하고 있는 실정이다. *") == "강화유리를 기준으로 탈출 방법을 인식하고 있는 실정이다."
     # the footnote's label goes with its mark, unless it holds a figure
-    assert quoted("국민 체감도 조사를 실시했다. ※ (국민평가단)") == "국민 체감도 조사를 실시했다."
-    assert quoted("전문의 수를 확보할 계획이다. ** (10병상당 전문의 수)").endswith("(10병상당 전문의 수)")
-    assert quoted("장관표창 33점*을 수여했다. * (총 40점)") == "장관표창 33점*을 수여했다. * (총 40점)"
+    assert _quoted("국민 체감도 조사를 실시했다. ※ (국민평가단)") == "국민 체감도 조사를 실시했다."
+    assert _quoted("전문의 수를 확보할 계획이다. ** (10병상당 전문의 수)").endswith("(10병상당 전문의 수)")
+    assert _quoted("장관표창 33점*을 수여했다. * (총 40점)") == "장관표창 33점*을 수여했다. * (총 40점)"
     # a mark inside the sentence, or one not after a sentence's stop, is text
-    assert quoted("이중접합차음유리 * 적용이 확대되고 있다.") == "이중접합차음유리 * 적용이 확대되고 있다."
-    assert quoted("총 상금 2,070만원 규모 *") == "총 상금 2,070만원 규모 *"
+    assert _quoted("이중접합차음유리 * 적용이 확대되고 있다.") == "이중접합차음유리 * 적용이 확대되고 있다."
+    assert _quoted("총 상금 2,070만원 규모 *") == "총 상금 2,070만원 규모 *"
     # an opening bracket at the end opens what follows (korquad_tune's Wikipedia text)
-    assert quoted("중재위원회에 중재의 신청을 할 수 있다.(") == "중재위원회에 중재의 신청을 할 수 있다."
-    assert quoted("정권 이름에 사용하게 되었다(") == "정권 이름에 사용하게 되었다"
-    assert quoted("함께 뛰겠다.“") == "함께 뛰겠다.“"  # a closing quote typed the wrong way round
+    assert _quoted("중재위원회에 중재의 신청을 할 수 있다.(") == "중재위원회에 중재의 신청을 할 수 있다."
+    assert _quoted("정권 이름에 사용하게 되었다(") == "정권 이름에 사용하게 되었다"
+    assert _quoted("함께 뛰겠다.“") == "함께 뛰겠다.“"  # a closing quote typed the wrong way round
     # a quote that is nothing but the mark is left whole rather than emptied
     body = "행사를 개최했다. >>"
     assert quote_end(body, body.index(">"), len(body)) == len(body)
 
 
 def test_a_quote_ends_before_a_heading_of_the_next_block_glued_after_its_stop():
-    def quoted(sentence: str) -> str:
-        return sentence[:quote_end(sentence, 0, len(sentence))]
-
     # sentences of the demo corpus, as Kiwi leaves them
-    assert quoted("박진석 경정 등은 장관표창을 수상했다. 【 2025년 노인학대 주요 현황 】") == "박진석 경정 등은 장관표창을 수상했다."
-    assert quoted("전남일안전위원회(061-725-0230)로 신청할 수 있다. [인천광역시]") == "전남일안전위원회(061-725-0230)로 신청할 수 있다."
-    assert quoted("필요한 의료서비스를 받을 수 있다. ◇ (방문의료)") == "필요한 의료서비스를 받을 수 있다."
+    assert _quoted("박진석 경정 등은 장관표창을 수상했다. 【 2025년 노인학대 주요 현황 】") == "박진석 경정 등은 장관표창을 수상했다."
+    assert _quoted("전남일안전위원회(061-725-0230)로 신청할 수 있다. [인천광역시]") == "전남일안전위원회(061-725-0230)로 신청할 수 있다."
+    assert _quoted("필요한 의료서비스를 받을 수 있다. ◇ (방문의료)") == "필요한 의료서비스를 받을 수 있다."
     # a bracketed number there would read as a citation of the answer
-    assert quoted("소관 2개 법률안이 의결되었다. [1]") == "소관 2개 법률안이 의결되었다."
+    assert _quoted("소관 2개 법률안이 의결되었다. [1]") == "소관 2개 법률안이 의결되었다."
     # what follows the stop is kept when it is a sentence, a long passage, a value or text that opens with a word
     kept = ["기념식을 열었다. 【참석】 장관이 축사를 했다.", "지원한다. (대상) 만 65세 이상 어르신과 장애인, 그리고 그 가족을 포함한 취약계층 전체 가구",
             "수여했다. (총 12팀)", "수여했다. (지원율 42%)", "밝혔다. 한편 이번 행사는", "밝혔다. \"앞으로도"]
     for sentence in kept:
-        assert quoted(sentence) == sentence
+        assert _quoted(sentence) == sentence
 
 
 def test_a_sentence_that_is_the_title_again_is_told_apart_from_one_that_says_more():
