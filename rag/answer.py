@@ -42,7 +42,8 @@ from rag.index import NoticeIndex, TokenTable
 from rag.lists import ENUM_HEAD, INLINE_ITEM, ListAsk, ListFinder, ScoredNotice, wants_list
 from rag.question import (HANGUL, QUESTION_WORDS, asked_count, is_contact_question, is_plural_question, named_count,
                           question_language, question_parts)
-from rag.quotes import EDGE_MARKS, after_title, feed_credit, outline_parts, quote_end, restates_title
+from rag.quotes import (EDGE_MARKS, after_title, feed_credit, outline_parts, quote_end, restates_title,
+                        title_end)
 from rag.refusal_rules import RULES, QuestionRules, english_words_unknown, focus_missing
 from rag.types import Answer, AnswerSentence, Citation, Retrieval
 from rag.values import asked_value_pattern, asks_number
@@ -197,8 +198,11 @@ class ExtractiveAnswerer:
 
         def add(doc_id: str, spans: Iterable[tuple[int, int]], rank: int) -> None:
             notice = index.notices[doc_id]
+            opening = title_end(notice.body, notice.title)
             for start, end in spans:
-                if (doc_id, start) in seen or start >= block_at[doc_id]:
+                # a piece of the opening title that the sentence splitter cut off (a quoted slogan) is
+                # shown with every citation too
+                if (doc_id, start) in seen or start >= block_at[doc_id] or end <= opening:
                     continue
                 seen.add((doc_id, start))
                 # korea.kr bodies open with the title run into the subtitles and lead; the title is

@@ -172,6 +172,39 @@ def outline_parts(text: str) -> list[tuple[int, int]]:
     return parts
 
 
+def _title_stop(body: str, start: int, end: int, title: str) -> int:
+    """Offset past ``title`` and the spaces after it when ``body[start:end]`` opens with it (spacing and
+    case may differ) and a space sets it apart, else -1."""
+    target = squash(title)
+    if not target:
+        return -1
+    matched = 0  # characters of ``target`` matched so far
+    for i in range(start, end):
+        if body[i].isspace():
+            continue
+        folded = body[i].casefold()
+        if not target.startswith(folded, matched):
+            return -1
+        matched += len(folded)
+        if matched == len(target):
+            rest = i + 1
+            if rest < end and not body[rest].isspace():
+                return -1
+            while rest < end and body[rest].isspace():
+                rest += 1
+            return rest
+    return -1
+
+
+def title_end(body: str, title: str) -> int:
+    """Where the title ends in a body that opens with it, set apart by a space (past the spaces after
+    it); 0 when the body does not open so. The sentence splitter may cut such a title: 77 of the demo
+    index's 154 notices open with their title, and in 22 of them a sentence lies inside it (a quoted
+    slogan: '"헌혈로 생명을 구하세요"' + "2026년 헌혈자의 날 기념식 개최 - 35년간 …"); none of
+    korquad_tune's 283 paragraphs opens so (2026-12-06)."""
+    return max(_title_stop(body, 0, len(body), title), 0)
+
+
 def after_title(body: str, start: int, end: int, title: str, min_rest: int = 20) -> int:
     """Where a sentence continues after the notice title it opens with (spacing may differ), else ``start``.
 
@@ -180,25 +213,8 @@ def after_title(body: str, start: int, end: int, title: str, min_rest: int = 20)
     parenthesis ("천안함 침몰 사건은 …", "페니키아(그리스어: …)는 …"; 21 of korquad_tune's 25) is the
     sentence's subject, and the quote keeps it.
     """
-    target = squash(title)
-    if not target:
-        return start
-    matched = 0  # characters of ``target`` matched so far
-    for i in range(start, end):
-        if body[i].isspace():
-            continue
-        folded = body[i].casefold()
-        if not target.startswith(folded, matched):
-            return start
-        matched += len(folded)
-        if matched == len(target):
-            rest = i + 1
-            if rest < end and not body[rest].isspace():
-                return start
-            while rest < end and body[rest].isspace():
-                rest += 1
-            return rest if end - rest >= min_rest else start
-    return start
+    rest = _title_stop(body, start, end, title)
+    return rest if rest >= 0 and end - rest >= min_rest else start
 
 
 _NOT_WORD = re.compile(r"[\W_]+")

@@ -445,6 +445,22 @@ def test_the_title_set_apart_as_a_sentence_is_not_quoted_with_the_bundled_model(
         assert not found.refused and found.answer.count("노인빈곤 해법을 찾는다") == 0, found.answer
 
 
+def test_no_piece_of_a_title_the_splitter_cut_is_quoted_with_the_bundled_model():
+    """A title that opens with a quoted slogan: Kiwi ends a sentence after the slogan, and a question that
+    names the slogan had it quoted as a line of its own, though every citation shows the title (25 of the
+    154 demo notices have a sentence end inside their opening title)."""
+    title = '"헌혈로 생명을 구하세요" 2026년 헌혈자의 날 기념식 개최'
+    body = (title + " - 35년간 444회 헌혈 김기선 님 등 개인 35명·11개 기관 장관 표창 - - 부대행사로 헌혈자의 날 기념 "
+            "KBS 열린음악회(6.14.) 진행 - 보건복지부(장관 정은경)와 대한적십자사 혈액관리본부는 6월 12일(금) 오후 2시 "
+            "스카이아트홀에서 헌혈자의 날 기념행사를 개최한다고 밝혔다. 대표 수상자인 김기선 님은 1990년부터 35년 동안 총 "
+            "444회 헌혈에 참여하였다. 제2해병사단은 최근 3년 동안 장병 18,450명이 단체헌혈에 참여하였다.")
+    index, ask = _asker_over_one_notice("blood", title, body, "보건복지부", "2026-06-12")
+    assert index.sentence_spans("blood")[0] == (0, len('"헌혈로 생명을 구하세요"'))  # Kiwi cuts the title
+    found = ask("헌혈로 생명을 구하세요라는 구호의 헌혈자의 날 행사는 언제 열리나요?")
+    assert not found.refused and found.sentences, found.answer
+    assert not any("생명을 구하세요" in sentence.text for sentence in found.sentences), found.answer
+
+
 def test_each_part_of_an_english_question_gets_its_own_sentence_with_the_bundled_model():
     """An English question in two parts: the second part's sentence shares no words with it, so it is
     found by the part's own meaning (the part is embedded; the sentences' vectors are in the index)."""

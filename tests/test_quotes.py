@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from rag.quotes import feed_credit, quote_end, restates_title
+from rag.quotes import after_title, feed_credit, quote_end, restates_title, title_end
 
 
 def _quoted(sentence: str) -> str:
@@ -70,3 +70,18 @@ def test_a_sentence_that_is_the_title_again_is_told_apart_from_one_that_says_mor
     assert not restates_title("가짜진료·과잉처방 집중 조사, 비정상 진료 엄정 대응 나선다고 밝혔다.", title)
     assert not restates_title("집중 조사", title)
     assert not restates_title("", "")
+
+
+def test_the_opening_title_is_found_up_to_spacing_and_only_at_the_bodys_start():
+    title = '"헌혈로 생명을 구하세요" 2026년 헌혈자의 날 기념식 개최'
+    body = ('"헌혈로 생명을 구하세요" 2026년 헌혈자의 날  기념식 개최 - 35년간 444회 헌혈 김기선 님 등 개인 35명 장관 표창 - '
+            "보건복지부는 6월 12일 기념행사를 개최한다고 밝혔다.")
+    subtitle = body.index("- 35년간")
+    assert title_end(body, title) == subtitle  # the body's double space does not matter
+    assert after_title(body, 0, len(body), title) == subtitle
+    lead = body.index("보건복지부")
+    assert after_title(body, lead, len(body), title) == lead
+    # a title that runs into a particle is the sentence's subject, not a heading
+    assert title_end("천안함 침몰 사건은 2010년 3월 26일에 일어났다.", "천안함 침몰 사건") == 0
+    assert title_end("다른 문장이 먼저 나온다. " + body, title) == 0
+    assert title_end(body, "") == 0
