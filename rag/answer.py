@@ -42,9 +42,9 @@ from rag.index import NoticeIndex, TokenTable
 from rag.lists import ENUM_HEAD, INLINE_ITEM, ListAsk, ListFinder, ScoredNotice, wants_list
 from rag.question import (HANGUL, QUESTION_WORDS, asked_count, is_contact_question, is_plural_question, named_count,
                           question_language, question_parts)
-from rag.quotes import (EDGE_MARKS, after_title, feed_credit, outline_parts, quote_end, restates_title,
-                        title_end)
-from rag.refusal_rules import RULES, QuestionRules, english_words_unknown, focus_missing
+from rag.quotes import (EDGE_MARKS, after_title, ends_as_prose, feed_credit, outline_parts, quote_end,
+                        restates_title, title_end)
+from rag.refusal_rules import RULES, QuestionRules, focus_missing
 from rag.types import Answer, AnswerSentence, Citation, Retrieval
 from rag.values import asked_value_pattern, asks_number
 
@@ -200,16 +200,18 @@ class ExtractiveAnswerer:
             notice = index.notices[doc_id]
             opening = title_end(notice.body, notice.title)
             for start, end in spans:
-                # a piece of the opening title that the sentence splitter cut off (a quoted slogan) is
-                # shown with every citation too
-                if (doc_id, start) in seen or start >= block_at[doc_id] or end <= opening:
+                if (doc_id, start) in seen or start >= block_at[doc_id]:
                     continue
                 seen.add((doc_id, start))
                 # korea.kr bodies open with the title run into the subtitles and lead; the title is
                 # shown with every citation, so the quote starts after it.
                 quote_start = after_title(notice.body, start, end, notice.title)
                 quote_stop = quote_end(notice.body, quote_start, end)
-                if restates_title(notice.body[quote_start:quote_stop], notice.title):
+                text = notice.body[quote_start:quote_stop]
+                # nor is the title quoted again: set apart as a sentence, or a piece of it the sentence
+                # splitter cut off (a quoted slogan). A title a reader took from a plain file's first line
+                # may be prose ("…을 발표했다."), and prose stays quotable.
+                if (end <= opening or restates_title(text, notice.title)) and not ends_as_prose(text):
                     continue
                 out.append(_Candidate(doc_id, quote_start, quote_stop, notice.body[quote_start:quote_stop], rank,
                                       cut_before=quote_start > start, sentence=(start, end),
@@ -239,9 +241,9 @@ class ExtractiveAnswerer:
             return self._run_learned(question, q_terms, retrieval, index, started, lang, note)
         rules = self._rules()
         answering = rules.answering_notices(question, retrieval, index)
-        if (rules.value_missing(question, retrieval, index)
-                # The Korean names an English question carries (부처, 사업, 인물) must be in the notices.
-                or lang == "en" and english_words_unknown(question, index, self.settings.min_lexical_coverage)):
+        # a question whose words (an English one's Korean names: 부처, 사업, 인물) the notices mostly never
+        # use is about something else
+        if rules.value_missing(question, retrieval, index) or rules.unknown_words(question, retrieval, index):
             return self._refuse(question, retrieval, index, started)
         candidates = self._candidates(question, retrieval, index)
         scored = self._score(question, q_terms, candidates, lang)
@@ -249,10 +251,7 @@ class ExtractiveAnswerer:
             return self._refuse(question, retrieval, index, started)
         if lang == "ko":
             best = max(scored, key=lambda c: c.score)
-            # A Korean question whose words the notices mostly never use is about something else.
-            unknown_words = (retrieval.lexical_coverage is not None
-                             and retrieval.lexical_coverage < self.settings.min_lexical_coverage)
-            if (unknown_words or self._evidence_coverage(q_terms, best, index) < self.settings.min_coverage
+            if (self._evidence_coverage(q_terms, best, index) < self.settings.min_coverage
                     or focus_missing(question, answering)):
                 return self._refuse(question, retrieval, index, started)
         chosen = self._select(scored, q_terms, index, question)

@@ -218,6 +218,14 @@ def after_title(body: str, start: int, end: int, title: str, min_rest: int = 20)
 
 
 _NOT_WORD = re.compile(r"[\W_]+")
+# a prose sentence's stop after a Hangul ending ("…발표했다.", "…있습니다.\""); a headline ends on a noun,
+# a bare ending or "!" ("…엄정 대응 나선다", "…세계화 이끈다!")
+_PROSE_STOP_AT_END = re.compile(r"[가-힣]\.[\"”’']?\s*$")
+
+
+def ends_as_prose(text: str) -> bool:
+    """True when ``text`` ends as a prose sentence does (see ``_PROSE_STOP_AT_END``), not as a headline."""
+    return bool(_PROSE_STOP_AT_END.search(text))
 
 
 def restates_title(text: str, title: str) -> bool:

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from rag.quotes import after_title, feed_credit, quote_end, restates_title, title_end
+from rag.quotes import after_title, ends_as_prose, feed_credit, quote_end, restates_title, title_end
 
 
 def _quoted(sentence: str) -> str:
@@ -85,3 +85,13 @@ def test_the_opening_title_is_found_up_to_spacing_and_only_at_the_bodys_start():
     assert title_end("천안함 침몰 사건은 2010년 3월 26일에 일어났다.", "천안함 침몰 사건") == 0
     assert title_end("다른 문장이 먼저 나온다. " + body, title) == 0
     assert title_end(body, "") == 0
+
+
+def test_a_headline_is_told_from_a_prose_sentence_by_its_end():
+    """A title a reader took from a plain file's first line may be prose; a sentence that repeats it is
+    quoted then, a headline's never."""
+    for prose in ("문화체육관광부는 지역 도서관 리모델링 계획을 발표했다.", '"그들은 우리 곁에 있습니다."', "계획을 밝혔다. "):
+        assert ends_as_prose(prose), prose
+    for headline in ('"헌혈로 생명을 구하세요"', "비정상 진료 엄정 대응 나선다", "케이(K)- 소방 세계화 이끈다!",
+                     '"내 차 유리부터 확인하세요..."', "2026년 헌혈자의 날 기념식 개최"):
+        assert not ends_as_prose(headline), headline
