@@ -150,7 +150,8 @@ def _filters(agency: list[str] | None, since: str | None, until: str | None,
 
 
 def print_answer(answer, out=None) -> None:
-    """Human-readable answer: the text, then the numbered sources with the quoted passage."""
+    """Human-readable answer: the text, then the numbered sources; with a generated answer, each source's
+    quoted passage too (an extractive answer's lines are the quotes already)."""
     from rich.console import Console
     from rich.markup import escape
 
@@ -163,7 +164,8 @@ def print_answer(answer, out=None) -> None:
     for c in answer.citations:
         where = c.url or c.source
         console.print(f"[{c.n}] {escape(c.title)} — {escape(_source_line(c.agency, c.published, where))}")
-        console.print(f"    “{escape(c.quote[:500])}”", style="dim")
+        if answer.mode != "extractive" and c.quote:
+            console.print(f"    “{escape(c.quote[:500])}”", style="dim")
     if answer.refused and answer.related:
         console.print("\n[bold]Related notices[/bold] (they do not answer the question)")
         for c in answer.related:

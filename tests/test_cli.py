@@ -113,3 +113,20 @@ def test_a_source_without_an_agency_shows_no_placeholder():
                             citations=[cite(agency)]), out=out)
         assert line in out.getvalue(), out.getvalue()
         assert "?," not in out.getvalue()
+
+
+def test_the_sources_repeat_a_quote_only_under_a_generated_answer():
+    """An extractive answer's lines are the quotes: the sources list does not print them again. A
+    generated answer's words are the model's, so each source shows the passage it drew on."""
+    import io
+
+    from rag.cli import print_answer
+    from rag.types import Answer, Citation
+
+    quote = "실업률은 2.9%로 전년대비 0.1%p 상승했다."
+    cite = Citation(n=1, doc_id="koreakr-1", title="(참고) 5월 고용동향", agency="재정경제부", published="2026-06-11",
+                    url="https://www.korea.kr/briefing/pressReleaseView.do?newsId=1", source="x.jsonl", quote=quote)
+    for mode, answer, times in (("extractive", quote + " [1]", 1), ("generative", "실업률은 2.9%였습니다. [1]", 1)):
+        out = io.StringIO()
+        print_answer(Answer(question="실업률은?", answer=answer, refused=False, citations=[cite], mode=mode), out=out)
+        assert out.getvalue().count(quote) == times, out.getvalue()
