@@ -254,8 +254,7 @@ class ExtractiveAnswerer:
             if (self._evidence_coverage(q_terms, best, index) < self.settings.min_coverage
                     or focus_missing(question, answering)):
                 return self._refuse(question, retrieval, index, started)
-        chosen = self._select(scored, q_terms, index, question)
-        return self._compose(question, chosen, index, started, note)
+        return self._compose(question, self._choose(question, q_terms, scored, index), index, started, note)
 
     # -- the learned scorer ------------------------------------------------------------------
     def _query_vector(self, question: str, retrieval: Retrieval) -> np.ndarray | None:
@@ -347,12 +346,17 @@ class ExtractiveAnswerer:
         by_meaning = lang == "en" or float(x[:, FEATURES.index("coverage")].max()) < self.settings.meaning_below
         scored = self._score(question, q_terms, candidates, lang, probabilities,
                              dense=self._stored_meaning(question, retrieval, index, candidates) if by_meaning else None)
+        return self._compose(question, self._choose(question, q_terms, scored, index), index, started, note)
+
+    def _choose(self, question: str, q_terms: dict[str, float], scored: list[_Candidate],
+                index: NoticeIndex) -> list[_Candidate]:
+        """The sentences to quote, by either scorer: ``_select``'s, then the asked values they lack."""
         chosen = self._select(scored, q_terms, index, question)
         if self.settings.value_followup:
             chosen = self._add_missing_value(question, chosen, scored)
         if self.settings.part_value_fit < 1.0:
             chosen = self._add_part_values(question, chosen, scored, q_terms, index)
-        return self._compose(question, chosen, index, started, note)
+        return chosen
 
     def _add_missing_value(self, question: str, chosen: list[_Candidate], scored: list[_Candidate]) -> list[_Candidate]:
         """For "얼마"/"몇 명"/"몇 곳" questions whose chosen sentences of a notice state no such value: that

@@ -112,6 +112,18 @@ def test_sentence_vectors_follow_the_chunks(tmp_path):
         assert np.allclose(index.bare_sentence_vectors[row].astype(np.float32), bare, atol=2e-3)
 
 
+def test_the_word_overlap_scorer_answers_a_small_index_with_the_amount(tmp_path):
+    """The scorer without fitted weights (``learned=False``), over two notices: issue 11's question was
+    refused ("most of its words are unknown": on two notices every word is rare), and then answered
+    with the sentence that repeats its words but not the amount, which sits in the next one."""
+    _, embedder, index = _two_notices(tmp_path)
+    answerer = ExtractiveAnswerer(embedder=embedder, idf=index.idf, learned=False)
+    for question, amount in (("지역 도서관 리모델링에 얼마를 투입하나?", "5,678억 원"),
+                             ("노후 교량 정밀점검에 얼마를 투입하나?", "1,234억 원")):
+        answer = answerer.run(question, Retriever(index, embedder, mode="hybrid").run(question), index)
+        assert not answer.refused and amount in answer.answer, answer.answer
+
+
 def test_an_index_saved_without_sentence_vectors_still_loads_and_answers(tmp_path):
     src = tmp_path / "src"
     _write(src, "a.txt", NOTICE_A)
