@@ -213,7 +213,7 @@ class ExtractiveAnswerer:
                 # may be prose ("…을 발표했다."), and prose stays quotable.
                 if (end <= opening or restates_title(text, notice.title)) and not ends_as_prose(text):
                     continue
-                out.append(_Candidate(doc_id, quote_start, quote_stop, notice.body[quote_start:quote_stop], rank,
+                out.append(_Candidate(doc_id, quote_start, quote_stop, text, rank,
                                       cut_before=quote_start > start, sentence=(start, end),
                                       tokens=index.token_table(doc_id)))
 
