@@ -43,7 +43,7 @@ from rag.lists import ENUM_HEAD, INLINE_ITEM, ListAsk, ListFinder, ScoredNotice,
 from rag.question import (HANGUL, QUESTION_WORDS, asked_count, is_contact_question, is_plural_question, named_count,
                           question_language, question_parts)
 from rag.quotes import (EDGE_MARKS, after_title, ends_as_prose, feed_credit, outline_parts, quote_end,
-                        restates_title, title_end)
+                        restates_title, title_end, title_is_heading_line)
 from rag.refusal_rules import RULES, QuestionRules, focus_missing
 from rag.types import Answer, AnswerSentence, Citation, Retrieval
 from rag.values import asked_value_pattern, asks_number
@@ -198,7 +198,8 @@ class ExtractiveAnswerer:
 
         def add(doc_id: str, spans: Iterable[tuple[int, int]], rank: int) -> None:
             notice = index.notices[doc_id]
-            opening = title_end(notice.body, notice.title)
+            run_in = not title_is_heading_line(notice.body, notice.title)
+            opening = title_end(notice.body, notice.title) if run_in else 0
             for start, end in spans:
                 if (doc_id, start) in seen or start >= block_at[doc_id]:
                     continue
@@ -208,10 +209,10 @@ class ExtractiveAnswerer:
                 quote_start = after_title(notice.body, start, end, notice.title)
                 quote_stop = quote_end(notice.body, quote_start, end)
                 text = notice.body[quote_start:quote_stop]
-                # nor is the title quoted again: set apart as a sentence, or a piece of it the sentence
-                # splitter cut off (a quoted slogan). A title a reader took from a plain file's first line
-                # may be prose ("…을 발표했다."), and prose stays quotable.
-                if (end <= opening or restates_title(text, notice.title)) and not ends_as_prose(text):
+                # nor is a title run into the text quoted again: set apart as a sentence, or a piece of it
+                # the sentence splitter cut off (a quoted slogan). A title a reader cut from a long first
+                # line may be prose ("…을 발표했다."), and prose stays quotable.
+                if run_in and (end <= opening or restates_title(text, notice.title)) and not ends_as_prose(text):
                     continue
                 out.append(_Candidate(doc_id, quote_start, quote_stop, text, rank,
                                       cut_before=quote_start > start, sentence=(start, end),

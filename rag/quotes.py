@@ -200,9 +200,18 @@ def title_end(body: str, title: str) -> int:
     """Where the title ends in a body that opens with it, set apart by a space (past the spaces after
     it); 0 when the body does not open so. The sentence splitter may cut such a title: 77 of the demo
     index's 154 notices open with their title, and in 22 of them a sentence lies inside it (a quoted
-    slogan: '"헌혈로 생명을 구하세요"' + "2026년 헌혈자의 날 기념식 개최 - 35년간 …"); none of
-    korquad_tune's 283 paragraphs opens so (2026-12-06)."""
+    slogan: '"헌혈로 생명을 구하세요"' + "2026년 헌혈자의 날 기념식 개최 - 35년간 …"); in none of
+    korquad_tune's 283 paragraphs (2026-12-06)."""
     return max(_title_stop(body, 0, len(body), title), 0)
+
+
+def title_is_heading_line(body: str, title: str) -> bool:
+    """True when the body's first line is the title alone, up to spacing and punctuation: a plain file's
+    or attachment's reader takes its title from that line. It is the document's heading and may be the
+    only place a fact is stated ("소방청 차장에 김승민 소방감 승진 임명"), so it is quoted like any line;
+    a title run into the text (korea.kr's feed: "… 기념식 개최 - 35년간 …") is shown by every citation."""
+    first = next((line for line in body.splitlines() if line.strip()), "")
+    return restates_title(first, title)
 
 
 def after_title(body: str, start: int, end: int, title: str, min_rest: int = 20) -> int:

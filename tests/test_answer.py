@@ -461,6 +461,31 @@ def test_no_piece_of_a_title_the_splitter_cut_is_quoted_with_the_bundled_model()
     assert not any("생명을 구하세요" in sentence.text for sentence in found.sentences), found.answer
 
 
+def test_an_attachments_heading_line_is_quoted_when_it_answers_with_the_bundled_model(tmp_path):
+    """An attachment's reader takes the title from its first line, and that heading may be the only
+    place the fact is stated (issue 11: "2026년 6월 소방청 차장에 승진 임명된 사람은 누구인가?" over an HWP
+    notice that names him in its first line). Only a title run into the text is left out of quotes."""
+    from rag.build import IndexUpdater
+    from rag.embed import make_embedder
+    from rag.index import NoticeIndex
+    from tests.fixtures import make_hwp
+
+    src = tmp_path / "src"
+    src.mkdir()
+    make_hwp(src / "personnel.hwp", ["소방청 차장에 김승민 소방감 승진 임명", "이번 인사는 2026년 6월 15일자로 시행된다.",
+                                     "신임 차장은 중앙119구조본부장과 경기도 소방재난본부장을 지냈다."])
+    (src / "bridge.txt").write_text("노후 교량 정밀점검 계획\n국토교통부는 2026년 6월 3일 노후 교량 정밀점검 계획을 "
+                                    "발표했다. 점검에는 모두 1,234억 원을 투입한다.", encoding="utf-8")
+    embedder = make_embedder()
+    IndexUpdater(embedder, progress=False).run(tmp_path / "idx", [src])
+    index = NoticeIndex.load(tmp_path / "idx")
+    assert index.notices["personnel.hwp"].title == "소방청 차장에 김승민 소방감 승진 임명"
+    answerer = ExtractiveAnswerer(embedder=embedder, idf=index.idf)
+    question = "2026년 6월 소방청 차장에 승진 임명된 사람은 누구인가?"
+    found = answerer.run(question, Retriever(index, embedder, mode="hybrid").run(question, k=8), index)
+    assert not found.refused and "김승민" in found.answer, found.answer
+
+
 def test_each_part_of_an_english_question_gets_its_own_sentence_with_the_bundled_model():
     """An English question in two parts: the second part's sentence shares no words with it, so it is
     found by the part's own meaning (the part is embedded; the sentences' vectors are in the index)."""

@@ -3,7 +3,8 @@
 
 from __future__ import annotations
 
-from rag.quotes import after_title, ends_as_prose, feed_credit, quote_end, restates_title, title_end
+from rag.quotes import (after_title, ends_as_prose, feed_credit, quote_end, restates_title, title_end,
+                        title_is_heading_line)
 
 
 def _quoted(sentence: str) -> str:
@@ -85,6 +86,10 @@ def test_the_opening_title_is_found_up_to_spacing_and_only_at_the_bodys_start():
     assert title_end("천안함 침몰 사건은 2010년 3월 26일에 일어났다.", "천안함 침몰 사건") == 0
     assert title_end("다른 문장이 먼저 나온다. " + body, title) == 0
     assert title_end(body, "") == 0
+    # a title on a line of its own is the document's heading line, not a title run into the text
+    assert title_is_heading_line(title + "\n보건복지부는 6월 12일 기념행사를 개최한다고 밝혔다.", title)
+    assert title_is_heading_line("\n# 소방청 차장 승진 임명\n본문", "소방청 차장 승진 임명")
+    assert not title_is_heading_line(body, title)
 
 
 def test_a_headline_is_told_from_a_prose_sentence_by_its_end():
