@@ -195,11 +195,14 @@ class ExtractiveAnswerer:
         contacts = self.settings.quote_contact_lines or is_contact_question(question)
         block_at = {d: (len(index.notices[d].body) if contacts else _quotable_end(index.notices[d].body))
                     for d in docs}
+        # where a title run into the text ends (korea.kr's feed), once a notice; None where the title is the
+        # document's heading line, which is quoted like any line (rag/quotes.py title_is_heading_line)
+        run_in_title = {d: (None if title_is_heading_line(index.notices[d].body, index.notices[d].title)
+                            else title_end(index.notices[d].body, index.notices[d].title)) for d in docs}
 
         def add(doc_id: str, spans: Iterable[tuple[int, int]], rank: int) -> None:
             notice = index.notices[doc_id]
-            run_in = not title_is_heading_line(notice.body, notice.title)
-            opening = title_end(notice.body, notice.title) if run_in else 0
+            opening = run_in_title[doc_id]
             for start, end in spans:
                 if (doc_id, start) in seen or start >= block_at[doc_id]:
                     continue
@@ -212,7 +215,8 @@ class ExtractiveAnswerer:
                 # nor is a title run into the text quoted again: set apart as a sentence, or a piece of it
                 # the sentence splitter cut off (a quoted slogan). A title a reader cut from a long first
                 # line may be prose ("…을 발표했다."), and prose stays quotable.
-                if run_in and (end <= opening or restates_title(text, notice.title)) and not ends_as_prose(text):
+                if (opening is not None and (end <= opening or restates_title(text, notice.title))
+                        and not ends_as_prose(text)):
                     continue
                 out.append(_Candidate(doc_id, quote_start, quote_stop, text, rank,
                                       cut_before=quote_start > start, sentence=(start, end),
