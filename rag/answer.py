@@ -353,6 +353,169 @@ class ExtractiveAnswerer:
                              dense=self._stored_meaning(question, retrieval, index, candidates) if by_meaning else None)
         return self._compose(question, self._choose(question, q_terms, scored, index), index, started, note)
 
+    def thresholds(self, index: NoticeIndex) -> dict[str, float]:
+        """The operating point over ``index``: refuse when P(answerable) is below ``answerable_below``,
+        the best sentence probability below ``refuse_below``, or below a rule's gate when that
+        question-reading rule fires (``rules_below`` for a rule without its own gate); none of them but
+        value_missing when a sentence is at least ``meaning_floor`` close in meaning (where fitted)."""
+        model = self._model(index)
+        floor = {"meaning_floor": model.meaning_floor} if model.meaning_floor is not None else {}
+        return {"refuse_below": model.refuse_below, "answerable_below": model.answerable_below,
+                "rules_below": model.rules_below, **{f"{rule}_below": model.gate(rule) for rule in RULES}, **floor}
+
+    def refusal_signals(self, question: str, retrieval: Retrieval, index: NoticeIndex) -> RefusalSignals:
+        """What refusal reads (for the trade-off curve): P(answerable), and whether the other thresholds
+        refuse anyway. A question the contact block answers: 1 and no; no candidates: 0 and yes."""
+        if self.answers_from_contacts(question, retrieval, index):
+            return RefusalSignals(1.0, False)
+        judged = self._judge(question, retrieval, index, question_language(question))
+        if judged is None:
+            return RefusalSignals(0.0, True)
+        model = judged.model
+        refused = model.refuses(judged.confidence, self.rule_flags(question, retrieval, index), closest=judged.closest)
+        return RefusalSignals(judged.answerable, refused, model.near_in_meaning(judged.closest))
+
+    def _judge(self, question: str, retrieval: Retrieval, index: NoticeIndex, lang: str) -> _Judged | None:
+        """What the learned refusal reads, shared by answering and the eval's trade-off curve; None
+        when there is no candidate sentence."""
+        model = self._model(index)
+        candidates, x = self.features(question, retrieval, index, dense=model is self.weights.dense)
+        if not candidates:
+            return None
+        probabilities = model.probabilities(x)
+        return _Judged(model, candidates, x, probabilities, float(probabilities.max()),
+                       model.answerability(probabilities, x, chunk_cosines(retrieval), lang), closest_meaning(x))
+
+    def answers_from_contacts(self, question: str, retrieval: Retrieval, index: NoticeIndex) -> bool:
+        """A contact question whose notices have a 담당 block: answered from it, never refused."""
+        return is_contact_question(question) and any(index.notices[d].contacts for d in retrieval.doc_ids[:2])
+
+    def rule_flags(self, question: str, retrieval: Retrieval, index: NoticeIndex) -> dict[str, bool]:
+        """The question-reading refusal rules' flags (rag/refusal_rules.py); on the learned scorer they
+        refuse only below their gates, see ``_run_learned``."""
+        return self._rules().run(question, retrieval, index)
+
+    def _rules(self) -> QuestionRules:
+        # built from the settings at call time: eval/sweep_answerer.py and tests replace ``settings``
+        return QuestionRules.from_settings(self.settings)
+
+    def _part_meaning(self, part: str, candidates: list[_Candidate], index: NoticeIndex) -> np.ndarray | None:
+        """Cosines of one part of a question (embedded now, one short query) to the candidates' bare
+        sentence vectors; None without an embedder or bare vectors, or for a candidate the index lacks."""
+        query = self._embedded_query(part) if index.bare_sentence_vectors is not None else None
+        return _bare_cosines(query, candidates, index)
+
+    def _stored_meaning(self, question: str, retrieval: Retrieval, index: NoticeIndex,
+                        candidates: list[_Candidate]) -> np.ndarray | None:
+        """Question–sentence cosines of every candidate from the index's bare sentence vectors; None when
+        the index has none. Reading them costs no embedding, so no candidate is left at 0: the first
+        ``max_sentence_embeddings`` only (the pool ``_score`` embeds without stored vectors) missed the
+        answer in a notice's headline run-on when a later chunk of the notice ranked first."""
+        query = self._query_vector(question, retrieval) if index.bare_sentence_vectors is not None else None
+        return _bare_cosines(query, candidates, index)
+
+    # -- scoring and choosing the sentences (both scorers) ------------------------------------
+    def _score(self, question: str, q_terms: dict[str, float], candidates: list[_Candidate], lang: str,
+               probabilities: np.ndarray | None = None, dense: np.ndarray | None = None) -> list[_Candidate]:
+        """Word-overlap scores (coverage, chunk rank; meaning for English questions), plus
+        ``learned_weight`` times the learned probability when one is given.
+
+        ``dense``: an English question's cosines to the candidates, read from the index
+        (``_stored_meaning``); without them the best chunks' sentences are embedded here.
+        """
+        if not candidates:
+            return []
+        if dense is None and lang == "en" and self.embedder is not None:
+            # Korean sentences share few words with an English question: rank them by meaning. The
+            # index's title + sentence vectors rank worse here (dev English key facts 0.724 against
+            # 0.822), so an index without bare sentence vectors embeds them now (~0.3-0.5 s on two
+            # cores): only the sentences of the best chunks.
+            pool = candidates[: self.settings.max_sentence_embeddings]
+            vectors = self.embedder.embed_passages([c.text for c in pool])
+            query = self.embedder.embed_query(question)
+            dense = np.full(len(candidates), 0.0)
+            dense[: len(pool)] = vectors @ query
+        # "주요 연구 4가지는?" is best answered by the sentence that lists them (▲ … ▲ …).
+        list_question = wants_list(question)
+        out = []
+        for i, cand in enumerate(candidates):
+            coverage = self._coverage(q_terms, self._span_terms(cand), cand.text)
+            prior = 1.0 / (1.0 + 0.15 * cand.chunk_rank)
+            score = coverage + self.settings.rank_prior * prior
+            if dense is not None:
+                # e5 puts almost any two texts above cosine 0.75: only the part above it says "related"
+                score = 0.5 * coverage + 4.0 * max(dense[i] - 0.75, 0.0) + 0.1 * prior
+            if probabilities is not None:
+                score += self.settings.learned_weight * float(probabilities[i])
+            start, end = self._trim(cand, q_terms, shortest=lang == "ko", figure=asks_number(question))
+            # A long quote spends the answer's length budget that two short, precise sentences would share.
+            score -= self.settings.long_quote_penalty * max(0, end - start - _LONG_QUOTE) / self.settings.max_chars
+            if list_question and len(INLINE_ITEM.findall(cand.text)) >= 2:
+                score += self.settings.inline_list_bonus
+            out.append(replace(cand, start=start, end=end, text=cand.text[start - cand.start:end - cand.start],
+                               probability=float(probabilities[i]) if probabilities is not None else 0.0,
+                               score=score, coverage=coverage,
+                               # a marker or space left off an edge is not a cut: no "…" for it
+                               cut_before=cand.cut_before or bool(cand.text[:start - cand.start].strip(EDGE_MARKS)),
+                               cut_after=cand.cut_after or bool(cand.text[end - cand.start:].strip(EDGE_MARKS + ","))))
+        return out
+
+    def _trim(self, cand: _Candidate, q_terms: dict[str, float], shortest: bool = True,
+              figure: bool = False) -> tuple[int, int]:
+        """Body offsets of the part of a sentence that matters.
+
+        A headline/subtitle run-on (rag/quotes.py ``OUTLINE_MARK``) is cut to the shortest run of its outline parts
+        that holds every question word the whole sentence holds (and a figure, when ``figure``: the
+        question asks for one). With ``shortest=False`` (English questions, whose Korean words are
+        mostly names from the headline while the answer is found by meaning) only the parts before the
+        first and after the last part holding a question word go. A sentence still longer than ``max_sentence_chars``
+        (press-release sentences run to 300 characters) keeps its clauses from the first to the last one
+        that carries a question word. Both keep the quote exact: a span of the notice.
+        """
+        text = cand.text
+        a, b = 0, len(text)
+        parts = outline_parts(text)
+        if len(parts) > 1:
+            found = [self._span_terms(cand, cand.start + s, cand.start + e) & q_terms.keys()
+                     | ({"#figure"} if figure and _DIGIT.search(text[s:e]) else set()) for s, e in parts]
+            wanted = frozenset().union(*found)
+            if wanted and not shortest:
+                hits = [i for i, terms in enumerate(found) if terms]
+                a, b = parts[hits[0]][0], parts[hits[-1]][1]
+            elif wanted:
+                # the shortest run of parts that holds every question word the sentence holds
+                runs = ((parts[j][1] - parts[i][0], i, j) for i in range(len(parts)) for j in range(i, len(parts))
+                        if frozenset().union(*found[i:j + 1]) == wanted)
+                _, i, j = min(runs)
+                a, b = parts[i][0], parts[j][1]
+        if b - a > self.settings.max_sentence_chars:
+            piece = text[a:b]
+            bounds = [0] + [m.end() for m in _CLAUSE_BREAK.finditer(piece)] + [len(piece)]
+            clauses = [(x, y) for x, y in zip(bounds, bounds[1:]) if y > x]
+            hits = [i for i, (x, y) in enumerate(clauses)
+                    if self._span_terms(cand, cand.start + a + x, cand.start + a + y) & q_terms.keys()
+                    or _DIGIT.search(piece[x:y]) and q_terms]
+            if hits:
+                a, b = a + clauses[hits[0]][0], a + clauses[hits[-1]][1]
+        # no dangling markers or commas at the edges: "□ 소방청은 … 밝혔다. ○" shows as "소방청은 … 밝혔다."
+        while a < b and text[a] in EDGE_MARKS:
+            a += 1
+        while b > a and text[b - 1] in EDGE_MARKS + ",":
+            b -= 1
+        if b - a < 10:  # nothing readable left: quote the sentence whole
+            return cand.start, cand.end
+        return cand.start + a, cand.start + b
+
+    def _evidence_coverage(self, q_terms: dict[str, float], best: _Candidate, index: NoticeIndex) -> float:
+        """Share of the question's weighted words found around the best sentence (and in the notice title)."""
+        notice = index.notices[best.doc_id]
+        lo, hi = max(0, best.start - 300), best.end + 300
+        window = notice.body[lo:hi]
+        text = f"{notice.title} {window}"
+        table = index.token_table(best.doc_id)
+        terms = self._terms(notice.title) | table.between(lo, hi) if table is not None else self._terms(text)
+        return self._coverage(q_terms, terms, text)
+
     def _choose(self, question: str, q_terms: dict[str, float], scored: list[_Candidate],
                 index: NoticeIndex) -> list[_Candidate]:
         """The sentences to quote, by either scorer: ``_select``'s, then the asked values they lack."""
@@ -455,168 +618,6 @@ class ExtractiveAnswerer:
         got = sum(w if (t in own or (len(t) > 1 and t in squashed)) else self.settings.neighbour_credit * w if t in before else 0.0
                   for t, w in part_terms.items())
         return got / total
-
-    def thresholds(self, index: NoticeIndex) -> dict[str, float]:
-        """The operating point over ``index``: refuse when P(answerable) is below ``answerable_below``,
-        the best sentence probability below ``refuse_below``, or below a rule's gate when that
-        question-reading rule fires (``rules_below`` for a rule without its own gate); none of them but
-        value_missing when a sentence is at least ``meaning_floor`` close in meaning (where fitted)."""
-        model = self._model(index)
-        floor = {"meaning_floor": model.meaning_floor} if model.meaning_floor is not None else {}
-        return {"refuse_below": model.refuse_below, "answerable_below": model.answerable_below,
-                "rules_below": model.rules_below, **{f"{rule}_below": model.gate(rule) for rule in RULES}, **floor}
-
-    def refusal_signals(self, question: str, retrieval: Retrieval, index: NoticeIndex) -> RefusalSignals:
-        """What refusal reads (for the trade-off curve): P(answerable), and whether the other thresholds
-        refuse anyway. A question the contact block answers: 1 and no; no candidates: 0 and yes."""
-        if self.answers_from_contacts(question, retrieval, index):
-            return RefusalSignals(1.0, False)
-        judged = self._judge(question, retrieval, index, question_language(question))
-        if judged is None:
-            return RefusalSignals(0.0, True)
-        model = judged.model
-        refused = model.refuses(judged.confidence, self.rule_flags(question, retrieval, index), closest=judged.closest)
-        return RefusalSignals(judged.answerable, refused, model.near_in_meaning(judged.closest))
-
-    def _judge(self, question: str, retrieval: Retrieval, index: NoticeIndex, lang: str) -> _Judged | None:
-        """What the learned refusal reads, shared by answering and the eval's trade-off curve; None
-        when there is no candidate sentence."""
-        model = self._model(index)
-        candidates, x = self.features(question, retrieval, index, dense=model is self.weights.dense)
-        if not candidates:
-            return None
-        probabilities = model.probabilities(x)
-        return _Judged(model, candidates, x, probabilities, float(probabilities.max()),
-                       model.answerability(probabilities, x, chunk_cosines(retrieval), lang), closest_meaning(x))
-
-    def answers_from_contacts(self, question: str, retrieval: Retrieval, index: NoticeIndex) -> bool:
-        """A contact question whose notices have a 담당 block: answered from it, never refused."""
-        return is_contact_question(question) and any(index.notices[d].contacts for d in retrieval.doc_ids[:2])
-
-    def rule_flags(self, question: str, retrieval: Retrieval, index: NoticeIndex) -> dict[str, bool]:
-        """The question-reading refusal rules' flags (rag/refusal_rules.py); on the learned scorer they
-        refuse only below their gates, see ``_run_learned``."""
-        return self._rules().run(question, retrieval, index)
-
-    def _rules(self) -> QuestionRules:
-        # built from the settings at call time: eval/sweep_answerer.py and tests replace ``settings``
-        return QuestionRules.from_settings(self.settings)
-
-    def _part_meaning(self, part: str, candidates: list[_Candidate], index: NoticeIndex) -> np.ndarray | None:
-        """Cosines of one part of a question (embedded now, one short query) to the candidates' bare
-        sentence vectors; None without an embedder or bare vectors, or for a candidate the index lacks."""
-        query = self._embedded_query(part) if index.bare_sentence_vectors is not None else None
-        return _bare_cosines(query, candidates, index)
-
-    def _stored_meaning(self, question: str, retrieval: Retrieval, index: NoticeIndex,
-                        candidates: list[_Candidate]) -> np.ndarray | None:
-        """Question–sentence cosines of every candidate from the index's bare sentence vectors; None when
-        the index has none. Reading them costs no embedding, so no candidate is left at 0: the first
-        ``max_sentence_embeddings`` only (the pool ``_score`` embeds without stored vectors) missed the
-        answer in a notice's headline run-on when a later chunk of the notice ranked first."""
-        query = self._query_vector(question, retrieval) if index.bare_sentence_vectors is not None else None
-        return _bare_cosines(query, candidates, index)
-
-    def _score(self, question: str, q_terms: dict[str, float], candidates: list[_Candidate], lang: str,
-               probabilities: np.ndarray | None = None, dense: np.ndarray | None = None) -> list[_Candidate]:
-        """Word-overlap scores (coverage, chunk rank; meaning for English questions), plus
-        ``learned_weight`` times the learned probability when one is given.
-
-        ``dense``: an English question's cosines to the candidates, read from the index
-        (``_stored_meaning``); without them the best chunks' sentences are embedded here.
-        """
-        if not candidates:
-            return []
-        if dense is None and lang == "en" and self.embedder is not None:
-            # Korean sentences share few words with an English question: rank them by meaning. The
-            # index's title + sentence vectors rank worse here (dev English key facts 0.724 against
-            # 0.822), so an index without bare sentence vectors embeds them now (~0.3-0.5 s on two
-            # cores): only the sentences of the best chunks.
-            pool = candidates[: self.settings.max_sentence_embeddings]
-            vectors = self.embedder.embed_passages([c.text for c in pool])
-            query = self.embedder.embed_query(question)
-            dense = np.full(len(candidates), 0.0)
-            dense[: len(pool)] = vectors @ query
-        # "주요 연구 4가지는?" is best answered by the sentence that lists them (▲ … ▲ …).
-        list_question = wants_list(question)
-        out = []
-        for i, cand in enumerate(candidates):
-            coverage = self._coverage(q_terms, self._span_terms(cand), cand.text)
-            prior = 1.0 / (1.0 + 0.15 * cand.chunk_rank)
-            score = coverage + self.settings.rank_prior * prior
-            if dense is not None:
-                # e5 puts almost any two texts above cosine 0.75: only the part above it says "related"
-                score = 0.5 * coverage + 4.0 * max(dense[i] - 0.75, 0.0) + 0.1 * prior
-            if probabilities is not None:
-                score += self.settings.learned_weight * float(probabilities[i])
-            start, end = self._trim(cand, q_terms, shortest=lang == "ko", figure=asks_number(question))
-            # A long quote spends the answer's length budget that two short, precise sentences would share.
-            score -= self.settings.long_quote_penalty * max(0, end - start - _LONG_QUOTE) / self.settings.max_chars
-            if list_question and len(INLINE_ITEM.findall(cand.text)) >= 2:
-                score += self.settings.inline_list_bonus
-            out.append(replace(cand, start=start, end=end, text=cand.text[start - cand.start:end - cand.start],
-                               probability=float(probabilities[i]) if probabilities is not None else 0.0,
-                               score=score, coverage=coverage,
-                               # a marker or space left off an edge is not a cut: no "…" for it
-                               cut_before=cand.cut_before or bool(cand.text[:start - cand.start].strip(EDGE_MARKS)),
-                               cut_after=cand.cut_after or bool(cand.text[end - cand.start:].strip(EDGE_MARKS + ","))))
-        return out
-
-    def _trim(self, cand: _Candidate, q_terms: dict[str, float], shortest: bool = True,
-              figure: bool = False) -> tuple[int, int]:
-        """Body offsets of the part of a sentence that matters.
-
-        A headline/subtitle run-on (rag/quotes.py ``OUTLINE_MARK``) is cut to the shortest run of its outline parts
-        that holds every question word the whole sentence holds (and a figure, when ``figure``: the
-        question asks for one). With ``shortest=False`` (English questions, whose Korean words are
-        mostly names from the headline while the answer is found by meaning) only the parts before the
-        first and after the last part holding a question word go. A sentence still longer than ``max_sentence_chars``
-        (press-release sentences run to 300 characters) keeps its clauses from the first to the last one
-        that carries a question word. Both keep the quote exact: a span of the notice.
-        """
-        text = cand.text
-        a, b = 0, len(text)
-        parts = outline_parts(text)
-        if len(parts) > 1:
-            found = [self._span_terms(cand, cand.start + s, cand.start + e) & q_terms.keys()
-                     | ({"#figure"} if figure and _DIGIT.search(text[s:e]) else set()) for s, e in parts]
-            wanted = frozenset().union(*found)
-            if wanted and not shortest:
-                hits = [i for i, terms in enumerate(found) if terms]
-                a, b = parts[hits[0]][0], parts[hits[-1]][1]
-            elif wanted:
-                # the shortest run of parts that holds every question word the sentence holds
-                runs = ((parts[j][1] - parts[i][0], i, j) for i in range(len(parts)) for j in range(i, len(parts))
-                        if frozenset().union(*found[i:j + 1]) == wanted)
-                _, i, j = min(runs)
-                a, b = parts[i][0], parts[j][1]
-        if b - a > self.settings.max_sentence_chars:
-            piece = text[a:b]
-            bounds = [0] + [m.end() for m in _CLAUSE_BREAK.finditer(piece)] + [len(piece)]
-            clauses = [(x, y) for x, y in zip(bounds, bounds[1:]) if y > x]
-            hits = [i for i, (x, y) in enumerate(clauses)
-                    if self._span_terms(cand, cand.start + a + x, cand.start + a + y) & q_terms.keys()
-                    or _DIGIT.search(piece[x:y]) and q_terms]
-            if hits:
-                a, b = a + clauses[hits[0]][0], a + clauses[hits[-1]][1]
-        # no dangling markers or commas at the edges: "□ 소방청은 … 밝혔다. ○" shows as "소방청은 … 밝혔다."
-        while a < b and text[a] in EDGE_MARKS:
-            a += 1
-        while b > a and text[b - 1] in EDGE_MARKS + ",":
-            b -= 1
-        if b - a < 10:  # nothing readable left: quote the sentence whole
-            return cand.start, cand.end
-        return cand.start + a, cand.start + b
-
-    def _evidence_coverage(self, q_terms: dict[str, float], best: _Candidate, index: NoticeIndex) -> float:
-        """Share of the question's weighted words found around the best sentence (and in the notice title)."""
-        notice = index.notices[best.doc_id]
-        lo, hi = max(0, best.start - 300), best.end + 300
-        window = notice.body[lo:hi]
-        text = f"{notice.title} {window}"
-        table = index.token_table(best.doc_id)
-        terms = self._terms(notice.title) | table.between(lo, hi) if table is not None else self._terms(text)
-        return self._coverage(q_terms, terms, text)
 
     def _select(self, scored: list[_Candidate], q_terms: dict[str, float], index: NoticeIndex,
                 question: str) -> list[_Candidate]:

@@ -100,11 +100,11 @@ class QuestionRules:
         if len(index.notices) < self.min_notices_for_idf:
             return False
         if question_language(question) == "en":
-            return english_words_unknown(question, index, self.min_lexical_coverage)
+            return _english_words_unknown(question, index, self.min_lexical_coverage)
         return retrieval.lexical_coverage is not None and retrieval.lexical_coverage < self.min_lexical_coverage
 
 
-def english_words_unknown(question: str, index: NoticeIndex, min_share: float) -> bool:
+def _english_words_unknown(question: str, index: NoticeIndex, min_share: float) -> bool:
     """An English question's Korean names (부처, 사업, 인물) are mostly unknown to the index: less than
     ``min_share`` of their weight occurs in it."""
     korean = [t for t in search_terms(question) if HANGUL.search(t) and t not in QUESTION_WORDS]
