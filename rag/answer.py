@@ -23,6 +23,7 @@ refuse only below their fitted gates.
 from __future__ import annotations
 
 import functools
+import math
 import re
 import time
 from collections.abc import Callable, Iterable
@@ -40,8 +41,8 @@ from rag.scorer import (FEATURES, WEIGHTS_FILE, ScorerWeights, SentenceModel, bi
                         content_bigrams, safe_log_length)
 from rag.index import NoticeIndex, TokenTable
 from rag.lists import ENUM_HEAD, INLINE_ITEM, ListAsk, ListFinder, ScoredNotice, wants_list
-from rag.question import (HANGUL, QUESTION_WORDS, asked_count, is_contact_question, is_plural_question, named_count,
-                          question_language, question_parts)
+from rag.question import (HANGUL, QUESTION_WORDS, asked_count, focus_terms, is_contact_question, is_plural_question,
+                          named_count, question_language, question_parts)
 from rag.quotes import (EDGE_MARKS, after_title, ends_as_prose, feed_credit, outline_parts, quote_end,
                         restates_title, title_end, title_is_heading_line)
 from rag.refusal_rules import RULES, QuestionRules, focus_missing
@@ -251,7 +252,7 @@ class ExtractiveAnswerer:
         if rules.value_missing(question, retrieval, index) or rules.unknown_words(question, retrieval, index):
             return self._refuse(question, retrieval, index, started)
         candidates = self._candidates(question, retrieval, index)
-        scored = self._score(question, q_terms, candidates, lang)
+        scored = self._score(question, q_terms, candidates, lang, index=index)
         if not scored:
             return self._refuse(question, retrieval, index, started)
         if lang == "ko":
@@ -350,7 +351,8 @@ class ExtractiveAnswerer:
             return self._refuse(question, retrieval, index, started)
         by_meaning = lang == "en" or float(x[:, FEATURES.index("coverage")].max()) < self.settings.meaning_below
         scored = self._score(question, q_terms, candidates, lang, probabilities,
-                             dense=self._stored_meaning(question, retrieval, index, candidates) if by_meaning else None)
+                             dense=self._stored_meaning(question, retrieval, index, candidates) if by_meaning else None,
+                             index=index)
         return self._compose(question, self._choose(question, q_terms, scored, index), index, started, note)
 
     def thresholds(self, index: NoticeIndex) -> dict[str, float]:
@@ -415,10 +417,41 @@ class ExtractiveAnswerer:
         return _bare_cosines(query, candidates, index)
 
     # -- scoring and choosing the sentences (both scorers) ------------------------------------
+    def _notice_weights(self, question: str, q_terms: dict[str, float], candidates: list[_Candidate],
+                        index: NoticeIndex) -> dict[str, dict[str, float]]:
+        """For each candidate notice, the question's term weights times how rare the term is among that
+        notice's sentences: log(1 + n/df) / log(1 + n), 1 for a term in one sentence of n, ~0.3 for one in
+        every sentence. The asked-about word (``focus_terms``: "지지율은 얼마" → 지지율) keeps its weight.
+
+        Why: corpus IDF weighs the question's context words (the event, the agency, the law: "전남광주통합특별시
+        출범 관련 시행령") as much as the word that tells the answering sentence apart, and a press release
+        restates its context in many sentences, so the fill quoted sentences that only restate it.
+        """
+        keep = set(focus_terms(question))
+        out: dict[str, dict[str, float]] = {}
+        for doc_id in dict.fromkeys(c.doc_id for c in candidates):
+            spans = index.sentence_spans(doc_id)
+            if len(spans) < 2:
+                continue
+            body = index.notices[doc_id].body
+            sentences = [(self._body_terms(doc_id, a, b, index), self._squash(body[a:b])) for a, b in spans]
+            norm = math.log(1 + len(spans))
+            weights = {}
+            for term, weight in q_terms.items():
+                if term in keep:
+                    weights[term] = weight
+                    continue
+                df = sum(1 for terms, squashed in sentences if term in terms or (len(term) > 1 and term in squashed))
+                weights[term] = weight * math.log(1 + len(spans) / max(df, 1)) / norm
+            out[doc_id] = weights
+        return out
+
     def _score(self, question: str, q_terms: dict[str, float], candidates: list[_Candidate], lang: str,
-               probabilities: np.ndarray | None = None, dense: np.ndarray | None = None) -> list[_Candidate]:
+               probabilities: np.ndarray | None = None, dense: np.ndarray | None = None,
+               index: NoticeIndex | None = None) -> list[_Candidate]:
         """Word-overlap scores (coverage, chunk rank; meaning for English questions), plus
-        ``learned_weight`` times the learned probability when one is given.
+        ``learned_weight`` times the learned probability when one is given. With ``index``, coverage is
+        read ``local_terms`` with notice-local term weights (``_notice_weights``).
 
         ``dense``: an English question's cosines to the candidates, read from the index
         (``_stored_meaning``); without them the best chunks' sentences are embedded here.
@@ -437,9 +470,14 @@ class ExtractiveAnswerer:
             dense[: len(pool)] = vectors @ query
         # "주요 연구 4가지는?" is best answered by the sentence that lists them (▲ … ▲ …).
         list_question = wants_list(question)
+        share = self.settings.local_terms if index is not None else 0.0
+        local = self._notice_weights(question, q_terms, candidates, index) if share else {}
         out = []
         for i, cand in enumerate(candidates):
             coverage = self._coverage(q_terms, self._span_terms(cand), cand.text)
+            if cand.doc_id in local:
+                coverage = ((1 - share) * coverage
+                            + share * self._coverage(local[cand.doc_id], self._span_terms(cand), cand.text))
             prior = 1.0 / (1.0 + 0.15 * cand.chunk_rank)
             score = coverage + self.settings.rank_prior * prior
             if dense is not None:
@@ -678,6 +716,7 @@ class ExtractiveAnswerer:
         total = sum(q_terms.values()) or 1.0
         cited = {c.doc_id for c in chosen}
         plural = is_plural_question(question)
+        beside_best = self._beside(best, index) if self.settings.beside_best_gain and index is not None else set()
         while used < self.settings.max_chars:
             best_gain, pick = 0.0, None
             for cand in ranked[1:]:
@@ -686,6 +725,8 @@ class ExtractiveAnswerer:
                     continue
                 new = {t for t in q_terms if t in self._span_terms(cand)} - covered
                 relative = cand.score / max(best.score, 1e-9)
+                if cand.doc_id == best.doc_id and cand.sentence in beside_best:
+                    relative += self.settings.beside_best_gain
                 added = sum(q_terms[t] for t in new) / total
                 gain = relative + added
                 # another notice is cited only for what the first one lacks (multi-notice questions)
@@ -704,6 +745,16 @@ class ExtractiveAnswerer:
             covered |= {t for t in q_terms if t in self._span_terms(pick)}
             used += len(pick.text)
         return chosen
+
+    @staticmethod
+    def _beside(cand: _Candidate, index: NoticeIndex) -> set[tuple[int, int]]:
+        """The sentences just before and after ``cand``'s in its notice (body offsets)."""
+        spans = index.sentence_spans(cand.doc_id)
+        try:
+            i = spans.index(cand.sentence)
+        except ValueError:
+            return set()
+        return {spans[j] for j in (i - 1, i + 1) if 0 <= j < len(spans)}
 
     def _best_list(self, best: _Candidate, ranked: list[_Candidate], index: NoticeIndex,
                    count: int | None = None, named: int | None = None,

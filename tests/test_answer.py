@@ -581,6 +581,53 @@ def test_the_answer_may_sit_in_a_chunk_of_the_top_notice_that_retrieval_did_not_
     assert ("1조 2,340억 원" in answer.answer) is found, answer.answer
 
 
+@pytest.mark.parametrize("local_terms, second", [(0.6, True), (0.0, False)])
+def test_the_word_that_sets_a_sentence_apart_in_its_notice_counts_more_than_the_restated_context(local_terms, second):
+    """The question restates the notice's context (통합특별시 출범, 시행령 개정: in most of its sentences) and
+    asks about 소방본부장 (in one). With notice-local term weights that sentence ranks right after the lead,
+    above the sentences that only restate the context."""
+    from ingest.korean import search_terms
+    from rag.question import QUESTION_WORDS
+
+    index = _notices_index(
+        ("decree", "통합특별시 출범 관련 시행령 의결", (
+            "행정안전부는 6월 16일 국무회의에서 통합특별시 출범과 관련한 시행령 개정안 30건이 의결되었다고 밝혔다. "
+            "이번 시행령 개정으로 통합특별시의 행정기구와 정원 기준이 새로 정해졌다. "
+            "통합특별시 출범에 맞춰 개정된 시행령은 7월 1일부터 시행된다. "
+            "그 밖에도 소방 지휘를 맡는 소방본부장은 소방정감으로 상향 조정했다. "
+            "행정안전부는 통합특별시 출범 준비 상황을 매주 점검할 계획이다.")),
+        ("library", "지역 도서관 리모델링 계획", "문화체육관광부는 지역 도서관 리모델링에 5,678억 원을 투입한다고 밝혔다."))
+    question = "통합특별시 출범 관련 시행령 개정으로 소방본부장의 계급은 어떻게 바뀌나요?"
+    answerer = ExtractiveAnswerer(embedder=HashEmbedder(), idf=index.idf, local_terms=local_terms)
+    retrieval = Retriever(index, HashEmbedder(), mode="hybrid").run(question, k=8)
+    q_terms = {t: index.idf(t) for t in set(search_terms(question)) if t not in QUESTION_WORDS}
+    scored = answerer._score(question, q_terms, answerer._candidates(question, retrieval, index), "ko", index=index)
+    ranked = [c.text for c in sorted(scored, key=lambda c: -c.score)]
+    assert ranked[0].startswith("행정안전부는 6월 16일")
+    assert ranked[1].startswith("그 밖에도 소방 지휘를") is second, ranked
+
+
+@pytest.mark.parametrize("beside_best_gain, found", [(0.3, True), (0.0, False)])
+def test_the_sentence_after_the_one_that_restates_the_question_may_hold_the_answer(beside_best_gain, found):
+    """"그의 지지율은 단숨에 20%를 넘었다.": the value follows the sentence that restates the question, in
+    words the question shares little of. The fill favours the best sentence's neighbours."""
+    index = _notices_index(
+        ("vote", "2007년 대통령 선거", (
+            "2007년 대통령 선거는 12월 19일에 치러졌다. "
+            "여론조사에서는 이명박 후보가 50%가 넘는 지지율로 선거를 주도했다. "
+            "그러나 11월 7일 이회창 후보가 탈당하고 대선 출마를 선언하였다. "
+            "그의 지지율은 단숨에 20%를 넘었다. "
+            "이로써 이명박 후보의 지지율은 큰 타격을 받았다. "
+            "대선 출마를 선언한 다른 후보들의 지지율은 한 자릿수에 머물렀다. "
+            "선거 결과 이명박 후보가 당선되었다.")),
+        ("library", "지역 도서관 리모델링 계획", "문화체육관광부는 지역 도서관 리모델링에 5,678억 원을 투입한다고 밝혔다."))
+    answer = _answer_over(index, "대선 출마를 선언한 이회창 후보의 지지율은 얼마인가?", max_chars=60,
+                          beside_best_gain=beside_best_gain)
+    assert not answer.refused
+    assert answer.answer.startswith("그러나 11월 7일 이회창 후보가")
+    assert ("20%" in answer.answer) is found, answer.answer
+
+
 def test_a_title_that_is_the_first_sentence_s_subject_stays_in_the_quote():
     """A title run into a particle or a parenthesis is the sentence's subject (an encyclopedia-style
     page: "한빛섬(영어: …)은 …"): cutting it left "…(영어: Hanbit Island)은 남해 …", without the name
@@ -760,8 +807,8 @@ def test_a_company_is_a_name_with_its_line_of_business_attached():
 
 
 def test_the_answer_length_setting_reaches_the_answerer(fake_index):
-    """PRESSRAG_ANSWER_CHARS (Settings.answer_chars) is the answerer's budget: a smaller one gives shorter
-    answers to the same questions, each still quoting the notice that answers it."""
+    """PRESSRAG_ANSWER_CHARS (Settings.answer_chars) is the answerer's budget: a smaller one gives answers no
+    longer, and shorter where the larger budget was filled, each still quoting the notice that answers it."""
     from rag.service import make_answerer
     from rag.settings import load_settings
 
@@ -774,7 +821,9 @@ def test_the_answer_length_setting_reaches_the_answerer(fake_index):
         answers = [answerer.run(q, retriever.run(q, k=8), fake_index) for q in questions]
         assert not any(a.refused for a in answers)
         lengths[chars] = [len(a.answer) for a in answers]
-    assert all(short < full for short, full in zip(lengths[120], lengths[365])), lengths
+    # an answer the first sentence completes is as short under either budget
+    assert all(short <= full for short, full in zip(lengths[120], lengths[365])), lengths
+    assert any(short < full for short, full in zip(lengths[120], lengths[365])), lengths
 
 
 def test_the_fill_bar_decides_how_many_sentences_follow_the_first(fake_index):

@@ -48,8 +48,9 @@ def test_ask_human_output_and_refusal(demo_index_dir):
 @pytest.mark.model
 def test_ask_answer_chars_flag_shortens_the_answer(demo_index_dir):
     """--answer-chars overrides PRESSRAG_ANSWER_CHARS for one question: a smaller budget, a shorter answer
-    from the same notice."""
-    question = "소방청이 가뭄 장기화에 대비해 수자원공사와 협력하기로 한 정수장은?"
+    from the same notice (a question whose answer fills the larger budget: one that a single sentence
+    answers is as short under either)."""
+    question = "전자정부 2020의 추진 배경은?"
     answers = {}
     for flag in ((), ("--answer-chars", "120")):
         proc = run_cli("ask", "--json", "--index", str(demo_index_dir), *flag, question,
