@@ -421,7 +421,7 @@ class ExtractiveAnswerer:
                         index: NoticeIndex) -> dict[str, dict[str, float]]:
         """For each candidate notice, the question's term weights times how rare the term is among that
         notice's sentences: log(1 + n/df) / log(1 + n), 1 for a term in one sentence of n, ~0.3 for one in
-        every sentence. The asked-about word (``focus_terms``: "지지율은 얼마" → 지지율) keeps its weight.
+        every sentence. The asked-about word (``focus_terms``: "방문객은 얼마나" → 방문객) keeps its weight.
 
         Why: corpus IDF weighs the question's context words (the event, the agency, the law: "전남광주통합특별시
         출범 관련 시행령") as much as the word that tells the answering sentence apart, and a press release
@@ -676,7 +676,7 @@ class ExtractiveAnswerer:
         list_question = wants_list(question)
         if list_question or ENUM_HEAD.search(best.text):
             # a count only named_count reads ("다섯 작품의 수상자는 누구누구") may be a list one item a
-            # sentence; asked_count's ("3가지 지분은 무엇의 지분인가") is often the topic's, not the answer's
+            # sentence; asked_count's ("3가지 기금은 무엇의 기금인가") is often the topic's, not the answer's
             # (korquad_tune: three answers grew by a sentence and gained nothing)
             named = named_count(question) if count is None else None
             for item in self._best_list(best, ranked, index, count, named, list_question):

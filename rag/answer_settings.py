@@ -90,8 +90,8 @@ class AnswerSettings:
     local_terms: float = 0.6
     # A sentence just before or after the best one in its notice adds this to its share of the best's
     # score when the fill picks sentences: the answer is often the sentence after the one that restates
-    # the question ("그의 지지율이 단숨에 20%를 넘으면서 …"), or the one before names what the best
-    # sentence leaves as a pronoun. 0.05, chosen 2026-12-06 on half A with local_terms 0.6 (grid 0,
+    # the question ("이 시장의 방문객은 …"), or the one before names what the best sentence leaves as a
+    # pronoun. 0.05, chosen 2026-12-06 on half A with local_terms 0.6 (grid 0,
     # 0.05, 0.1, 0.2, 0.3; mean of dev and korquad_tune half A: 0.958, 0.9585, 0.958, 0.953, 0.955;
     # from 0.2 dev half A loses a fact and its median passes 400). korquad_tune key facts 0.953 -> 0.955.
     beside_best_gain: float = 0.05

@@ -158,7 +158,7 @@ def _is_rate(before: list) -> bool:
 
 def unit_asked_last(part: str) -> tuple[str, ...]:
     """``asked_unit`` of one part of a question, when the count is what that part asks: no other question
-    word follows its last 몇 or 얼마 ("몇 가지 허위 사실이 있다고 … 무엇에 반한다고" asks 무엇, not a count)."""
+    word follows its last 몇 or 얼마 ("몇 가지 규제가 있다고 … 무엇에 어긋난다고" asks 무엇, not a count)."""
     asked = list(_HOW_MUCH.finditer(part))
     if not asked or _WH.search(part, asked[-1].end()) or "몇몇" in part:
         return ()
@@ -170,8 +170,8 @@ def question_parts(question: str) -> list[str]:
     …?" → A, and B with what is asked (the last 와/과 before 각각 joins the two things asked about)."""
     parts, start = [], 0
     for brk in _PART_BREAK.finditer(question):
-        # a clause that asks nothing describes what the next one asks about ("첫 시도만 통과하고, 나머지는
-        # 실패하여 11위에 머문 올림픽은?"): it stays with it
+        # a clause that asks nothing describes what the next one asks about ("첫 심사만 통과하고, 나머지는
+        # 탈락하여 9위에 그친 공모 사업은?"): it stays with it
         if _ASKS.search(question, start, brk.start()):
             parts.append(question[start:brk.start()].strip())
             start = brk.end()
@@ -197,8 +197,8 @@ def is_list_question(question: str) -> bool:
 
 def _list_match(question: str) -> re.Match | None:
     """``_LIST``'s match, unless its count is one, more than a list runs to ("40대 남성은 무엇을"), describes
-    the topic in a relative clause ("두 개로 보이는 현상을 무엇이라"), or is the whole that one item is
-    asked from ("6대 기본법률 중 하나로 … 무엇", "4개의 층 중에서 어디와 어디")."""
+    the topic in a relative clause ("두 개로 들리는 현상을 무엇이라"), or is the whole that one item is
+    asked from ("5대 전략 중 하나로 … 무엇", "3개의 권역 중에서 어디와 어디")."""
     from ingest.korean import tokenize
 
     match = _LIST.search(question)

@@ -62,8 +62,8 @@ def feed_credit(body: str) -> int:
 _TRAILING_NOISE = re.compile(r"(?<=[.!?\"”’)\]])\s*(?:>>|[*※]+(?:\s*[(\[][^()\[\]\d]{1,25}[)\]])?)$")
 
 
-# An opening bracket Kiwi left at a sentence's end ("… 신청을 할 수 있다.(" + "중재합의가 …", "… 사용하게
-# 되었다(" + "이것이 첫 사례였다)."): it opens what follows, never closes the quote. 6 of korquad_tune's
+# An opening bracket Kiwi left at a sentence's end ("… 할 수 있다.(" + "…합의가 …", "… 사용하게
+# 되었다(" + "…였다)."): it opens what follows, never closes the quote. 6 of korquad_tune's
 # 1,959 quotable sentences; none of the demo index's (its "…뛰겠다.“" is a closing quote typed the wrong
 # way round, and stays).
 _TRAILING_OPENER = re.compile(r"\s*[(\[「『<〈《【]+\s*$")
@@ -219,7 +219,7 @@ def after_title(body: str, start: int, end: int, title: str, min_rest: int = 20)
 
     Only a title set apart by a space is a heading run into the text (korea.kr: "…개최 - 35년간 …"; all
     55 demo notices that open with their title). A title that runs straight into a particle or a
-    parenthesis ("천안함 침몰 사건은 …", "페니키아(그리스어: …)는 …"; 21 of korquad_tune's 25) is the
+    parenthesis ("○○ 사건은 …", "○○(영어: …)는 …"; 21 of korquad_tune's 25) is the
     sentence's subject, and the quote keeps it.
     """
     rest = _title_stop(body, start, end, title)

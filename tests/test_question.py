@@ -83,7 +83,7 @@ def test_two_part_plural_and_list_questions():
     assert asked_count("주제 발제를 맡은 전문가 세 명은 누구인가요?") == 3
     assert asked_count("보건복지부가 내놓은 노인학대 예방 대책 다섯 가지는?") == 5
     assert not is_list_question("근로자 4명이 숨진 사고의 원인은?")
-    assert not is_list_question("현대 기독교에서는 노아의 방주를 어떤 의미로 받아들이는가?")
+    assert not is_list_question("오늘날 지자체들은 옛 청사 건물을 어떤 의미로 받아들이는가?")
 
 
 def test_award_asked_as_received():
@@ -117,25 +117,25 @@ def test_asked_unit_is_the_counter_after_myeot():
 
 
 def test_asked_unit_reads_ordinals_general_counters_and_units_written_otherwise():
-    assert asked_unit("세자로 책봉된 아들은 태조의 몇 번째 아들이었는가?") == (ORDINAL,)
-    # 개 is the general counter: the noun counted may be the notice's counter ("1단지에서 7단지까지")
-    assert "단지" in asked_unit("개포주공아파트는 몇 개의 단지로 이루어져 있나?")
+    assert asked_unit("대상으로 뽑힌 작품은 올해 공모전의 몇 번째 응모작이었는가?") == (ORDINAL,)
+    # 개 is the general counter: the noun counted may be the notice's counter ("1단지에서 5단지까지")
+    assert "단지" in asked_unit("행복마을 임대주택은 몇 개의 단지로 이루어져 있나?")
     assert asked_unit("공모전에는 모두 몇 점의 작품이 접수됐나요?") == ("점",)
-    assert "종류" in asked_unit("할로우바디 기타는 몇 가지 종류로 나뉘는가?")
-    assert "cm" in asked_unit("몸길이가 몇센티 가량으로 성장했을 때 옮기는가?")
+    assert "종류" in asked_unit("청년 일자리 지원금은 몇 가지 종류로 나뉘는가?")
+    assert "cm" in asked_unit("묘목이 몇센티 가량으로 자랐을 때 옮겨 심는가?")
 
 
 def test_a_count_is_what_a_part_asks_only_when_no_other_question_word_follows():
     assert unit_asked_last("접수된 제보는 몇 건인가요?") == ("건",)
     # the count is incidental: the part asks 무엇
-    assert unit_asked_last("이회창은 몇 가지 허위 사실이 있다고 곧바로 처벌하는 건 무엇에 반한다고 말했나?") == ()
+    assert unit_asked_last("장관은 몇 가지 규제가 있다고 곧바로 폐지하는 건 무엇에 어긋난다고 말했나?") == ()
     assert unit_asked_last("몇몇 기업은 어디인가요?") == ()
 
 
 def test_a_rate_asked_with_eolma_is_a_percentage():
     # -률/-율 make rates: the answer is "2.9%", not a sum in won
     assert "%" in asked_unit("2026년 5월 고용동향에서 실업률은 얼마였나요?")
-    assert "%" in asked_unit("출범 4년 동안의 알뜰폰 점유율은 얼마인가?")
+    assert "%" in asked_unit("도입 3년 동안의 전자고지 이용률은 얼마인가?")
     assert "%" in unit_asked_last("참여율이 얼마나 되나요?")
     assert asked_unit("올해 예산은 얼마인가요?") == ()
     assert "곳" in unit_asked_last("생수는 얼마만큼 몇 곳에 공급되나요?")
@@ -147,22 +147,22 @@ def test_a_count_is_plural_only_when_it_counts_what_is_asked():
     assert is_plural_question("업무협약을 맺은 기관 두 곳은 어디인가요?")
     # the count describes what the question is about (a relative clause), not the answer
     assert not is_plural_question("근로자 4명이 숨진 광주대표도서관 붕괴사고 현장의 원청 시공사 이름은 무엇인가요?")
-    assert not is_plural_question("하나의 물체가 두 개로 보이는 현상을 무엇이라 하나?")
+    assert not is_plural_question("하나의 신호가 두 개로 들리는 현상을 무엇이라 하나?")
     # digits of a larger number, and months, are not a small count
     assert not is_plural_question("선정된 72개 아카데미 가운데 비수도권에 개설되는 곳은?")
-    assert not is_plural_question("화재로 다친 23명의 부상자 중 농성자 수는?")
+    assert not is_plural_question("사고로 다친 17명의 부상자 중 작업자 수는?")
     assert not is_plural_question("3개월이 넘도록 입건된 사람은?")
 
 
 def test_a_count_that_is_not_the_items_asked_does_not_make_a_list_question():
     for question in ("18일 밤 사고로 도로에 쓰러진 40대 남성은 무엇을 타다가 사고를 당했나요?",  # an age
                      "'2026 대한민국 고졸인재 채용엑스포' 보도자료의 문의처는 무엇인가요?",  # a year
-                     "징역1년 6개월을 선고받은 교수에게 적용한 죄명은 무엇입니까?",  # months
-                     "세대별로 온도조절이 가능한 난방 방식은 무엇인가?",  # a word, not 세 + 대
-                     "2015년 4대강 사업에 대한 적법 판결을 어디서 시행하였나?",
-                     "하나의 물체가 두 개로 보이는 현상을 무엇이라 하는가?",  # a relative clause
-                     "중국의 6대 기본법률 중 하나로 민법과 상법을 통합한 법안은 무엇인가?",  # one of them
-                     "반포주공아파트 1개동을 무엇으로 조성할 계획인가?"):
+                     "징역1년 6개월을 선고받은 업체 대표에게 적용한 죄명은 무엇입니까?",  # months
+                     "세대별로 전기요금을 나누는 계량 방식은 무엇인가?",  # a word, not 세 + 대
+                     "2024년 4대강 보 개방에 대한 최종 결정을 어디서 내렸나?",
+                     "하나의 신호가 두 개로 들리는 현상을 무엇이라 하는가?",  # a relative clause
+                     "정부의 5대 국정전략 중 하나로 지방과 중앙을 잇는 과제는 무엇인가?",  # one of them
+                     "옛 시청사 1개동을 무엇으로 조성할 계획인가?"):
         assert not is_list_question(question), question
         assert asked_count(question) is None, question
     assert asked_count("발표회에서 진행된 4개 주제 발표는 무엇인가요?") == 4
@@ -170,8 +170,8 @@ def test_a_count_that_is_not_the_items_asked_does_not_make_a_list_question():
 
 
 def test_a_clause_that_asks_nothing_stays_with_the_part_it_describes():
-    assert question_parts("첫 시도만 통과하고, 나머지는 실패하여, 11위에 머물게 된 올림픽은?") == [
-        "첫 시도만 통과하고, 나머지는 실패하여, 11위에 머물게 된 올림픽은?"]
+    assert question_parts("첫 심사만 통과하고, 나머지는 탈락하여, 9위에 그친 공모 사업은?") == [
+        "첫 심사만 통과하고, 나머지는 탈락하여, 9위에 그친 공모 사업은?"]
     assert len(question_parts("가정에 기기를 두고, 관제센터와 연결해 안부를 살피는 서비스의 이름은 무엇인가요?")) == 1
     # both clauses ask: two parts, as before
     assert len(question_parts("실업률은 얼마였고, 점검회의에는 몇 개 관서장이 참석했나요?")) == 2

@@ -42,8 +42,8 @@ def test_a_quote_ends_before_the_feeds_subheading_mark_or_a_footnote_mark():
     assert _quoted("이중접합차음유리 * 적용이 확대되고 있다.") == "이중접합차음유리 * 적용이 확대되고 있다."
     assert _quoted("총 상금 2,070만원 규모 *") == "총 상금 2,070만원 규모 *"
     # an opening bracket at the end opens what follows (korquad_tune's Wikipedia text)
-    assert _quoted("중재위원회에 중재의 신청을 할 수 있다.(") == "중재위원회에 중재의 신청을 할 수 있다."
-    assert _quoted("정권 이름에 사용하게 되었다(") == "정권 이름에 사용하게 되었다"
+    assert _quoted("조정위원회에 조정의 신청을 할 수 있다.(") == "조정위원회에 조정의 신청을 할 수 있다."
+    assert _quoted("사업 이름에 사용하게 되었다(") == "사업 이름에 사용하게 되었다"
     assert _quoted("함께 뛰겠다.“") == "함께 뛰겠다.“"  # a closing quote typed the wrong way round
     # a quote that is nothing but the mark is left whole rather than emptied
     body = "행사를 개최했다. >>"
@@ -83,7 +83,7 @@ def test_the_opening_title_is_found_up_to_spacing_and_only_at_the_bodys_start():
     lead = body.index("보건복지부")
     assert after_title(body, lead, len(body), title) == lead
     # a title that runs into a particle is the sentence's subject, not a heading
-    assert title_end("천안함 침몰 사건은 2010년 3월 26일에 일어났다.", "천안함 침몰 사건") == 0
+    assert title_end("행복시 청사 이전 사업은 2019년 4월에 끝났다.", "행복시 청사 이전 사업") == 0
     assert title_end("다른 문장이 먼저 나온다. " + body, title) == 0
     assert title_end(body, "") == 0
     # a title on a line of its own is the document's heading line, not a title run into the text
