@@ -140,6 +140,10 @@ class ExtractiveAnswerer:
         return self._weights
 
     # -- helpers ------------------------------------------------------------------------
+    def question_terms(self, question: str) -> dict[str, float]:
+        """The question's search terms that can be evidence (no question words), each with its IDF weight."""
+        return {t: self.idf(t) for t in set(search_terms(question)) if t not in QUESTION_WORDS}
+
     def _terms(self, text: str) -> frozenset[str]:
         cached = self._terms_cache.get(text)
         if cached is None:
@@ -179,7 +183,7 @@ class ExtractiveAnswerer:
         squashed = self._squash(text)
         got = 0.0
         for term, weight in q_terms.items():
-            if term in terms or (len(term) > 1 and term in squashed):
+            if _holds(term, terms, squashed):
                 got += weight
             elif self.settings.compound_credit and len(term) >= 3 and HANGUL.match(term):
                 got += self.settings.compound_credit * weight * _compound_overlap(term, squashed)
@@ -242,7 +246,7 @@ class ExtractiveAnswerer:
             if answer is not None:
                 return answer
 
-        q_terms = {t: self.idf(t) for t in set(search_terms(question)) if t not in QUESTION_WORDS}
+        q_terms = self.question_terms(question)
         if self.learned:
             return self._run_learned(question, q_terms, retrieval, index, started, lang, note)
         rules = self._rules()
@@ -297,7 +301,7 @@ class ExtractiveAnswerer:
         if not candidates:
             return candidates, x
         english = question_language(question) == "en"
-        q_terms = {t: self.idf(t) for t in set(search_terms(question)) if t not in QUESTION_WORDS}
+        q_terms = self.question_terms(question)
         grams = content_bigrams(q_terms)
         query = None
         if dense and index.sentence_vectors is not None:
@@ -441,7 +445,7 @@ class ExtractiveAnswerer:
                 if term in keep:
                     weights[term] = weight
                     continue
-                df = sum(1 for terms, squashed in sentences if term in terms or (len(term) > 1 and term in squashed))
+                df = sum(1 for terms, squashed in sentences if _holds(term, terms, squashed))
                 weights[term] = weight * math.log(1 + len(spans) / max(df, 1)) / norm
             out[doc_id] = weights
         return out
@@ -474,10 +478,10 @@ class ExtractiveAnswerer:
         local = self._notice_weights(question, q_terms, candidates, index) if share else {}
         out = []
         for i, cand in enumerate(candidates):
-            coverage = self._coverage(q_terms, self._span_terms(cand), cand.text)
+            terms = self._span_terms(cand)
+            coverage = self._coverage(q_terms, terms, cand.text)
             if cand.doc_id in local:
-                coverage = ((1 - share) * coverage
-                            + share * self._coverage(local[cand.doc_id], self._span_terms(cand), cand.text))
+                coverage = (1 - share) * coverage + share * self._coverage(local[cand.doc_id], terms, cand.text)
             prior = 1.0 / (1.0 + 0.15 * cand.chunk_rank)
             score = coverage + self.settings.rank_prior * prior
             if dense is not None:
@@ -653,7 +657,7 @@ class ExtractiveAnswerer:
         before = self._body_terms(cand.doc_id, *spans[k - 1], index) if k > 0 else frozenset()
         squashed = self._squash(cand.text)
         total = sum(part_terms.values()) or 1.0
-        got = sum(w if (t in own or (len(t) > 1 and t in squashed)) else self.settings.neighbour_credit * w if t in before else 0.0
+        got = sum(w if _holds(t, own, squashed) else self.settings.neighbour_credit * w if t in before else 0.0
                   for t, w in part_terms.items())
         return got / total
 
@@ -824,6 +828,12 @@ class ExtractiveAnswerer:
             related.append(Citation.from_notice(n, notice, notice.body[:160]))
         return Answer(question=question, answer=REFUSAL_TEXT, refused=True, citations=[], related=related,
                       timings_ms=_answer_timing(started))
+
+
+def _holds(term: str, terms: frozenset[str], squashed: str) -> bool:
+    """A sentence holds a question term: among its search terms, or (two or more characters) inside its
+    squashed text (``squash``: no whitespace, case-folded), where Kiwi cut the sentence's words otherwise."""
+    return term in terms or (len(term) > 1 and term in squashed)
 
 
 def _bare_cosines(query: np.ndarray | None, candidates: list[_Candidate], index: NoticeIndex) -> np.ndarray | None:

@@ -586,9 +586,6 @@ def test_the_word_that_sets_a_sentence_apart_in_its_notice_counts_more_than_the_
     """The question restates the notice's context (통합특별시 출범, 시행령 개정: in most of its sentences) and
     asks about 소방본부장 (in one). With notice-local term weights that sentence ranks right after the lead,
     above the sentences that only restate the context."""
-    from ingest.korean import search_terms
-    from rag.question import QUESTION_WORDS
-
     index = _notices_index(
         ("decree", "통합특별시 출범 관련 시행령 의결", (
             "행정안전부는 6월 16일 국무회의에서 통합특별시 출범과 관련한 시행령 개정안 30건이 의결되었다고 밝혔다. "
@@ -600,7 +597,7 @@ def test_the_word_that_sets_a_sentence_apart_in_its_notice_counts_more_than_the_
     question = "통합특별시 출범 관련 시행령 개정으로 소방본부장의 계급은 어떻게 바뀌나요?"
     answerer = ExtractiveAnswerer(embedder=HashEmbedder(), idf=index.idf, local_terms=local_terms)
     retrieval = Retriever(index, HashEmbedder(), mode="hybrid").run(question, k=8)
-    q_terms = {t: index.idf(t) for t in set(search_terms(question)) if t not in QUESTION_WORDS}
+    q_terms = answerer.question_terms(question)
     scored = answerer._score(question, q_terms, answerer._candidates(question, retrieval, index), "ko", index=index)
     ranked = [c.text for c in sorted(scored, key=lambda c: -c.score)]
     assert ranked[0].startswith("행정안전부는 6월 16일")
@@ -808,8 +805,8 @@ def test_a_company_is_a_name_with_its_line_of_business_attached():
 
 
 def test_the_answer_length_setting_reaches_the_answerer(fake_index):
-    """PRESSRAG_ANSWER_CHARS (Settings.answer_chars) is the answerer's budget: a smaller one gives answers no
-    longer, and shorter where the larger budget was filled, each still quoting the notice that answers it."""
+    """PRESSRAG_ANSWER_CHARS (Settings.answer_chars) is the answerer's budget: a smaller one gives shorter
+    answers to the same questions, each still quoting the notice that answers it."""
     from rag.service import make_answerer
     from rag.settings import load_settings
 

@@ -18,7 +18,6 @@ from rag.answer import ExtractiveAnswerer
 from rag.build import IndexUpdater, title_weight
 from rag.folder import IndexFolder
 from rag.index import BARE_SENTENCE_FILE, SENTENCE_FILE, NoticeIndex
-from rag.question import QUESTION_WORDS
 from rag.refusal_rules import RULES
 from rag.retrieve import Retriever
 from rag.scorer import (ANSWERABLE_FEATURES, FEATURES, WEIGHTS_FILE, AnswerableModel, ScorerWeights, SentenceModel,
@@ -163,7 +162,7 @@ def test_features_on_a_real_notice(fake_index):
     i = next(i for i in seed if spans.index(candidates[i].sentence) > 0)
     k = spans.index(candidates[i].sentence)
     prev_text = body[spans[k - 1][0]:spans[k - 1][1]]
-    q_terms = {t: fake_index.idf(t) for t in answerer._terms(question) if t not in QUESTION_WORDS}
+    q_terms = answerer.question_terms(question)
     assert x[i, col["prev_coverage"]] == pytest.approx(answerer._coverage(q_terms, answerer._terms(prev_text), prev_text))
     assert x[i, col["first_sentence"]] == 0
 
