@@ -806,12 +806,13 @@ def test_a_company_is_a_name_with_its_line_of_business_attached():
 
 def test_the_answer_length_setting_reaches_the_answerer(fake_index):
     """PRESSRAG_ANSWER_CHARS (Settings.answer_chars) is the answerer's budget: a smaller one gives shorter
-    answers to the same questions, each still quoting the notice that answers it."""
+    answers to the same questions, each still quoting the notice that answers it (questions whose answers
+    fill the larger budget: one that a single sentence answers is as short under either)."""
     from rag.service import make_answerer
     from rag.settings import load_settings
 
     retriever = Retriever(fake_index, None, mode="bm25")
-    questions = ["소방청이 가뭄 장기화에 대비해 수자원공사와 협력하기로 한 정수장은?", "전자정부 2020의 추진 배경은?"]
+    questions = ["전자정부 2020의 비전은?", "전자정부 2020의 추진 배경은?"]
     lengths = {}
     for chars in (365, 120):
         answerer = make_answerer(load_settings(answer_chars=chars), HashEmbedder(), fake_index)
@@ -819,9 +820,7 @@ def test_the_answer_length_setting_reaches_the_answerer(fake_index):
         answers = [answerer.run(q, retriever.run(q, k=8), fake_index) for q in questions]
         assert not any(a.refused for a in answers)
         lengths[chars] = [len(a.answer) for a in answers]
-    # an answer the first sentence completes is as short under either budget
-    assert all(short <= full for short, full in zip(lengths[120], lengths[365])), lengths
-    assert any(short < full for short, full in zip(lengths[120], lengths[365])), lengths
+    assert all(short < full for short, full in zip(lengths[120], lengths[365])), lengths
 
 
 def test_the_fill_bar_decides_how_many_sentences_follow_the_first(fake_index):
