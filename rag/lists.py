@@ -12,7 +12,8 @@ import re
 from dataclasses import dataclass
 
 from rag.question import NATIVE_COUNTS, is_list_question
-from rag.quotes import EDGE_MARKS, ORDINAL_KINDS, first_clause_end, is_first_item, item_starts, quote_end
+from rag.quotes import (EDGE_MARKS, LAST_KIND, ORDINAL_KINDS, SEQUENCE_KIND, first_clause_end, is_first_item, item_kind,
+                        item_starts, quote_end)
 from rag.values import count_pattern
 
 Span = tuple[int, int]
@@ -50,14 +51,21 @@ def item_runs(body: str, spans: list[Span]) -> list[list[tuple[Span, Span]]]:
     ○ its points, - their details), so a □ does not continue a run of ○. A bullet run ends at two
     plain sentences; a numbered one (첫째…, ①…, 1.…) runs on past the details its items carry,
     up to eight sentences, and ends where its numbering starts again. heldout_lists' "첫 번째로, 현장
-    대응을 강화한다. 먼저 …" items each carry several sentences of detail.
+    대응을 강화한다. 먼저 …" items each carry several sentences of detail. "마지막으로" is the last item
+    of any ordinal run ("첫째 … 넷째, 마지막으로, …": five directions in a demo notice, read as four
+    until 2026-12-06), and sequence words ("먼저, … 다음으로 … 마지막으로 …": a forum's three speakers)
+    make a run only when "마지막으로" closes it. In the demo corpus 2 notices hold each form, korquad_tune none.
     """
     runs: list[list[tuple[Span, Span]]] = []
+    closed: set[int] = set()  # runs that "마지막으로" ended
     current: list[tuple[Span, Span]] = []
     kind = ""
     gap = 0
     for span in spans:
         starts = item_starts(body[span[0]:span[1]])
+        if current and kind in ORDINAL_KINDS and kind != SEQUENCE_KIND:
+            # "첫 번째로, 현장 대응을 강화한다. 먼저 …": a sequence word inside a numbered item is its detail
+            starts = [(offset, marker) for offset, marker in starts if marker != SEQUENCE_KIND]
         if not starts:
             if current:
                 gap += 1
@@ -70,6 +78,14 @@ def item_runs(body: str, spans: list[Span]) -> list[list[tuple[Span, Span]]]:
             end = span[0] + starts[j + 1][0] if j + 1 < len(starts) else span[1]
             while end > start and body[end - 1].isspace():
                 end -= 1
+            if marker == LAST_KIND:
+                # "마지막으로, …" is the last item of the ordinal run it follows, and of no other kind of run
+                if current and kind in ORDINAL_KINDS:
+                    current.append(((start, end), span))
+                    closed.add(len(runs))
+                    runs.append(current)
+                current, kind, gap = [], "", 0
+                continue
             if current and (marker != kind or (marker in ORDINAL_KINDS and is_first_item(body[start:end]))):
                 runs.append(current)
                 current = []
@@ -77,7 +93,9 @@ def item_runs(body: str, spans: list[Span]) -> list[list[tuple[Span, Span]]]:
             kind, gap = marker, 0
     if current:
         runs.append(current)
-    return runs
+    # a run of sequence words that "마지막으로" did not close lists nothing
+    return [run for i, run in enumerate(runs)
+            if i in closed or item_kind(body[run[0][0][0]:run[0][0][1]]) != SEQUENCE_KIND]
 
 
 @dataclass(frozen=True)

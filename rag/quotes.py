@@ -17,6 +17,7 @@ from ingest.normalize import squash
 # Items of an enumeration, as press releases write them.
 _ITEM_START = re.compile(r"^\s*(?:첫째|둘째|셋째|넷째|다섯째|여섯째|일곱째|여덟째|아홉째|열째"
                          r"|(?:첫|두|세|네|다섯|여섯|일곱|여덟|아홉|열) ?번째(?:로|는)?,?|마지막으로,?"
+                         r"|먼저,?\s|다음으로,?\s"
                          r"|[①-⑳]|\d{1,2}[.)]\s|[○●◦▲△■□◆◇•ㅇ-]\s?)")
 # a comma after a connective ending closes a clause; a quoted name opens a list item (first_clause_end)
 _CLAUSE_COMMA = re.compile(r"[고며여서해아어면나지데],\s")
@@ -104,6 +105,11 @@ def quote_end(body: str, start: int, end: int) -> int:
     return _glued_heading(body, start, end)
 
 
+# "마지막으로" ends a run of any ordinal kind; a run of sequence words (먼저, 다음으로) is a list only when
+# it ends so, since "먼저" alone opens many a paragraph that lists nothing (lists.item_runs).
+LAST_KIND, SEQUENCE_KIND = "마지막", "먼저"
+
+
 def item_kind(sentence: str) -> str:
     """The kind of list marker a sentence starts with ("첫째" and "둘째" are one kind, "①" and "②"
     another), or "" for a plain sentence."""
@@ -113,7 +119,11 @@ def item_kind(sentence: str) -> str:
     head = match.group(0).strip()
     if head.endswith("째"):
         return "째"
-    if "번째" in head or head.startswith("마지막"):  # "첫 번째로, … 두 번째로, … 마지막으로, …"
+    if head.startswith("마지막"):  # closes a run of any ordinal kind ("첫째, … 넷째, … 마지막으로, …")
+        return LAST_KIND
+    if head.startswith(("먼저", "다음으로")):  # "먼저, … 다음으로 … 마지막으로, …"
+        return SEQUENCE_KIND
+    if "번째" in head:  # "첫 번째로, … 두 번째로, …"
         return "번째"
     if "①" <= head[0] <= "⑳":
         return "①"
@@ -128,8 +138,8 @@ def item_kind(sentence: str) -> str:
 # An ordinal word counts there only with its comma ("첫째 날" is a day, "셋째, …" an item).
 _ORDINAL_INSIDE = re.compile(r"(?<=\s)(?:(?:첫째|둘째|셋째|넷째|다섯째|여섯째|일곱째|여덟째|아홉째|열째"
                              r"|(?:첫|두|세|네|다섯|여섯|일곱|여덟|아홉|열) ?번째(?:로|는)?),|[①-⑳](?=\s))")
-_FIRST_ITEM = re.compile(r"^\s*(?:첫째|첫 ?번째|①|1[.)])")
-ORDINAL_KINDS = frozenset({"째", "번째", "①", "1.", "1)"})
+_FIRST_ITEM = re.compile(r"^\s*(?:첫째|첫 ?번째|먼저|①|1[.)])")
+ORDINAL_KINDS = frozenset({"째", "번째", "①", "1.", "1)", SEQUENCE_KIND})
 
 
 def item_starts(sentence: str) -> list[tuple[int, str]]:

@@ -96,3 +96,32 @@ def test_a_question_wants_a_list_when_it_counts_or_names_an_enumeration():
     assert wants_list("전자정부 2020의 5대 전략은?")
     assert wants_list("발표회의 네 가지 과제는 무엇인가요?")
     assert not wants_list("발표회는 언제 열리나요?")
+
+
+def _item_heads(body: str, spans: list[tuple[int, int]]) -> list[list[str]]:
+    return [[body[s:e].split()[0] for (s, e), _ in run] for run in item_runs(body, spans)]
+
+
+def test_last_closes_a_run_of_ordinals_of_another_form():
+    # "첫째 … 넷째, 마지막으로, …": five directions, the last not written "다섯째"
+    body, spans = _body("정부가 제시한 추진 방향은 다음과 같다.", "첫째, 지역 우대 수가 원칙을 확립한다.",
+                        "둘째, 중증 치료 수가를 상향한다.", "중증 수술 보상을 강화한다.", "셋째, 소아의료체계를 강화한다.",
+                        "넷째, 진찰료 수준을 인상한다.", "마지막으로, 재활치료 영역에도 보상을 강화한다.",
+                        "검체검사 수가도 조정한다.")
+    assert _item_heads(body, spans) == [["첫째,", "둘째,", "셋째,", "넷째,", "마지막으로,"]]
+
+
+def test_sequence_words_make_a_list_only_when_the_last_one_closes_it():
+    talks = _body("포럼은 전문가 발제 이후 종합토론 순으로 진행되었다.", "먼저, 연구원 갑 연구위원은 현황을 진단하였다.",
+                  "노인빈곤율이 가장 높은 수준이라고 분석하였다.", "다음으로 연구원 을 실장은 개편방향을 발제하였다.",
+                  "마지막으로 연구원 병 선임연구위원은 사각지대 개선 필요성을 발표하였다.", "차관은 의미있는 자리라고 전했다.")
+    assert _item_heads(*talks) == [["먼저,", "다음으로", "마지막으로"]]
+    # "먼저" alone opens many a paragraph that lists nothing
+    prose = _body("먼저, 정부는 예산을 조기 집행한다.", "다음으로 지자체와 협의한다.", "이를 통해 효과를 높인다.")
+    assert _item_heads(*prose) == []
+
+
+def test_a_sequence_word_inside_a_numbered_item_is_its_detail():
+    body, spans = _body("첫 번째로, 현장 대응을 강화한다.", "먼저 상황실을 확대한다.", "다음으로 인력을 늘린다.",
+                        "두 번째로, 예방 교육을 늘린다.", "마지막으로, 제도를 정비한다.")
+    assert _item_heads(body, spans) == [["첫", "두", "마지막으로,"]]
