@@ -272,7 +272,8 @@ def _in_relative_clause(question: str, end: int) -> bool:
     for i, tok in enumerate(following[:4]):
         if tok.tag.startswith("J"):
             continue
-        return (tok.tag in ("VV", "VA") or tok.tag.startswith("XSV")) and any(
+        # Kiwi marks a verb's conjugation class on its tag: "받/VV-R", "돕/VV-I", "새롭/VA-I"
+        return tok.tag.startswith(("VV", "VA", "XSV")) and any(
             t.tag == "ETM" for t in following[i + 1: i + 3])
     return False
 

@@ -148,6 +148,9 @@ def test_a_count_is_plural_only_when_it_counts_what_is_asked():
     # the count describes what the question is about (a relative clause), not the answer
     assert not is_plural_question("근로자 4명이 숨진 광주대표도서관 붕괴사고 현장의 원청 시공사 이름은 무엇인가요?")
     assert not is_plural_question("하나의 신호가 두 개로 들리는 현상을 무엇이라 하나?")
+    # verbs Kiwi tags with their conjugation class (받/VV-R, 돕/VV-I)
+    assert not is_plural_question("3명이 받은 상의 이름은 무엇인가요?")
+    assert not is_plural_question("두 기관이 도운 사업은 무엇인가요?")
     # digits of a larger number, and months, are not a small count
     assert not is_plural_question("선정된 72개 아카데미 가운데 비수도권에 개설되는 곳은?")
     assert not is_plural_question("사고로 다친 17명의 부상자 중 작업자 수는?")
