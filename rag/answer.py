@@ -688,9 +688,11 @@ class ExtractiveAnswerer:
                 if not any(key in k or k in key for k in keys):
                     chosen.append(item)
                     keys.add(key)
-        # A question in parts ("A는 얼마이고, B는 …") gets the best sentence for each part.
+        # A question in parts ("A는 얼마이고, B는 …") gets the best sentence for each part, the first too: the
+        # best sentence for the whole question often serves the longer part only (held-115's first part).
         english = question_language(question) == "en"
-        for part in question_parts(question)[1:]:
+        parts = question_parts(question)
+        for part in parts if len(parts) > 1 else []:
             part_terms = {t: q_terms[t] for t in self._terms(part) if t in q_terms}
             # an English part shares no words with a Korean notice: its best sentence is found by meaning
             meaning = self._part_meaning(part, ranked, index) if english else None

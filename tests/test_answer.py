@@ -919,3 +919,22 @@ def test_a_list_asked_without_a_count_is_the_announced_run_not_the_best_sentence
     assert not answer.refused
     for item in ("관계기관 공조체계 가동", "제보센터 운영", "현장 행정조사 실시"):
         assert item in answer.answer, answer.answer
+
+
+def test_the_first_part_of_a_question_in_parts_gets_its_own_evidence_too():
+    """"A는 언제부터 …되었고, B는 어디에서 …?": the best sentence for the whole question served the
+    longer second part, and only the parts after the first were looked up on their own (heldout_diagnosed's
+    held-115 lost its first part so). An invented notice; a budget that leaves nothing for the fill."""
+    index = _notices_index(
+        ("meeting", "여름철 재난 대비 지역 안전 점검 회의 개최", (
+            "행정안전부는 6월 20일 정부세종청사에서 여름철 재난 대비 지역 안전 점검 회의를 열었다. "
+            "회의에는 17개 시도 안전 담당 국장과 민간 전문가 30명이 참석해 여름철 재난 대비 상황을 점검했다. "
+            "지역 안전점검단은 5월 2일부터 가동되었다. "
+            "점검단은 올해 전국 1,200곳의 위험 시설을 점검할 계획이다. "
+            "행정안전부는 점검 결과를 7월 중 공개할 예정이다.")),
+        ("other", "지역 도서관 리모델링 계획", "문화체육관광부는 지역 도서관 리모델링에 5,678억 원을 투입한다고 밝혔다."))
+    question = ("지역 안전점검단은 언제부터 가동되었고, 17개 시도 안전 담당 국장과 민간 전문가가 여름철 재난 대비 "
+                "상황을 점검한 회의는 어디에서 열렸나요?")
+    answer = _answer_over(index, question, max_chars=60)
+    assert not answer.refused
+    assert "5월 2일부터 가동" in answer.answer and "17개 시도" in answer.answer, answer.answer
