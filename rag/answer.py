@@ -689,7 +689,7 @@ class ExtractiveAnswerer:
                     chosen.append(item)
                     keys.add(key)
         # A question in parts ("A는 얼마이고, B는 …") gets the best sentence for each part, the first too: the
-        # best sentence for the whole question often serves the longer part only (held-115's first part).
+        # best sentence for the whole question often serves the longer part only (heldout_diagnosed held-115).
         english = question_language(question) == "en"
         parts = question_parts(question)
         for part in parts if len(parts) > 1 else []:

@@ -922,9 +922,10 @@ def test_a_list_asked_without_a_count_is_the_announced_run_not_the_best_sentence
 
 
 def test_the_first_part_of_a_question_in_parts_gets_its_own_evidence_too():
-    """"A는 언제부터 …되었고, B는 어디에서 …?": the best sentence for the whole question served the
-    longer second part, and only the parts after the first were looked up on their own (heldout_diagnosed's
-    held-115 lost its first part so). An invented notice; a budget that leaves nothing for the fill."""
+    """"A는 언제부터 …되었고, B는 어디에서 …?": the best sentence for the whole question serves the longer
+    second part, and only the parts after the first were looked up on their own (heldout_diagnosed's
+    held-115 missed the headline that states its dates so). An invented notice; a budget that leaves
+    nothing for the fill."""
     index = _notices_index(
         ("meeting", "여름철 재난 대비 지역 안전 점검 회의 개최", (
             "행정안전부는 6월 20일 정부세종청사에서 여름철 재난 대비 지역 안전 점검 회의를 열었다. "
