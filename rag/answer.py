@@ -274,6 +274,18 @@ class ExtractiveAnswerer:
             return np.asarray(vector, np.float32).reshape(-1)
         return self._embedded_query(question)
 
+    def _embed_together(self, texts: list[str]) -> None:
+        """Embeds the ``texts`` not cached yet in one call where the embedder takes several
+        (``embed_queries``; an English question's parts: ~35 ms for two on this machine, ~51 ms one by one)."""
+        batch = getattr(self.embedder, "embed_queries", None)
+        missing = [t for t in dict.fromkeys(texts) if t not in self._query_cache]
+        if batch is None or len(missing) < 2:
+            return
+        if len(self._query_cache) > 256:
+            self._query_cache.clear()
+        for text, vector in zip(missing, batch(missing)):
+            self._query_cache[text] = np.asarray(vector, np.float32).reshape(-1)
+
     def _embedded_query(self, text: str) -> np.ndarray | None:
         """``text`` embedded as a query, once (cached); None without an embedder."""
         if self.embedder is None:
@@ -692,6 +704,8 @@ class ExtractiveAnswerer:
         # best sentence for the whole question often serves the longer part only (heldout_diagnosed held-115).
         english = question_language(question) == "en"
         parts = question_parts(question)
+        if english and len(parts) > 1 and index is not None and index.bare_sentence_vectors is not None:
+            self._embed_together(parts)
         for part in parts if len(parts) > 1 else []:
             part_terms = {t: q_terms[t] for t in self._terms(part) if t in q_terms}
             # an English part shares no words with a Korean notice: its best sentence is found by meaning

