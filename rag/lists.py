@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 
 from rag.question import NATIVE_COUNTS, is_list_question
-from rag.quotes import (EDGE_MARKS, LAST_KIND, ORDINAL_KINDS, SEQUENCE_KIND, first_clause_end, is_first_item, item_kind,
+from rag.quotes import (EDGE_MARKS, LAST_KIND, ORDINAL_KINDS, SEQUENCE_KIND, first_clause_end, is_first_item,
                         item_starts, quote_end)
 from rag.values import count_pattern
 
@@ -57,7 +57,12 @@ def item_runs(body: str, spans: list[Span]) -> list[list[tuple[Span, Span]]]:
     make a run only when "마지막으로" closes it. In the demo corpus 2 notices hold each form, korquad_tune none.
     """
     runs: list[list[tuple[Span, Span]]] = []
-    closed: set[int] = set()  # runs that "마지막으로" ended
+
+    def flush(run: list[tuple[Span, Span]], run_kind: str) -> None:
+        # a run of sequence words that "마지막으로" did not close lists nothing
+        if run and run_kind != SEQUENCE_KIND:
+            runs.append(run)
+
     current: list[tuple[Span, Span]] = []
     kind = ""
     gap = 0
@@ -70,7 +75,7 @@ def item_runs(body: str, spans: list[Span]) -> list[list[tuple[Span, Span]]]:
             if current:
                 gap += 1
                 if gap > (8 if kind in ORDINAL_KINDS else 1):
-                    runs.append(current)
+                    flush(current, kind)
                     current, gap = [], 0
             continue
         for j, (offset, marker) in enumerate(starts):
@@ -81,21 +86,18 @@ def item_runs(body: str, spans: list[Span]) -> list[list[tuple[Span, Span]]]:
             if marker == LAST_KIND:
                 # "마지막으로, …" is the last item of the ordinal run it follows, and of no other kind of run
                 if current and kind in ORDINAL_KINDS:
-                    current.append(((start, end), span))
-                    closed.add(len(runs))
-                    runs.append(current)
+                    runs.append(current + [((start, end), span)])
+                else:
+                    flush(current, kind)
                 current, kind, gap = [], "", 0
                 continue
             if current and (marker != kind or (marker in ORDINAL_KINDS and is_first_item(body[start:end]))):
-                runs.append(current)
+                flush(current, kind)
                 current = []
             current.append(((start, end), span))
             kind, gap = marker, 0
-    if current:
-        runs.append(current)
-    # a run of sequence words that "마지막으로" did not close lists nothing
-    return [run for i, run in enumerate(runs)
-            if i in closed or item_kind(body[run[0][0][0]:run[0][0][1]]) != SEQUENCE_KIND]
+    flush(current, kind)
+    return runs
 
 
 @dataclass(frozen=True)

@@ -125,3 +125,10 @@ def test_a_sequence_word_inside_a_numbered_item_is_its_detail():
     body, spans = _body("첫 번째로, 현장 대응을 강화한다.", "먼저 상황실을 확대한다.", "다음으로 인력을 늘린다.",
                         "두 번째로, 예방 교육을 늘린다.", "마지막으로, 제도를 정비한다.")
     assert _item_heads(body, spans) == [["첫", "두", "마지막으로,"]]
+
+
+def test_a_bullet_run_before_a_last_item_of_no_ordinal_run_is_kept():
+    # "마지막으로" after ○ points closes no run of its own kind; the ○ run stays a run
+    body, spans = _body("○ 참석자들은 사고 사례를 공유한다.", "○ 연구원들은 대책을 발표한다.",
+                        "마지막으로 원장이 폐회사를 한다.", "행사는 오후 5시에 끝난다.")
+    assert _item_heads(body, spans) == [["○", "○"]]
