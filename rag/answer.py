@@ -274,29 +274,27 @@ class ExtractiveAnswerer:
             return np.asarray(vector, np.float32).reshape(-1)
         return self._embedded_query(question)
 
-    def _embed_together(self, texts: list[str]) -> None:
-        """Embeds the ``texts`` not cached yet in one call where the embedder takes several
-        (``embed_queries``; an English question's parts: ~35 ms for two on this machine, ~51 ms one by one)."""
-        batch = getattr(self.embedder, "embed_queries", None)
+    def _embedded_queries(self, texts: list[str]) -> list[np.ndarray] | None:
+        """``texts`` embedded as queries, each once (cached); None without an embedder. Those not cached go
+        to the embedder in one call where it takes several (``embed_queries``: an English question's parts
+        cost ~35 ms for two on this machine, ~51 ms one by one)."""
+        if self.embedder is None:
+            return None
         missing = [t for t in dict.fromkeys(texts) if t not in self._query_cache]
-        if batch is None or len(missing) < 2:
-            return
-        if len(self._query_cache) > 256:
-            self._query_cache.clear()
-        for text, vector in zip(missing, batch(missing)):
-            self._query_cache[text] = np.asarray(vector, np.float32).reshape(-1)
+        if missing:
+            batch = getattr(self.embedder, "embed_queries", None)
+            vectors = (batch(missing) if batch is not None and len(missing) > 1
+                       else [self.embedder.embed_query(t) for t in missing])
+            if len(self._query_cache) > 256:
+                self._query_cache.clear()
+            for text, vector in zip(missing, vectors):
+                self._query_cache[text] = np.asarray(vector, np.float32).reshape(-1)
+        return [self._query_cache[t] for t in texts]
 
     def _embedded_query(self, text: str) -> np.ndarray | None:
         """``text`` embedded as a query, once (cached); None without an embedder."""
-        if self.embedder is None:
-            return None
-        cached = self._query_cache.get(text)
-        if cached is None:
-            cached = np.asarray(self.embedder.embed_query(text), np.float32).reshape(-1)
-            if len(self._query_cache) > 256:
-                self._query_cache.clear()
-            self._query_cache[text] = cached
-        return cached
+        vectors = self._embedded_queries([text])
+        return None if vectors is None else vectors[0]
 
     def _model(self, index: NoticeIndex) -> SentenceModel:
         return self.weights.model_for(index.manifest.model, index.sentence_vectors is not None)
@@ -705,7 +703,7 @@ class ExtractiveAnswerer:
         english = question_language(question) == "en"
         parts = question_parts(question)
         if english and len(parts) > 1 and index is not None and index.bare_sentence_vectors is not None:
-            self._embed_together(parts)
+            self._embedded_queries(parts)  # all parts in one call; _part_meaning reads them from the cache
         for part in parts if len(parts) > 1 else []:
             part_terms = {t: q_terms[t] for t in self._terms(part) if t in q_terms}
             # an English part shares no words with a Korean notice: its best sentence is found by meaning
