@@ -183,6 +183,23 @@ def question_parts(question: str) -> list[str]:
     return parts or [question]
 
 
+# An English question that opens on the occasion it asks about ("At the June 10 event where A and B signed
+# …, which organisation hosted …?", "In X's 2026 course, which …"): a preposition, then a comma before the
+# clause that asks. Not "When …, " (a question word itself) or a part without that comma.
+_ENGLISH_SETTING = re.compile(
+    r"^(?:in|at|on|for|during|under|according to|after|before|among|from|of|with|regarding|since)\b[^?]*?,\s+"
+    r"(?:and\s+)?(?P<ask>(?:(?:at|in|on|for|from|to|by|with|of)\s+)?(?:which|what|who|whom|whose|when|where|how|why)\b.*)$",
+    re.IGNORECASE | re.DOTALL)
+
+
+def english_ask(part: str) -> str | None:
+    """The clause of an English question (or part) that asks, when the part opens on a phrase that sets the
+    occasion: "At the June 10 event where A signed …, which organisation hosted the forum?" → "which
+    organisation hosted the forum?". None when the part has no such opening phrase."""
+    match = _ENGLISH_SETTING.match(part.strip())
+    return match["ask"].strip() if match else None
+
+
 def question_language(question: str) -> str:
     """'en' when Latin letters clearly outnumber Hangul, else 'ko'."""
     hangul = len(HANGUL.findall(question))

@@ -707,6 +707,20 @@ def test_an_english_question_reads_the_meaning_of_every_candidate_sentence(demo_
     assert "이형일" in answer.answer and "재정경제부 1차관" in answer.answer, answer.answer
 
 
+def test_an_english_question_that_opens_on_its_occasion_gets_the_sentence_for_what_it_asks(demo_index_dir):
+    """The occasion ("at the signing of A, B and C's MOU on June 10") is what the notice's headline run-on
+    restates, so by meaning the whole question finds the headline, and the budget went to it and to the
+    next sentence that names the signatories. The clause that asks ("who organised the forum held in the
+    second part?") is searched on its own too and finds "2부 주한유럽상공회의소(ECCK) 주최 가족친화
+    미래포럼". (A question written for this test about the notice of heldout_diagnosed's held-107.)"""
+    question = ("At the signing of the MOU between 보건복지부, 한국 머크 헬스케어 and 한국난임가족연합회 on June 10, "
+                "who organised the forum held in the second part of the event?")
+    index, answerer, retrieval = _on_the_demo_index(demo_index_dir, question)
+    answer = answerer.run(question, retrieval, index)
+    assert not answer.refused
+    assert "주한유럽상공회의소" in answer.answer, answer.answer
+
+
 def test_a_part_in_other_words_takes_no_sentence_from_a_notice_the_scorer_rates_far_below(demo_index_dir):
     """dev-045 is ranked by meaning (a paraphrase). Its second part ("찾은 사람은 어느 조직으로
     연결하나요") shares one word, 사람, with another notice's headline, "사람과 AI가 함께 이웃 지킨다",

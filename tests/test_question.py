@@ -5,6 +5,7 @@ from rag.question import (
     asked_count,
     asked_unit,
     award_asked,
+    english_ask,
     expected_value,
     focus_terms,
     is_contact_question,
@@ -189,3 +190,15 @@ def test_a_list_question_may_count_its_items_in_any_word():
     assert named_count("주요 연구 4가지는?") == 4
     assert named_count("세종시에서 열린 행사의 프로그램은 어떤 것들인가요?") is None  # 세종: a syllable, not a count
     assert named_count("두 기관이 맺은 협약의 내용은?") is None  # not a list question
+
+
+def test_an_english_question_that_opens_on_its_occasion_is_searched_by_the_clause_that_asks():
+    assert english_ask("At the June 10 event where A, B and C signed an MOU, which organisation hosted the "
+                       "forum?") == "which organisation hosted the forum?"
+    assert english_ask("In the ministry's 2026 course, in what field did Korea sign its first MOU with "
+                       "Italy") == "in what field did Korea sign its first MOU with Italy"
+    assert english_ask("According to 소방청's review, how much did fire deaths fall?") == "how much did fire deaths fall?"
+    # no opening phrase, or one that is itself the question word
+    assert english_ask("What are the five strategies of e-Government 2020?") is None
+    assert english_ask("When did it start, and who runs it?") is None
+    assert english_ask("In which job areas can young people gain work experience?") is None
