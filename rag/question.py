@@ -26,7 +26,11 @@ _LIST = re.compile(r"(?P<count>(?<![\d.,])(?P<digits>\d{1,2})\s?(?:가지|개(?!
                    r"|무엇무엇|누구누구|어디어디|어떤 순서|무슨 순서|순서는 어떻게|in what order|"
                    r"어떤 (?:[가-힣]*[^로를을에의은는이가\s] )?[가-힣]+들(?=[은는이가을를과와도에로]|인가|\s|$)"
                    r"|what (?:are |were )?(?:the )?(?:\w+ )?(?:two|three|four|five|six|\d{1,2})\b"
-                   r"|which (?:\w+ )?(?:two|three|four|five|six|\d{1,2})\b|what (?:kinds|types) of",
+                   r"|which (?:\w+ )?(?:two|three|four|five|six|\d{1,2})\b|what (?:kinds|types) of"
+                   # a plural thing asked without a count, as "어떤 …들" above: "which job areas", "what documents"
+                   # (the plural noun before an auxiliary: "which agency manages …" asks one thing)
+                   r"|(?P<plural>\b(?:which|what) (?:[a-z-]+ ){0,2}?[a-z-]{2,}[^\Wsiu]s (?:do|did|are|were|will|would|"
+                   r"can|could|should|must|may|might|have|had)\b)",
                    re.IGNORECASE)
 # Question words carry no evidence: a notice never contains "얼마" or "무엇".
 QUESTION_WORDS = frozenset({"몇", "얼마", "무엇", "누구", "어디", "언제", "어떤", "어느", "어떻", "무슨", "며칠", "왜",
@@ -219,6 +223,10 @@ def _list_match(question: str) -> re.Match | None:
     from ingest.korean import tokenize
 
     match = _LIST.search(question)
+    if match is not None and match["plural"] and len(question_parts(question)) > 1:
+        # one part of several asks for things ("Which tests …, down to what ratio, and how much …?"): a list
+        # would spend the budget on that part (dev-061 quoted another list of its notice)
+        return None
     if match is None or match["count"] is None:  # English ("the five …") or nothing
         return match
     number = _korean_count(match)

@@ -721,6 +721,17 @@ def test_an_english_question_that_opens_on_its_occasion_gets_the_sentence_for_wh
     assert "주한유럽상공회의소" in answer.answer, answer.answer
 
 
+def test_an_english_question_for_plural_things_gets_the_notices_list(demo_index_dir):
+    """"Which job fields can young people choose …?" asks for the items of the notice's ▲ list; read as a
+    question for one thing, its answer quoted the headline and the programme's description. (A question
+    written for this test about the notice of heldout_lists' list-021.)"""
+    question = "Which job fields can young people choose from in the 2026 사회적가치형 청년일경험 지원사업?"
+    index, answerer, retrieval = _on_the_demo_index(demo_index_dir, question)
+    answer = answerer.run(question, retrieval, index)
+    for item in ("홍보·마케팅·콘텐츠 제작", "디지털 IT·데이터", "사무행정·경영지원"):
+        assert item in answer.answer, answer.answer
+
+
 def test_a_part_in_other_words_takes_no_sentence_from_a_notice_the_scorer_rates_far_below(demo_index_dir):
     """dev-045 is ranked by meaning (a paraphrase). Its second part ("찾은 사람은 어느 조직으로
     연결하나요") shares one word, 사람, with another notice's headline, "사람과 AI가 함께 이웃 지킨다",

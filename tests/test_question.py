@@ -202,3 +202,13 @@ def test_an_english_question_that_opens_on_its_occasion_is_searched_by_the_claus
     assert english_ask("What are the five strategies of e-Government 2020?") is None
     assert english_ask("When did it start, and who runs it?") is None
     assert english_ask("In which job areas can young people gain work experience?") is None
+
+
+def test_an_english_question_for_plural_things_is_a_list_question_when_it_asks_nothing_else():
+    """As "어떤 …들" in Korean: "which job areas can …", "what documents will …" ask for several items."""
+    assert is_list_question("In which job areas can young people gain work experience?")
+    assert is_list_question("What documents will parents be able to apply for online?")
+    # one thing asked, a verb in -s, or a plural in one part of several
+    assert not is_list_question("Which agency manages the fund?")
+    assert not is_list_question("What happens next?")
+    assert not is_list_question("Which tests will be re-priced, down to what ratio, and how much is saved?")
