@@ -86,3 +86,24 @@ def test_a_quoted_name_that_opens_a_sentence_starts_it_not_the_sentence_before(c
     for notice in corpus_notices:
         for start, end in chunker.sentences(notice.body):
             assert not stray.search(notice.body[start:end]), (notice.doc_id, notice.body[start:end])
+
+
+def test_a_footnote_after_a_sentences_stop_starts_a_sentence_with_its_label(corpus_notices):
+    """Kiwi does not split before a footnote's "*": the note's label ended the sentence before it, and its
+    items opened the next one without the label that says what they are."""
+    import re
+
+    from ingest.korean import sentence_spans
+
+    text = ("이날 분야별* 심층 토의를 통해 개선방안을 모색한다. 또한 후견 교육도 실시한다. * (논의주제) ▲연계 방안, "
+            "▲입양절차 협력방안 복지부는 의견을 검토할 계획이다. 예비출동대를 교차 출동시키기로 했다. * 소방펌프차와 "
+            "구급차를 합성한 용어다. 끝이다.")
+    assert [text[s:e] for s, e in sentence_spans(text)] == [
+        "이날 분야별* 심층 토의를 통해 개선방안을 모색한다.", "또한 후견 교육도 실시한다.",
+        "* (논의주제) ▲연계 방안, ▲입양절차 협력방안 복지부는 의견을 검토할 계획이다.",
+        "예비출동대를 교차 출동시키기로 했다.", "* 소방펌프차와 구급차를 합성한 용어다.", "끝이다."]
+    glued = re.compile(r"[.!?]\s+\*{1,3}(?:\s|[(\[▲]|$)")
+    chunker = Chunker()
+    for notice in corpus_notices:
+        for start, end in chunker.sentences(notice.body):
+            assert not glued.search(notice.body[start:end]), (notice.doc_id, notice.body[start:end])
