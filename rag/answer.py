@@ -770,6 +770,17 @@ class ExtractiveAnswerer:
             keys.add(self._squash(pick.text))
             covered |= {t for t in q_terms if t in self._span_terms(pick)}
             used += len(pick.text)
+        # A quoted sentence's footnote says what its starred word stands for ("분야별* 심층 토의" … "* (논의주제)
+        # ▲…, ▲…"): it follows the sentence when it holds a question word that no quoted sentence holds.
+        for cand in list(chosen):
+            note = _note_of(cand, ranked, index)
+            if note is None or any((key := self._squash(note.text)) in k or k in key for k in keys):
+                continue
+            # a compound holds its parts here ("논의주제" answers "논의주제는" asked as 논의 + 주제)
+            if any(_holds(t, self._span_terms(note), key)
+                   and not any(_holds(t, self._span_terms(c), self._squash(c.text)) for c in chosen) for t in q_terms):
+                chosen.append(note)
+                keys.add(key)
         return chosen
 
     @staticmethod
@@ -850,6 +861,26 @@ class ExtractiveAnswerer:
             related.append(Citation.from_notice(n, notice, notice.body[:160]))
         return Answer(question=question, answer=REFUSAL_TEXT, refused=True, citations=[], related=related,
                       timings_ms=_answer_timing(started))
+
+
+# A footnote's mark on the word it explains: "분야별*", "450여 명*이", "제·개정안 * 이"
+_NOTE_ANCHOR = re.compile(r"(?<=[^\s*])\s?(\*{1,3})(?!\*)")
+
+
+def _note_of(cand: _Candidate, ranked: list[_Candidate], index: NoticeIndex | None) -> _Candidate | None:
+    """The candidate that is the footnote of ``cand``'s first starred word: one of the next three
+    sentences of its notice that opens with as many stars; None when there is none among ``ranked``."""
+    anchor = _NOTE_ANCHOR.search(cand.text) if index is not None else None
+    spans = index.sentence_spans(cand.doc_id) if anchor else []
+    if cand.sentence not in spans:
+        return None
+    stars, k = anchor.group(1), spans.index(cand.sentence)
+    body = index.notices[cand.doc_id].body
+    for span in spans[k + 1:k + 4]:
+        head = body[span[0]:span[1]].lstrip()
+        if head.startswith(stars) and not head.startswith(stars + "*"):
+            return next((c for c in ranked if c.doc_id == cand.doc_id and c.sentence == span), None)
+    return None
 
 
 def _holds(term: str, terms: frozenset[str], squashed: str) -> bool:

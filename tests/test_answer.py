@@ -707,6 +707,23 @@ def test_an_english_question_reads_the_meaning_of_every_candidate_sentence(demo_
     assert "이형일" in answer.answer and "재정경제부 1차관" in answer.answer, answer.answer
 
 
+def test_a_quoted_sentences_footnote_follows_it_when_it_holds_what_is_asked():
+    """"분야별* 심층 토의" is explained by the note "* (논의주제) ▲…, ▲…" two sentences on; the sentences that
+    restate the question spent the budget, and the topics were left out (heldout_sixth's six-023). An
+    invented notice."""
+    index = _notices_index(
+        ("workshop", "아동보호체계 합동 워크숍 개최", (
+            "보건복지부는 6월 15일 제주에서 아동보호체계 합동 워크숍을 개최한다. "
+            "이날 행사에서는 아동보호에 관한 분야별* 심층 토의를 통해 지역별 개선방안을 모색한다. "
+            "또한 종사자를 위한 정서지원 프로그램도 진행한다. "
+            "* (논의주제) ▲입양절차 협력방안, ▲자립지원 강화 방안 복지부는 현장의 의견을 검토할 계획이다.")),
+        ("other", "지역 도서관 리모델링 계획", "문화체육관광부는 지역 도서관 리모델링에 5,678억 원을 투입한다고 밝혔다."))
+    question = "아동보호체계 합동 워크숍의 분야별 심층 토의에서 다룬 논의주제는 무엇이었나요?"
+    answer = _answer_over(index, question, max_chars=60)  # the budget the first sentence spends
+    assert not answer.refused
+    assert "입양절차 협력방안" in answer.answer and "자립지원 강화 방안" in answer.answer, answer.answer
+
+
 def test_an_english_question_that_opens_on_its_occasion_gets_the_sentence_for_what_it_asks(demo_index_dir):
     """The occasion ("at the signing of A, B and C's MOU on June 10") is what the notice's headline run-on
     restates, so by meaning the whole question finds the headline, and the budget went to it and to the
