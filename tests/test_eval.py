@@ -125,10 +125,24 @@ def test_the_lists_held_out_set_asks_one_list_per_notice():
     assert not others & {q.question for q in lists.questions}
 
 
+def test_the_sixth_held_out_set_asks_in_devs_mix_and_repeats_no_question():
+    """heldout_sixth: 40 questions in dev's mix (12 in English), other facts of notices earlier sets cite."""
+    sixth = load_gold(HELDOUT / "heldout_sixth.jsonl")
+    assert len(sixth.questions) == 40 and not sixth.problems
+    assert {q.type for q in sixth.questions} == {"factoid", "number", "date", "list", "contact", "paraphrase",
+                                                  "multi", "unanswerable"}
+    assert sum(q.lang == "en" for q in sixth.questions) == 12
+    assert sum(q.type == "unanswerable" and not q.doc_ids and not q.key_facts for q in sixth.questions) == 7
+    others = {q.question for name in ("dev.jsonl", "heldout_diagnosed.jsonl", "heldout_extra.jsonl",
+                                      "heldout_blind.jsonl", "heldout_fresh.jsonl", "heldout_lists.jsonl")
+              for q in load_gold(HELDOUT / name).questions}
+    assert not others & {q.question for q in sixth.questions}
+
+
 @pytest.mark.slow
 @pytest.mark.model
 @pytest.mark.parametrize("name", ["heldout_diagnosed.jsonl", "heldout_blind.jsonl", "heldout_extra.jsonl",
-                                  "heldout_fresh.jsonl", "heldout_lists.jsonl"])
+                                  "heldout_fresh.jsonl", "heldout_lists.jsonl", "heldout_sixth.jsonl"])
 def test_regression_gate_on_the_held_out_press_release_sets(demo_index_dir, name):
     """Answers must carry over to press-release questions about notices dev never asks about."""
     from rag.settings import Settings
