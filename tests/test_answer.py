@@ -707,6 +707,28 @@ def test_an_english_question_reads_the_meaning_of_every_candidate_sentence(demo_
     assert "이형일" in answer.answer and "재정경제부 1차관" in answer.answer, answer.answer
 
 
+@pytest.mark.parametrize("part_other_notice_fit, found", [(0.75, True), (1.0, False)])
+def test_a_part_the_cited_notice_does_not_cover_takes_the_sentence_of_the_notice_that_does(part_other_notice_fit,
+                                                                                         found):
+    """"A는 … 어떤 형태였고, B가 … 점검한 시설은 무엇인가요?" asks its second part of another notice, whose
+    sentences the learned scorer rates far under the first notice's (heldout_sixth's six-031). When no
+    sentence of the notices the part may draw on covers half of its words, a sentence of another retrieved
+    notice that covers ``part_other_notice_fit`` of them answers it. Invented notices."""
+    index = _notices_index(
+        ("daejeon", "김광용 재난안전관리본부장, 대전지역 스마트쉼터 현장점검", (
+            "행정안전부 김광용 재난안전관리본부장은 6월 13일 대전광역시를 방문해 무더위 쉼터의 운영 실태를 점검했다. "
+            "먼저, 김광용 본부장은 주민들이 자주 이용하는 공원 내 스마트 쉼터를 방문해 운영상황을 점검했다. "
+            "해당 시설은 독서와 휴식이 가능한 북카페형 쉼터로 주택가 인근 공원에 설치됐다.")),
+        ("gwangju", "광주 동구 지역 열 식힘 도로 현장 점검", (
+            "행정안전부는 올해 첫 폭염특보가 발효됨에 따라 광주 동구 지역의 폭염 대책을 점검한다고 밝혔다. "
+            "김용균 자연재난실장은 금남로를 방문해 열 식힘 도로(쿨링로드)와 물 안개 분사장치(쿨링포그) 운영 상황을 점검한다.")))
+    question = ("김광용 재난안전관리본부장이 대전의 공원에서 둘러본 스마트 쉼터는 어떤 형태였고, 김용균 자연재난실장이 "
+                "금남로를 방문해 점검한 시설은 무엇인가요?")
+    answer = _answer_over(index, question, part_other_notice_fit=part_other_notice_fit)
+    assert not answer.refused
+    assert ("쿨링로드" in answer.answer) is found, answer.answer
+
+
 def test_a_quoted_sentences_footnote_follows_it_when_it_holds_what_is_asked():
     """"분야별* 심층 토의" is explained by the note "* (논의주제) ▲…, ▲…" two sentences on; the sentences that
     restate the question spent the budget, and the topics were left out (heldout_sixth's six-023). An
