@@ -780,7 +780,8 @@ class ExtractiveAnswerer:
         # ▲…, ▲…"): it follows the sentence when it holds a question word that no quoted sentence holds.
         for cand in list(chosen):
             note = _note_of(cand, ranked, index)
-            if note is None or any((key := self._squash(note.text)) in k or k in key for k in keys):
+            key = self._squash(note.text) if note is not None else ""
+            if not key or any(key in k or k in key for k in keys):
                 continue
             # a compound holds its parts here ("논의주제" answers "논의주제는" asked as 논의 + 주제)
             if any(_holds(t, self._span_terms(note), key)
