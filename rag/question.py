@@ -41,9 +41,11 @@ _GENERIC_FOCUS = frozenset({"이름", "것", "곳", "수", "명", "사람", "내
                             "금액", "액수", "규모", "인원", "비율", "수치", "날짜", "기간", "장소", "단체", "기업", "회사",
                             "언급", "소개", "발표", "포함", "선정", "관련", "진행", "계획", "예정", "사업", "대상", "예시"})
 _CONJUNCT = re.compile(r"(?<=[가-힣A-Za-z0-9)”’])(?:와|과)\s+")
+# Where an English clause that asks begins: its question word, perhaps after a preposition ("at which …")
+_ENGLISH_ASK_OPENS = r"(?:(?:at|in|on|for|from|to|by|with|of)\s+)?(?:which|what|how|who|whom|whose|when|where|why)\b"
 # English: ", and …", or "and" before a new question word ("What is it called and at which university …")
 _PART_BREAK = re.compile(r"(?<=[가-힣])(?:이고|이며|하고|였고|이었고|했고|되고|고|며),\s+|,\s+and\s+|;\s+"
-                         r"|\s+and\s+(?=(?:(?:at|in|on|for|from|to|by|with|of)\s+)?(?:which|what|how|who|whom|whose|when|where|why)\b)")
+                         rf"|\s+and\s+(?={_ENGLISH_ASK_OPENS})")
 _PLURAL = re.compile(r"각각|모두|\bboth\b|\beach of\b|\brespectively\b|\btwo\b", re.IGNORECASE)
 # "두 곳", "4개": a small count of the things asked for. Not a digit of a larger number ("72개", "23명"), a
 # syllable of a word ("세월호"), or months ("3개월").
@@ -192,7 +194,7 @@ def question_parts(question: str) -> list[str]:
 # clause that asks. Not "When …, " (a question word itself) or a part without that comma.
 _ENGLISH_SETTING = re.compile(
     r"^(?:in|at|on|for|during|under|according to|after|before|among|from|of|with|regarding|since)\b[^?]*?,\s+"
-    r"(?:and\s+)?(?P<ask>(?:(?:at|in|on|for|from|to|by|with|of)\s+)?(?:which|what|who|whom|whose|when|where|how|why)\b.*)$",
+    rf"(?:and\s+)?(?P<ask>{_ENGLISH_ASK_OPENS}.*)$",
     re.IGNORECASE | re.DOTALL)
 
 
