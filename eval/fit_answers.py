@@ -29,8 +29,13 @@ its notice scores low on both. They refuse only a question whose closest candida
 accuracy less 4x the false refusals on half A, over the midpoints between the cosines of the questions
 the thresholds refuse there (on a tie the higher floor; no floor when sparing none is best).
 
+Then the value floors (the dense model's, one per language): a one-part question asking a sum or a count
+("얼마", "몇 명") is refused when every candidate sentence stating such a value scores below its
+language's floor, chosen the same way over the midpoints between those best probabilities (on a tie the
+lower floor; none for a language where refusing none is best).
+
 ``--gates-only`` keeps the scorer and the first two thresholds of the weights file and refits only the
-rule gates. ``--floor-only`` keeps everything but the meaning floor. ``--calibrate-only`` keeps the scorer and all its thresholds and refits only the answerable
+rule gates. ``--floor-only`` keeps everything but the meaning floor, ``--value-only`` everything but the value floor. ``--calibrate-only`` keeps the scorer and all its thresholds and refits only the answerable
 models (shipped: ``--calibrate-only --max-false-refusals 0.005`` over fresh indexes of both corpora).
 
 Nothing is copied from the gold sets into the weights file: only coefficients and counts.
@@ -56,8 +61,9 @@ from rag.refusal_rules import RULES  # noqa: E402
 from rag.index import NoticeIndex  # noqa: E402
 from rag.scorer import (ANSWERABLE_FEATURES, DENSE_ANSWERABLE, FEATURES, WEIGHTS_FILE, AnswerableModel,  # noqa: E402
                         ScorerWeights, SentenceModel, answerable_features, closest_meaning, fit_logistic,
-                        lexical_mask)
+                        lexical_mask, value_quote)
 from rag.uncertainty import group_key  # noqa: E402
+from rag.values import value_statements  # noqa: E402
 
 
 def half_of(key: str, salt: str = "") -> str:
@@ -110,13 +116,15 @@ def collect(name: str, gold_path: Path, index_dir: Path, k: int = 8, limit: int 
             candidates, x = answerer.features(q.question, top, assistant.index)
             flags = answerer.rule_flags(q.question, top, assistant.index)
             contact = answerer.answers_from_contacts(q.question, top, assistant.index)
+            states = value_statements(q.question, [c.text for c in candidates])
             facts = [squash(f) for f in q.key_facts if squash(f)]
             labels = [float(not is_masked and bool(q.doc_ids) and c.doc_id in q.doc_ids
                             and any(f in squash(c.text) for f in facts)) for c in candidates]
             records.append({"set": name, "id": q.id, "half": half_of(split_key(q, name), salt),
                             "answerable": bool(q.doc_ids) and not is_masked, "masked": is_masked,
                             "x": x, "y": np.asarray(labels), "flags": flags, "contact": contact,
-                            "chunk_dense": chunk_cosines(top), "lang": question_language(q.question)})
+                            "chunk_dense": chunk_cosines(top), "lang": question_language(q.question),
+                            "value_states": states})
     return records
 
 
@@ -140,7 +148,13 @@ def refused(record: dict, conf: float, model: SentenceModel) -> bool:
     """Refused at best sentence probability ``conf`` (P(answerable) and the closest sentence's cosine
     read from ``record``)."""
     return not record["contact"] and model.refuses(conf, record["flags"], answerability(model, record),
-                                                   closest_meaning(record["x"]))
+                                                   closest_meaning(record["x"]), value_of(model, record),
+                                                   record.get("lang", "ko"))
+
+
+def value_of(model: SentenceModel, record: dict) -> float | None:
+    """The best probability among the record's candidates stating the value asked (rag/scorer.py ``value_quote``)."""
+    return value_quote(model.probabilities(record["x"]), record.get("value_states"))
 
 
 def objective(records: list[dict], model: SentenceModel, false_cost: float = 4.0, half: str = "A") -> float:
@@ -202,6 +216,28 @@ def choose_meaning_floor(records: list[dict], model: SentenceModel, false_cost: 
         if score > best:
             best, choice = score, floor
     return choice
+
+
+def choose_value_floor(records: list[dict], model: SentenceModel, false_cost: float = 4.0,
+                       langs: tuple[str, ...] = ("ko", "en")) -> tuple[tuple[str, float], ...]:
+    """Per language, the probability below which a one-part question asking a value is refused when no
+    candidate stating such a value reaches it (``SentenceModel.value_below``), every other threshold held:
+    the best ``objective`` on half A over the midpoints between the value quotes of half A's questions in
+    that language. On a tie the lower floor (fewer questions refused) wins; no floor for a language where
+    refusing none is best."""
+    floors: dict[str, float] = {}
+    for lang in langs:
+        held = replace(model, value_below=tuple(sorted(floors.items())))
+        quotes = sorted({v for r in records if r["half"] == "A" and not r.get("masked") and not r["contact"]
+                         and r.get("lang", "ko") == lang and (v := value_of(held, r)) is not None})
+        best = round(objective(records, held, false_cost), 9)
+        for low, high in zip(quotes, quotes[1:]):
+            floor = _stored((low + high) / 2)
+            score = round(objective(records, replace(held, value_below=tuple(sorted({**floors, lang: floor}.items()))),
+                                    false_cost), 9)
+            if score > best:
+                best, floors[lang] = score, floor
+    return tuple(sorted(floors.items()))
 
 
 def curve(confidences: list[tuple[float, bool]], thresholds) -> list[dict]:
@@ -269,6 +305,8 @@ def calibrate(records: list[dict], model: SentenceModel, l2: float, max_false_re
         model = replace(model, answerable_below=choose_answerable_threshold(records, model, max_false_refusals))
     if not keep_thresholds and model.coef[FEATURES.index("dense")] != 0:  # the lexical model reads no cosine
         model = replace(model, meaning_floor=choose_meaning_floor(records, model))
+    if not keep_thresholds and model.coef[FEATURES.index("dense")] != 0:  # see SentenceModel.value_below
+        model = replace(model, value_below=choose_value_floor(records, model))
     return model
 
 
@@ -336,6 +374,16 @@ def refit_meaning_floor(weights: ScorerWeights, records: list[dict]) -> ScorerWe
     return replace(weights, dense=dense, meta=meta)
 
 
+def refit_value_floor(weights: ScorerWeights, records: list[dict]) -> ScorerWeights:
+    """``weights`` with the dense model's ``value_below`` refitted on ``records`` (all else kept; the lexical
+    model has none, see ``SentenceModel.value_below``)."""
+    dense = replace(weights.dense, value_below=choose_value_floor(records, weights.dense))
+    lexical = replace(weights.lexical, value_below=())
+    meta = {**weights.meta, "value_floor_fitted": time.strftime("%Y-%m-%d"),
+            "value_floor_sets": sorted({r["set"] for r in records})}
+    return replace(weights, dense=dense, lexical=lexical, meta=meta)
+
+
 def refit_gates(weights: ScorerWeights, records: list[dict]) -> ScorerWeights:
     """``weights`` with each model's rule gates refitted on ``records`` (scorer and thresholds kept)."""
     dense, lexical = (replace(m, rule_gates=choose_rule_gates(records, m)) for m in (weights.dense, weights.lexical))
@@ -385,6 +433,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="keep the scorer and thresholds in --out; refit only the per-rule gates")
     parser.add_argument("--floor-only", action="store_true",
                         help="keep everything in --out but the dense model's meaning floor, which is refitted")
+    parser.add_argument("--value-only", action="store_true",
+                        help="keep everything in --out but the dense model's value floors, which are refitted")
     parser.add_argument("--calibrate-only", action="store_true",
                         help="keep the sentence scorers and their thresholds in --out; refit the answerable models")
     args = parser.parse_args(argv)
@@ -396,12 +446,17 @@ def main(argv: list[str] | None = None) -> int:
     for name, gold, index in args.set:
         started = time.perf_counter()
         records += collect(name, Path(gold), Path(index), limit=args.limit, every=every.get(name, 1),
-                           masked=not (args.gates_only or args.floor_only), salt=name if name in args.resplit else "")
+                           masked=not (args.gates_only or args.floor_only or args.value_only),
+                           salt=name if name in args.resplit else "")
         print(f"{name}: {sum(r['set'] == name for r in records)} questions in {time.perf_counter() - started:.0f} s",
               file=sys.stderr)
     if args.floor_only:
         weights = refit_meaning_floor(ScorerWeights.load(args.out), records)
         weights.meta["meaning_floor_every"] = every
+    elif args.value_only:
+        weights = refit_value_floor(ScorerWeights.load(args.out), records)
+        weights.meta["value_floor_every"] = every
+        weights.meta["value_floor_resplit"] = args.resplit
     elif args.gates_only:
         weights = refit_gates(ScorerWeights.load(args.out), records)
         weights.meta["gates_every"] = every
@@ -418,6 +473,8 @@ def main(argv: list[str] | None = None) -> int:
     floor = weights.dense.meaning_floor
     print(f"wrote {args.out} (refuse below {weights.dense.refuse_below:.3f} dense"
           + (f", unless a sentence is {floor:.4f} close in meaning" if floor is not None else "")
+          + "".join(f"; a {lang} value question when no sentence stating one reaches {t:.4f}"
+                    for lang, t in weights.dense.value_below)
           + f"; {weights.lexical.refuse_below:.3f} lexical; rule gates dense: {gates(weights.dense)}; "
           f"lexical: {gates(weights.lexical)})")
     return 0

@@ -38,7 +38,7 @@ from ingest.normalize import squash
 from rag.answer_settings import AnswerSettings
 from rag.embed import Embedder
 from rag.scorer import (FEATURES, WEIGHTS_FILE, ScorerWeights, SentenceModel, bigram_share, closest_meaning,
-                        content_bigrams, safe_log_length)
+                        content_bigrams, safe_log_length, value_quote)
 from rag.index import NoticeIndex, TokenTable
 from rag.lists import ENUM_HEAD, INLINE_ITEM, ListAsk, ListFinder, ScoredNotice, wants_list
 from rag.question import (HANGUL, QUESTION_WORDS, asked_count, english_ask, focus_terms, is_contact_question,
@@ -47,7 +47,7 @@ from rag.quotes import (EDGE_MARKS, after_title, ends_as_prose, feed_credit, out
                         restates_title, title_end, title_is_heading_line)
 from rag.refusal_rules import RULES, QuestionRules, focus_missing
 from rag.types import Answer, AnswerSentence, Citation, Retrieval
-from rag.values import asked_value_pattern, asks_number
+from rag.values import asked_value_pattern, asks_number, value_statements
 
 REFUSAL_TEXT = "제공된 보도자료에서 이 질문에 대한 답을 찾지 못했습니다. (The notices do not contain an answer to this question.)"
 ENGLISH_NOTE = "Answer quoted from the Korean source notices."
@@ -94,6 +94,7 @@ class _Judged:
     confidence: float  # the best sentence's probability
     answerable: float  # P(answerable)
     closest: float | None  # the highest question-sentence cosine (None without sentence vectors)
+    value_quote: float | None  # the best probability among candidates stating the value asked (rag/scorer.py)
 
 
 class ExtractiveAnswerer:
@@ -361,7 +362,7 @@ class ExtractiveAnswerer:
         # the rules are read only where their gates could still refuse
         flags = (self.rule_flags(question, retrieval, index) if judged.confidence < max(map(model.gate, RULES))
                  else {})
-        if model.refuses(judged.confidence, flags, judged.answerable, judged.closest):
+        if model.refuses(judged.confidence, flags, judged.answerable, judged.closest, judged.value_quote, lang):
             return self._refuse(question, retrieval, index, started)
         by_meaning = lang == "en" or float(x[:, FEATURES.index("coverage")].max()) < self.settings.meaning_below
         scored = self._score(question, q_terms, candidates, lang, probabilities,
@@ -373,11 +374,15 @@ class ExtractiveAnswerer:
         """The operating point over ``index``: refuse when P(answerable) is below ``answerable_below``,
         the best sentence probability below ``refuse_below``, or below a rule's gate when that
         question-reading rule fires (``rules_below`` for a rule without its own gate); none of them but
-        value_missing when a sentence is at least ``meaning_floor`` close in meaning (where fitted)."""
+        value_missing when a sentence is at least ``meaning_floor`` close in meaning (where fitted); and,
+        for a one-part question asking a value, when every sentence stating one is below its language's
+        ``value_below``."""
         model = self._model(index)
         floor = {"meaning_floor": model.meaning_floor} if model.meaning_floor is not None else {}
+        value = {f"value_below_{lang}": t for lang, t in model.value_below}
         return {"refuse_below": model.refuse_below, "answerable_below": model.answerable_below,
-                "rules_below": model.rules_below, **{f"{rule}_below": model.gate(rule) for rule in RULES}, **floor}
+                "rules_below": model.rules_below, **{f"{rule}_below": model.gate(rule) for rule in RULES},
+                **floor, **value}
 
     def refusal_signals(self, question: str, retrieval: Retrieval, index: NoticeIndex) -> RefusalSignals:
         """What refusal reads (for the trade-off curve): P(answerable), and whether the other thresholds
@@ -388,7 +393,8 @@ class ExtractiveAnswerer:
         if judged is None:
             return RefusalSignals(0.0, True)
         model = judged.model
-        refused = model.refuses(judged.confidence, self.rule_flags(question, retrieval, index), closest=judged.closest)
+        refused = model.refuses(judged.confidence, self.rule_flags(question, retrieval, index), closest=judged.closest,
+                                value_quote=judged.value_quote, lang=question_language(question))
         return RefusalSignals(judged.answerable, refused, model.near_in_meaning(judged.closest))
 
     def _judge(self, question: str, retrieval: Retrieval, index: NoticeIndex, lang: str) -> _Judged | None:
@@ -400,7 +406,8 @@ class ExtractiveAnswerer:
             return None
         probabilities = model.probabilities(x)
         return _Judged(model, candidates, x, probabilities, float(probabilities.max()),
-                       model.answerability(probabilities, x, chunk_cosines(retrieval), lang), closest_meaning(x))
+                       model.answerability(probabilities, x, chunk_cosines(retrieval), lang), closest_meaning(x),
+                       value_quote(probabilities, value_statements(question, [c.text for c in candidates])))
 
     def answers_from_contacts(self, question: str, retrieval: Retrieval, index: NoticeIndex) -> bool:
         """A contact question whose notices have a 담당 block: answered from it, never refused."""

@@ -311,12 +311,16 @@ def print_gold_report(report: dict, console=None) -> None:
         if report.get("refusal_thresholds"):
             t = report["refusal_thresholds"]
             gates = ", ".join(f"{k[:-len('_below')]} {v:.3f}" for k, v in t.items()
-                              if k.endswith("_below") and k not in ("refuse_below", "rules_below", "answerable_below"))
+                              if k.endswith("_below")
+                              and k not in ("refuse_below", "rules_below", "answerable_below")
+                              and not k.startswith("value_below"))
             console.print(f"operating point: refused when P(answerable) is below {t.get('answerable_below', 0.0):.3f} or "
                           f"the best sentence's probability below {t['refuse_below']:.3f}, or, when a question-reading "
                           f"rule says the notices lack what is asked, below its gate ({gates or t['rules_below']})"
                           + (f"; only value_missing when a sentence is at least {t['meaning_floor']:.3f} close in "
                              "meaning (cosine)" if t.get("meaning_floor") is not None else "")
+                          + "".join(f"; and a one-part {k[-2:]} question asking a sum or count when every sentence "
+                                    f"stating one is below {v:.3f}" for k, v in t.items() if k.startswith("value_below_"))
                           + "; eval/fit_answers.py fits them")
     if report.get("generative"):
         g = report["generative"]

@@ -136,7 +136,7 @@ def asked_unit(question: str) -> tuple[str, ...]:
 
     tokens = tokenize(question)
     for i, (tok, following) in enumerate(zip(tokens, tokens[1:])):
-        if tok.form in ("얼마", "얼마나") and _is_rate(tokens[:i]):
+        if tok.form in ("얼마", "얼마나") and _asked_noun(tokens[:i]).endswith(("률", "율")):
             return _RATE
         if tok.form == "몇" and (following.tag.startswith("NN") or following.tag == "SW"):
             after = tokens[i + 2: i + 4]
@@ -152,14 +152,20 @@ def asked_unit(question: str) -> tuple[str, ...]:
     return ()
 
 
-def _is_rate(before: list) -> bool:
-    """The noun that 얼마 asks about is a rate: its last word, particles skipped, ends in 률/율 ("실업률은
-    얼마", "점유율은 얼마"; Korean word formation: -률/-율 make rates), so the answer is a percentage or a
-    ratio."""
-    for tok in reversed(before[-3:]):
-        if not tok.tag.startswith("J"):
-            return tok.form.endswith(("률", "율"))
-    return False
+def _asked_noun(before: list) -> str:
+    """The word 얼마 asks about, from the tokens before it: the topic or subject nearest before it in its
+    clause ("지지율은 김경준의 귀국으로 얼마까지" asks the 지지율, not the 귀국), else the word right before
+    it, particles skipped ("실업률 얼마"). Korean word formation says when the answer is a rate: -률/-율
+    (a percentage or a ratio). Over the 2,220 gold questions the topic reading changes one question's
+    kind, korquad_tune's "지지율은 … 귀국으로 얼마까지" (answer "34.7%"), which read as a sum before.
+    (-수, "층수는 얼마", is not read as a count: too many -수 words are things, "생수", "보수".)"""
+    start = next((i + 1 for i in range(len(before) - 1, -1, -1) if before[i].tag in ("EC", "SF", "SP")), 0)
+    clause = before[start:]
+    for j in range(len(clause) - 1, 0, -1):
+        if (clause[j].tag in ("JX", "JKS") and clause[j].form in ("은", "는", "이", "가")
+                and not clause[j - 1].tag.startswith(("J", "E"))):
+            return clause[j - 1].form
+    return next((tok.form for tok in reversed(clause[-3:]) if not tok.tag.startswith("J")), "")
 
 
 def unit_asked_last(part: str) -> tuple[str, ...]:

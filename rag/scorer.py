@@ -152,6 +152,16 @@ class SentenceModel:
     # is this close to in meaning (question-sentence cosine, the ``dense`` feature); None: they always
     # apply. Fitted last, with the thresholds held (eval/fit_answers.py ``choose_meaning_floor``).
     meaning_floor: float | None = None
+    # A one-part question asking for a value ("얼마", "몇 명", "how many") is refused when every candidate
+    # sentence stating such a value scores below its language's floor here (``value_quote``): the notice
+    # describes the event asked about, but the sum or count it gives belongs to something else. Not
+    # overruled by ``meaning_floor``: the question's closeness in meaning to the event is what misleads
+    # there. Per language, since an English question's word-overlap features are 0 and its probabilities
+    # run lower; a language not named is never refused so. Fitted last (eval/fit_answers.py
+    # ``choose_value_floor``), only for the model that reads sentence vectors: without meaning, a sentence
+    # stating the sum in other words than the question ("총 5,678억 원을 투입한다" after "… 리모델링에 관한
+    # 계획을 발표했다") scores near 0 whether it answers or not.
+    value_below: tuple[tuple[str, float], ...] = ()
 
     def answerability(self, probabilities: np.ndarray, x: np.ndarray, chunk_dense: list[float | None],
                       lang: str = "ko") -> float:
@@ -168,14 +178,23 @@ class SentenceModel:
         return dict(self.rule_gates).get(rule, self.rules_below)
 
     def refuses(self, confidence: float, flags: dict[str, bool], answerability: float = 1.0,
-                closest: float | None = None) -> bool:
+                closest: float | None = None, value_quote: float | None = None, lang: str = "ko") -> bool:
         """Refuse at this best sentence probability and P(answerable), given which question-reading rules
-        fired and the cosine of the candidate sentence closest to the question in meaning (``closest``)."""
+        fired, the cosine of the candidate sentence closest to the question in meaning (``closest``) and the
+        best probability among the sentences stating the value the question asks for (``value_quote``) in a
+        question in ``lang``."""
+        floor = self.value_floor(lang)
+        if floor is not None and value_quote is not None and value_quote < floor:
+            return True
         near = self.near_in_meaning(closest)
         if not near and (confidence < self.refuse_below or answerability < self.answerable_below):
             return True
         return any(fired and confidence < self.gate(rule) and not (near and rule in MEANING_OVERRULES)
                    for rule, fired in flags.items())
+
+    def value_floor(self, lang: str) -> float | None:
+        """The value floor for questions in ``lang`` (None: not applied)."""
+        return dict(self.value_below).get(lang)
 
     def near_in_meaning(self, closest: float | None) -> bool:
         """True when ``closest`` reaches the fitted ``meaning_floor`` (never without one)."""
@@ -197,6 +216,8 @@ class SentenceModel:
             out["answerable"] = {"refuse_below": round(self.answerable_below, 4), **self.answerable.to_dict()}
         if self.meaning_floor is not None:
             out["meaning_floor"] = round(self.meaning_floor, 4)
+        if self.value_below:
+            out["value_below"] = {lang: round(t, 4) for lang, t in self.value_below}
         return out
 
     @classmethod
@@ -206,7 +227,8 @@ class SentenceModel:
                    float(data.get("rules_below", 0.0)),
                    tuple(sorted((str(k), float(v)) for k, v in data.get("rule_gates", {}).items())), answerable,
                    float(data.get("answerable", {}).get("refuse_below", 0.0)),
-                   float(data["meaning_floor"]) if data.get("meaning_floor") is not None else None)
+                   float(data["meaning_floor"]) if data.get("meaning_floor") is not None else None,
+                   tuple(sorted((str(k), float(v)) for k, v in data.get("value_below", {}).items())))
 
 
 @dataclass(frozen=True)
@@ -242,6 +264,15 @@ class ScorerWeights:
     def model_for(self, index_model: str, has_vectors: bool) -> SentenceModel:
         """The dense model where the index's sentence vectors are the ones it was fitted on, else the lexical one."""
         return self.dense if has_vectors and index_model == self.embedding_model else self.lexical
+
+
+def value_quote(probabilities: np.ndarray, states: list[bool] | None) -> float | None:
+    """The best probability among the candidates that state the value asked for (``states``, from
+    rag/values.py ``value_statements``); None when the question asks for none or no candidate states one
+    (the value_missing rule reads the whole notice for that)."""
+    if states is None or not any(states):
+        return None
+    return float(np.asarray(probabilities)[np.asarray(states, bool)].max())
 
 
 def closest_meaning(x: np.ndarray) -> float | None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 import re
 
-from rag.question import NATIVE_COUNTS, ORDINAL, asked_unit
+from rag.question import NATIVE_COUNTS, ORDINAL, asked_unit, question_parts
 
 VALUE_PATTERNS = {
     # a figure with its unit: "1,140만 원", "2,070만원", "7천1백만 원", "30억원", "$5 million"
@@ -83,3 +83,14 @@ def count_pattern(count: int) -> re.Pattern:
 def asks_number(question: str) -> bool:
     """The question wants an amount, a count or a date (its answer holds a digit)."""
     return bool(_NUMBER_ASKED.search(question))
+
+
+def value_statements(question: str, texts: list[str]) -> list[bool] | None:
+    """Which of ``texts`` (candidate sentences) state the kind of value a one-part question asks for ("얼마"
+    a sum, "몇 명" a head count, "몇 가구" a figure in 가구: ``asked_value_pattern``); None when it asks for
+    none, or asks in several parts (the sentence scores are for the whole question, not for each part).
+    The learned refusal reads the best probability among those that do (rag/scorer.py ``value_quote``)."""
+    pattern = asked_value_pattern(question)
+    if pattern is None or len(question_parts(question)) > 1:
+        return None
+    return [bool(pattern.search(text)) for text in texts]

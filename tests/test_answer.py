@@ -817,6 +817,30 @@ def test_a_question_in_other_words_is_answered_over_a_single_notice_and_an_unrel
     assert ask("올해 최저임금은 시간당 얼마로 결정되었나요?").refused
 
 
+def test_a_sum_that_no_likely_sentence_states_is_refused_on_the_demo_index(demo_index_dir):
+    """Over the demo corpus, "햇빛소득마을 … 주민 한 사람이 받는 연간 배당금은 얼마인가요?" finds the site-visit
+    notice, which describes the project and states no sum; the only sums among the candidates belong to
+    other notices' sentences, all unlikely answers (below the fitted Korean ``value_below``): refused. Without
+    the value floor it was answered from the visit. A head count the notice does state is answered."""
+    from dataclasses import replace
+
+    from rag.scorer import ScorerWeights
+
+    question = "햇빛소득마을 사업에 참여하는 주민 한 사람이 받는 연간 배당금은 얼마인가요?"
+    index, answerer, retrieval = _on_the_demo_index(demo_index_dir, question)
+    assert retrieval.doc_ids[0] == "koreakr-156766808"
+    assert answerer.weights.dense.value_floor("ko") is not None
+    assert answerer.run(question, retrieval, index).refused
+    weights = ScorerWeights.load()
+    no_floor = replace(weights, dense=replace(weights.dense, value_below=()))
+    unfloored = ExtractiveAnswerer(embedder=answerer.embedder, idf=index.idf, weights=no_floor)
+    assert not unfloored.run(question, retrieval, index).refused
+    stated = "임실군 금성리 마을에는 주민이 몇 명 살고 있나요?"
+    index, answerer, retrieval = _on_the_demo_index(demo_index_dir, stated)
+    answer = answerer.run(stated, retrieval, index)
+    assert not answer.refused and "110" in answer.answer, answer.answer
+
+
 def test_a_count_that_no_top_notice_states_is_refused():
     """"접수된 제보는 몇 건인가?" over a notice that describes the tip-off centre but never counts tips in 건:
     the question-reading rule fires and the answer is a refusal. Once the notice states the count, in

@@ -126,6 +126,15 @@ def test_asked_unit_reads_ordinals_general_counters_and_units_written_otherwise(
     assert "cm" in asked_unit("묘목이 몇센티 가량으로 자랐을 때 옮겨 심는가?")
 
 
+def test_what_eolma_asks_is_read_from_the_topic_of_its_clause():
+    """"얼마" asks about the topic or subject of its clause, not only the word right before it: a -률/-율
+    topic is a rate even with other words between ("지지율은 후보 사퇴로 얼마까지"); anything else a sum."""
+    assert "%" in asked_unit("올해 청년 고용률은 지난해보다 얼마나 올랐나요?")
+    assert "%" in asked_unit("정당 지지율은 후보 사퇴로 얼마까지 떨어졌나?")
+    assert asked_unit("교육 예산은 지역별로 얼마인가요?") == ()
+    assert asked_unit("교육 예산은 취업률 제고에 얼마를 쓰나요?") == ()  # the topic is the 예산
+
+
 def test_a_count_is_what_a_part_asks_only_when_no_other_question_word_follows():
     assert unit_asked_last("접수된 제보는 몇 건인가요?") == ("건",)
     # the count is incidental: the part asks 무엇

@@ -314,6 +314,61 @@ def test_the_meaning_floor_is_fitted_between_the_refused_questions_on_half_a():
     assert fit_answers.choose_meaning_floor(records, model) is None
 
 
+def test_a_value_question_is_refused_when_no_sentence_stating_such_a_value_is_likely():
+    """``value_quote`` is the best probability among the candidates that state the value asked ("얼마": a
+    sum); below its language's ``value_below`` the question is refused, even with a sentence close in meaning
+    (the event is described, its sum is not). A question asking no value, in two parts, or in a language
+    with no floor is left alone."""
+    from rag.scorer import value_quote
+    from rag.values import value_statements
+
+    texts = ["박람회는 5월 20일부터 3일간 엑스코에서 열린다.", "우수 제품 시상식의 총상금은 1,000만 원이다.",
+             "관람은 누리집에서 사전 등록하면 된다."]
+    assert value_statements("박람회 입장료는 얼마인가요?", texts) == [False, True, False]
+    assert value_statements("박람회는 어디에서 열리나요?", texts) is None
+    assert value_statements("박람회는 어디에서 열리고, 입장료는 얼마인가요?", texts) is None
+    probabilities = np.array([0.9, 0.02, 0.3])
+    assert value_quote(probabilities, [False, True, False]) == pytest.approx(0.02)
+    assert value_quote(probabilities, [False, False, False]) is None and value_quote(probabilities, None) is None
+    model = replace(_model_with_floor(0.88), value_below=(("ko", 0.05),))
+    assert model.refuses(0.9, {}, closest=0.95, value_quote=0.02)
+    assert not model.refuses(0.9, {}, closest=0.95, value_quote=0.4)
+    assert not model.refuses(0.9, {}, closest=0.95, value_quote=0.02, lang="en")
+    assert not model.refuses(0.9, {}, closest=0.95) and not _model_with_floor(0.88).refuses(0.9, {}, value_quote=0.0)
+    reloaded = SentenceModel.from_dict(json.loads(json.dumps(model.to_dict())))
+    assert reloaded.value_floor("ko") == 0.05 and reloaded.value_floor("en") is None
+    assert SentenceModel.from_dict(_model_with_floor(0.88).to_dict()).value_below == ()
+
+
+def test_the_value_floor_is_fitted_between_the_quotes_of_half_a():
+    """Unanswerable value questions whose value sentences score 0.02 and 0.04 are refused, the answerable
+    ones at 0.06 and above are not: the floor falls between 0.04 and 0.06. Ten answerable questions below
+    every unanswerable one make any floor cost more than it gains (false refusals count 4x): none."""
+    fit_answers = _eval_module("fit_answers")
+    col = {name: i for i, name in enumerate(FEATURES)}
+    n = len(FEATURES)
+    coef = np.zeros(n)
+    coef[col["coverage"]] = 20.0
+    model = SentenceModel(np.zeros(n), np.ones(n), coef, -10.0)  # probability = sigmoid(20 * coverage - 10)
+
+    def record(answerable: bool, quote: float, half: str = "A") -> dict:
+        x = np.zeros((2, n))
+        x[0, col["coverage"]] = 0.9  # a sentence about the event, stating no value
+        x[1, col["coverage"]] = (10 + np.log(quote / (1 - quote))) / 20  # the value sentence, at ``quote``
+        return {"set": "s", "id": f"{answerable}{quote}", "half": half, "answerable": answerable, "masked": False,
+                "x": x, "y": np.zeros(2), "flags": {}, "contact": False, "chunk_dense": [], "lang": "ko",
+                "value_states": [False, True]}
+
+    records = ([record(True, 0.6) for _ in range(20)] + [record(True, 0.06), record(False, 0.02), record(False, 0.04)]
+               + [record(False, 0.5, half="B")])
+    floors = dict(fit_answers.choose_value_floor(records, model))
+    assert set(floors) == {"ko"} and 0.04 < floors["ko"] < 0.06  # no English question: no English floor
+    fitted = replace(model, value_below=tuple(floors.items()))
+    assert fit_answers.refused(records[22], 0.9, fitted) and not fit_answers.refused(records[20], 0.9, fitted)
+    records += [record(True, 0.01) for _ in range(10)]
+    assert fit_answers.choose_value_floor(records, model) == ()
+
+
 def test_the_shipped_answerable_model_tells_a_question_from_its_masked_twin():
     """Over the demo index with the bundled model: dev questions whose notices are in the retrieved
     passages get a higher P(answerable) than the same questions with those notices taken out."""
