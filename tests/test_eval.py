@@ -139,10 +139,28 @@ def test_the_sixth_held_out_set_asks_in_devs_mix_and_repeats_no_question():
     assert not others & {q.question for q in sixth.questions}
 
 
+def test_the_seventh_held_out_set_leans_to_the_weak_types_and_repeats_no_question():
+    """heldout_seventh: 40 questions weighted to paraphrase, multi-notice, English and near-miss unanswerable
+    questions (10 in English), other facts of notices earlier sets cite."""
+    seventh = load_gold(HELDOUT / "heldout_seventh.jsonl")
+    assert len(seventh.questions) == 40 and not seventh.problems
+    types = [q.type for q in seventh.questions]
+    assert (types.count("paraphrase"), types.count("multi"), types.count("unanswerable")) == (8, 6, 7)
+    assert sum(q.lang == "en" for q in seventh.questions) == 10
+    assert all(len(q.doc_ids) >= 2 for q in seventh.questions if q.type == "multi")
+    assert all(not q.doc_ids and not q.key_facts for q in seventh.questions if q.type == "unanswerable")
+    others = {q.question for name in ("dev.jsonl", "heldout_diagnosed.jsonl", "heldout_extra.jsonl",
+                                      "heldout_blind.jsonl", "heldout_fresh.jsonl", "heldout_lists.jsonl",
+                                      "heldout_sixth.jsonl")
+              for q in load_gold(HELDOUT / name).questions}
+    assert not others & {q.question for q in seventh.questions}
+
+
 @pytest.mark.slow
 @pytest.mark.model
 @pytest.mark.parametrize("name", ["heldout_diagnosed.jsonl", "heldout_blind.jsonl", "heldout_extra.jsonl",
-                                  "heldout_fresh.jsonl", "heldout_lists.jsonl", "heldout_sixth.jsonl"])
+                                  "heldout_fresh.jsonl", "heldout_lists.jsonl", "heldout_sixth.jsonl",
+                                  "heldout_seventh.jsonl"])
 def test_regression_gate_on_the_held_out_press_release_sets(demo_index_dir, name):
     """Answers must carry over to press-release questions about notices dev never asks about."""
     from rag.settings import Settings
