@@ -204,6 +204,23 @@ _ENGLISH_SETTING = re.compile(
     re.IGNORECASE | re.DOTALL)
 
 
+# A Korean question (or part) that opens on a clause setting its occasion, then asks in a clause of its own
+# ("김 청장은 … 기조연설에서 '기반화' 전략을 설명하며 어떤 두 재난의 … 예로 들었나요?", "… 전화가 쏟아질 때, 소방은 …
+# 몇 개에서 몇 개까지 …?"): a connective ending (-며, -면서, -는데) or "… 때" with no question word before it.
+_KOREAN_SETTING = re.compile(r"(?:(?<=[가-힣])(?:며|면서|는데|은데|인데|한데)|(?<=[가-힣])\s때),?\s+")
+
+
+def korean_ask(part: str) -> str | None:
+    """The clause of a Korean question (or part) that asks, after the clause that sets its occasion:
+    "… 전략을 설명하며 어떤 두 재난의 대응 경험을 예로 들었나요?" → "어떤 두 재난의 대응 경험을 예로 들었나요?".
+    None when no connective ending precedes the question word with none before it."""
+    last = None
+    for match in _KOREAN_SETTING.finditer(part):
+        if not _ASKS.search(part, 0, match.start()) and _ASKS.search(part, match.end()):
+            last = match
+    return part[last.end():].strip() if last else None
+
+
 def english_ask(part: str) -> str | None:
     """The clause of an English question (or part) that asks, when the part opens on a phrase that sets the
     occasion: "At the June 10 event where A signed …, which organisation hosted the forum?" → "which

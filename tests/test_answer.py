@@ -817,6 +817,22 @@ def test_a_question_in_other_words_is_answered_over_a_single_notice_and_an_unrel
     assert ask("올해 최저임금은 시간당 얼마로 결정되었나요?").refused
 
 
+def test_a_korean_question_that_opens_on_its_occasion_gets_the_sentence_for_its_asking_clause(demo_index_dir,
+                                                                                              monkeypatch):
+    """"… 기조연설에서 세 가지 혁신 전략을 제시하며 어떤 재난 대응 경험을 언급했나요?": the setting clause is what the
+    headline and lead restate, so the whole question's best sentences are those; the clause that asks
+    ("어떤 재난 대응 경험을 언급했나요?") gets its own sentence, which names the two disasters. Without it
+    the answer quoted the headline and lead only."""
+    question = ("김승룡 소방청장은 국제소방안전박람회 기조연설에서 세 가지 혁신 전략을 제시하며 "
+                "어떤 재난 대응 경험을 언급했나요?")
+    index, answerer, retrieval = _on_the_demo_index(demo_index_dir, question)
+    assert retrieval.doc_ids[0] == "koreakr-156763376"
+    answer = answerer.run(question, retrieval, index)
+    assert "울산 화력발전소 붕괴" in answer.answer and "대전 자동차부품공장 화재" in answer.answer, answer.answer
+    monkeypatch.setattr("rag.answer.korean_ask", lambda part: None)
+    assert "울산 화력발전소 붕괴" not in answerer.run(question, retrieval, index).answer
+
+
 def test_a_sum_that_no_likely_sentence_states_is_refused_on_the_demo_index(demo_index_dir):
     """Over the demo corpus, "햇빛소득마을 … 주민 한 사람이 받는 연간 배당금은 얼마인가요?" finds the site-visit
     notice, which describes the project and states no sum; the only sums among the candidates belong to

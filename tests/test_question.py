@@ -11,6 +11,7 @@ from rag.question import (
     is_contact_question,
     is_list_question,
     is_plural_question,
+    korean_ask,
     question_language,
     question_parts,
     unit_asked_last,
@@ -211,6 +212,18 @@ def test_an_english_question_that_opens_on_its_occasion_is_searched_by_the_claus
     assert english_ask("What are the five strategies of e-Government 2020?") is None
     assert english_ask("When did it start, and who runs it?") is None
     assert english_ask("In which job areas can young people gain work experience?") is None
+
+
+def test_a_korean_question_that_opens_on_its_occasion_is_searched_by_the_clause_that_asks():
+    assert (korean_ask("장관은 기조연설에서 혁신 전략을 설명하며 어떤 두 사고의 경험을 예로 들었나요?")
+            == "어떤 두 사고의 경험을 예로 들었나요?")
+    assert (korean_ask("큰비로 신고가 한꺼번에 쏟아질 때, 소방은 접수대를 몇 대까지 늘리나요?")
+            == "소방은 접수대를 몇 대까지 늘리나요?")
+    assert korean_ask("지원 사업은 확대 중인데, 선정된 곳은 몇 곳인가요?") == "선정된 곳은 몇 곳인가요?"
+    # no setting clause, or one that asks itself; "며칠" is a question word, not a connective
+    assert korean_ask("소방청장은 누구인가요?") is None
+    assert korean_ask("행사는 어디에서 열리며 누가 참석하나요?") is None
+    assert korean_ask("박람회는 며칠 동안 열리나요?") is None
 
 
 def test_an_english_question_for_plural_things_is_a_list_question_when_it_asks_nothing_else():
