@@ -303,9 +303,9 @@ def calibrate(records: list[dict], model: SentenceModel, l2: float, max_false_re
     if answerable_columns is not None and any(r.get("masked") for r in records):
         model = replace(model, answerable=fit_answerable(records, model, answerable_columns, l2))
         model = replace(model, answerable_below=choose_answerable_threshold(records, model, max_false_refusals))
-    if not keep_thresholds and model.coef[FEATURES.index("dense")] != 0:  # the lexical model reads no cosine
+    if not keep_thresholds and model.coef[FEATURES.index("dense")] != 0:
+        # the lexical model reads no cosine, and without it a value floor misfires (SentenceModel.value_below)
         model = replace(model, meaning_floor=choose_meaning_floor(records, model))
-    if not keep_thresholds and model.coef[FEATURES.index("dense")] != 0:  # see SentenceModel.value_below
         model = replace(model, value_below=choose_value_floor(records, model))
     return model
 

@@ -319,8 +319,9 @@ def print_gold_report(report: dict, console=None) -> None:
                           f"rule says the notices lack what is asked, below its gate ({gates or t['rules_below']})"
                           + (f"; only value_missing when a sentence is at least {t['meaning_floor']:.3f} close in "
                              "meaning (cosine)" if t.get("meaning_floor") is not None else "")
-                          + "".join(f"; and a one-part {k[-2:]} question asking a sum or count when every sentence "
-                                    f"stating one is below {v:.3f}" for k, v in t.items() if k.startswith("value_below_"))
+                          + "".join(f"; and a one-part {k.removeprefix('value_below_')} question asking a sum or count "
+                                    f"when every sentence stating one is below {v:.3f}"
+                                    for k, v in t.items() if k.startswith("value_below_"))
                           + "; eval/fit_answers.py fits them")
     if report.get("generative"):
         g = report["generative"]

@@ -213,7 +213,7 @@ _KOREAN_SETTING = re.compile(r"(?:(?<=[가-힣])(?:며|면서|는데|은데|인�
 def korean_ask(part: str) -> str | None:
     """The clause of a Korean question (or part) that asks, after the clause that sets its occasion:
     "… 전략을 설명하며 어떤 두 재난의 대응 경험을 예로 들었나요?" → "어떤 두 재난의 대응 경험을 예로 들었나요?".
-    None when no connective ending precedes the question word with none before it."""
+    None when no connective ending or "… 때" comes before the first question word."""
     last = None
     for match in _KOREAN_SETTING.finditer(part):
         if not _ASKS.search(part, 0, match.start()) and _ASKS.search(part, match.end()):
