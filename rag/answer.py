@@ -94,7 +94,8 @@ class _Judged:
     confidence: float  # the best sentence's probability
     answerable: float  # P(answerable)
     closest: float | None  # the highest question-sentence cosine (None without sentence vectors)
-    value_quote: float | None  # the best probability among candidates stating the value asked (rag/scorer.py)
+    # the best probability among candidates stating the value asked (rag/scorer.py); None where no floor reads it
+    value_quote: float | None
 
 
 class ExtractiveAnswerer:
@@ -389,12 +390,13 @@ class ExtractiveAnswerer:
         refuse anyway. A question the contact block answers: 1 and no; no candidates: 0 and yes."""
         if self.answers_from_contacts(question, retrieval, index):
             return RefusalSignals(1.0, False)
-        judged = self._judge(question, retrieval, index, question_language(question))
+        lang = question_language(question)
+        judged = self._judge(question, retrieval, index, lang)
         if judged is None:
             return RefusalSignals(0.0, True)
         model = judged.model
         refused = model.refuses(judged.confidence, self.rule_flags(question, retrieval, index), closest=judged.closest,
-                                value_quote=judged.value_quote, lang=question_language(question))
+                                value_quote=judged.value_quote, lang=lang)
         return RefusalSignals(judged.answerable, refused, model.near_in_meaning(judged.closest))
 
     def _judge(self, question: str, retrieval: Retrieval, index: NoticeIndex, lang: str) -> _Judged | None:
@@ -405,9 +407,11 @@ class ExtractiveAnswerer:
         if not candidates:
             return None
         probabilities = model.probabilities(x)
+        # the value quote only where a floor reads it (not English questions, not the lexical model)
+        quote = (value_quote(probabilities, value_statements(question, [c.text for c in candidates]))
+                 if model.value_floor(lang) is not None else None)
         return _Judged(model, candidates, x, probabilities, float(probabilities.max()),
-                       model.answerability(probabilities, x, chunk_cosines(retrieval), lang), closest_meaning(x),
-                       value_quote(probabilities, value_statements(question, [c.text for c in candidates])))
+                       model.answerability(probabilities, x, chunk_cosines(retrieval), lang), closest_meaning(x), quote)
 
     def answers_from_contacts(self, question: str, retrieval: Retrieval, index: NoticeIndex) -> bool:
         """A contact question whose notices have a 담당 block: answered from it, never refused."""

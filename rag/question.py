@@ -207,7 +207,7 @@ _ENGLISH_SETTING = re.compile(
 # A Korean question (or part) that opens on a clause setting its occasion, then asks in a clause of its own
 # ("김 청장은 … 기조연설에서 '기반화' 전략을 설명하며 어떤 두 재난의 … 예로 들었나요?", "… 전화가 쏟아질 때, 소방은 …
 # 몇 개에서 몇 개까지 …?"): a connective ending (-며, -면서, -는데) or "… 때" with no question word before it.
-_KOREAN_SETTING = re.compile(r"(?:(?<=[가-힣])(?:며|면서|는데|은데|인데|한데)|(?<=[가-힣])\s때),?\s+")
+_KOREAN_SETTING = re.compile(r"(?<=[가-힣])(?:며|면서|는데|은데|인데|한데|\s때),?\s+")
 
 
 def korean_ask(part: str) -> str | None:
