@@ -136,7 +136,7 @@ class NoticeIndex:
         self.notices = notices
         self.chunks = chunks
         self.terms = terms
-        self.vectors = np.ascontiguousarray(vectors, dtype=np.float32).reshape(len(chunks), manifest.dim)
+        self.vectors = held_vectors(vectors, manifest.dim)
         self._faiss = None
         self._doc_freq: dict[str, int] | None = None
         self._shared_titles: frozenset[str] | None = None
@@ -160,7 +160,7 @@ class NoticeIndex:
 
             index = faiss.IndexFlatIP(self.manifest.dim)
             if len(self.vectors):
-                index.add(self.vectors)
+                index.add(np.ascontiguousarray(self.vectors, np.float32))
             self._faiss = index
         return self._faiss
 
@@ -324,7 +324,7 @@ class NoticeIndex:
         self.chunks = [self.chunks[i] for i in keep]
         self.terms = [self.terms[i] for i in keep]
         self.tokens = [self.tokens[i] for i in keep]
-        self.vectors = self.vectors[keep] if keep else np.zeros((0, self.manifest.dim), np.float32)
+        self.vectors = held_vectors(self.vectors[keep] if keep else np.zeros((0, self.manifest.dim)), self.manifest.dim)
         for doc_id in doc_ids:
             self.notices.pop(doc_id, None)
         self._invalidate()
@@ -347,7 +347,8 @@ class NoticeIndex:
         self.chunks.extend(chunks)
         self.terms.extend(terms)
         self.tokens.extend(tokens if tokens is not None else [None] * len(chunks))
-        self.vectors = np.concatenate([self.vectors, np.asarray(vectors, np.float32).reshape(-1, self.manifest.dim)])
+        self.vectors = held_vectors(np.concatenate([self.vectors, np.asarray(vectors, self.vectors.dtype).reshape(
+            -1, self.manifest.dim)]), self.manifest.dim)
         self._invalidate()
 
     # -- persistence ------------------------------------------------------------------
@@ -456,7 +457,7 @@ class NoticeIndex:
                 terms.append(chunk_terms)
                 tokens.append(chunk_tokens)
             flat = faiss.read_index(str(snap / "vectors.faiss"))
-            vectors = flat.reconstruct_n(0, flat.ntotal) if flat.ntotal else np.zeros((0, manifest.dim), np.float32)
+            vectors = _read_flat(flat)
         except (ValueError, TypeError, KeyError, RuntimeError, OSError) as exc:
             raise IndexProblem(f"index at {folder} is unreadable: {exc}") from exc
         if flat.d != manifest.dim:
@@ -542,6 +543,35 @@ def pair_coverage(rows: np.ndarray, weights: dict[str, float], terms: list[str],
     held = np.unique(owners[matched] * len(codes) + at[matched])  # each pair once per row
     sums = np.bincount(held // len(codes), weights=code_weights[held % len(codes)], minlength=len(rows))
     out[:] = sums / total
+    return out
+
+
+def held_vectors(vectors: np.ndarray, dim: int) -> np.ndarray:
+    """Chunk vectors as an index holds them in memory: float32, or float16 above the dense store's IVF
+    threshold (rag/search/embedded.py ``APPROXIMATE_ABOVE``). There the store picks candidates by 8-bit
+    codes and reads these rows only to re-score the few hundred candidates, so half precision costs
+    scores ~1e-4 (recall@10 against exact float32 search: eval/bench_scale.py) and saves 0.77 GB at 10⁶
+    chunks of 384 dims. Below it flat FAISS search holds its own float32 copy, and fusion compares
+    FAISS's scores with scores read from these rows, so both stay float32."""
+    from rag.search.embedded import APPROXIMATE_ABOVE
+
+    rows = np.asarray(vectors).reshape(-1, dim)
+    return np.ascontiguousarray(rows, dtype=vector_dtype(len(rows), APPROXIMATE_ABOVE))
+
+
+def vector_dtype(rows: int, approximate_above: int) -> type:
+    """The dtype ``held_vectors`` gives ``rows`` chunk vectors."""
+    return np.float16 if rows > approximate_above else np.float32
+
+
+def _read_flat(flat, block: int = 65_536) -> np.ndarray:
+    """A flat FAISS index's vectors as ``held_vectors`` holds them, read a block at a time so a float16
+    index never has all its rows in float32 at once (1.5 GB more at 10⁶ chunks)."""
+    from rag.search.embedded import APPROXIMATE_ABOVE
+
+    out = np.empty((flat.ntotal, flat.d), vector_dtype(flat.ntotal, APPROXIMATE_ABOVE))
+    for start in range(0, flat.ntotal, block):
+        out[start:start + block] = flat.reconstruct_n(start, min(block, flat.ntotal - start))
     return out
 
 

@@ -255,6 +255,33 @@ def test_a_large_index_saves_its_trained_ivf_and_the_next_process_reads_it(tmp_p
         NoticeIndex.load(tmp_path / "idx")
 
 
+def test_a_large_index_holds_its_vectors_in_half_precision_and_ranks_as_in_full(tmp_path, corpus_notices,
+                                                                                 monkeypatch):
+    import rag.search.embedded as embedded
+
+    small = IndexUpdater(HashEmbedder(), progress=False).build_in_memory(corpus_notices)
+    assert small.vectors.dtype == np.float32
+    monkeypatch.setattr(embedded, "APPROXIMATE_ABOVE", 100)  # the demo corpus's 575 chunks count as large
+    index = NoticeIndex(small.manifest, small.notices, small.chunks, small.terms, small.vectors,
+                        small.sentence_vectors, small.tokens, small.bare_sentence_vectors)
+    assert index.vectors.dtype == np.float16
+    np.testing.assert_allclose(index.vectors, small.vectors, atol=1e-3)  # what half precision costs
+    dense = open_search(index, "faiss").dense
+    assert dense.approximate and dense.vectors is index.vectors  # the store keeps no float32 copy
+    exact = FaissDenseStore(small.vectors)  # flat search over the float32 rows
+    queries = small.vectors[np.random.default_rng(3).integers(0, len(small.chunks), 40)]
+    assert np.mean([list(dense.search(q, 5)[0]) == list(exact.search(q, 5)[0]) for q in queries]) >= 0.9
+    rows, scores = dense.search(queries[0], 5)
+    np.testing.assert_allclose(scores, exact.score(queries[0], rows), atol=1e-3)
+    index.save(tmp_path / "idx")
+    loaded = NoticeIndex.load(tmp_path / "idx")
+    assert loaded.vectors.dtype == np.float16 and np.array_equal(loaded.vectors, index.vectors)
+    # falling to the threshold by pruning takes the rows back to float32, where flat FAISS searches
+    keep = {c.doc_id for c in loaded.chunks[:90]}
+    loaded.remove_docs({c.doc_id for c in loaded.chunks} - keep)
+    assert len(loaded.chunks) <= 100 and loaded.vectors.dtype == np.float32
+
+
 def test_a_small_index_saves_no_ivf(tmp_path, corpus_notices):
     from rag.build import IndexUpdater
     from rag.folder import IndexFolder

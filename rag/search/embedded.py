@@ -49,12 +49,15 @@ class FaissDenseStore:
 
         self.rerank = rerank  # approximate search: candidates fetched per result, then scored exactly
 
-        self.vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+        n = len(vectors)
+        self.approximate = n > approximate_above
+        # Approximate search reads the rows only to re-score its candidates, so it keeps the float16 rows a
+        # large NoticeIndex holds (rag.index.held_vectors) rather than a float32 copy of them.
+        half = self.approximate and np.asarray(vectors).dtype == np.float16
+        self.vectors = np.ascontiguousarray(vectors, dtype=np.float16 if half else np.float32)
         self.dim = self.vectors.shape[1]
         self.exact_below = exact_below
         self.alive: np.ndarray | None = None  # tombstones of deleted rows (None: all alive)
-        n = len(self.vectors)
-        self.approximate = n > approximate_above
         self.from_disk = False
         if not self.approximate:
             self.index = flat if flat is not None and flat.ntotal == n else faiss.IndexFlatIP(self.dim)
@@ -76,8 +79,9 @@ class FaissDenseStore:
             self.index = faiss.IndexIVFScalarQuantizer(quantizer, self.dim, nlist, faiss.ScalarQuantizer.QT_8bit,
                                                        faiss.METRIC_INNER_PRODUCT)
             sample = np.random.default_rng(0).choice(n, size=min(n, 30 * nlist), replace=False)
-            self.index.train(self.vectors[np.sort(sample)])
-            self.index.add(self.vectors)
+            self.index.train(np.asarray(self.vectors[np.sort(sample)], np.float32))
+            for start in range(0, n, 65_536):  # FAISS reads float32: a block at a time, not a full copy
+                self.index.add(np.asarray(self.vectors[start:start + 65_536], np.float32))
             self._quantizer = quantizer
             self.nprobe = nprobe or max(16, nlist // 40)
 
@@ -89,7 +93,7 @@ class FaissDenseStore:
         if len(rows) and rows[0] != len(self.vectors):
             raise ValueError("the embedded dense store appends rows in order")
         vectors = np.ascontiguousarray(vectors, dtype=np.float32).reshape(-1, self.dim)
-        self.vectors = np.concatenate([self.vectors, vectors])
+        self.vectors = np.concatenate([self.vectors, vectors.astype(self.vectors.dtype)])
         self.index.add(vectors)
         if self.alive is not None:
             self.alive = np.concatenate([self.alive, np.ones(len(vectors), bool)])
