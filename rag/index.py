@@ -553,23 +553,21 @@ def held_vectors(vectors: np.ndarray, dim: int) -> np.ndarray:
     scores ~1e-4 (recall@10 against exact float32 search: eval/bench_scale.py) and saves 0.77 GB at 10⁶
     chunks of 384 dims. Below it flat FAISS search holds its own float32 copy, and fusion compares
     FAISS's scores with scores read from these rows, so both stay float32."""
-    from rag.search.embedded import APPROXIMATE_ABOVE
-
     rows = np.asarray(vectors).reshape(-1, dim)
-    return np.ascontiguousarray(rows, dtype=vector_dtype(len(rows), APPROXIMATE_ABOVE))
+    return np.ascontiguousarray(rows, dtype=_held_dtype(len(rows)))
 
 
-def vector_dtype(rows: int, approximate_above: int) -> type:
+def _held_dtype(rows: int) -> type:
     """The dtype ``held_vectors`` gives ``rows`` chunk vectors."""
-    return np.float16 if rows > approximate_above else np.float32
+    from rag.search.embedded import APPROXIMATE_ABOVE  # read at each call: tests lower it
+
+    return np.float16 if rows > APPROXIMATE_ABOVE else np.float32
 
 
 def _read_flat(flat, block: int = 65_536) -> np.ndarray:
     """A flat FAISS index's vectors as ``held_vectors`` holds them, read a block at a time so a float16
     index never has all its rows in float32 at once (1.5 GB more at 10⁶ chunks)."""
-    from rag.search.embedded import APPROXIMATE_ABOVE
-
-    out = np.empty((flat.ntotal, flat.d), vector_dtype(flat.ntotal, APPROXIMATE_ABOVE))
+    out = np.empty((flat.ntotal, flat.d), _held_dtype(flat.ntotal))
     for start in range(0, flat.ntotal, block):
         out[start:start + block] = flat.reconstruct_n(start, min(block, flat.ntotal - start))
     return out
