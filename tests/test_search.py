@@ -282,6 +282,19 @@ def test_a_large_index_holds_its_vectors_in_half_precision_and_ranks_as_in_full(
     assert len(loaded.chunks) <= 100 and loaded.vectors.dtype == np.float32
 
 
+def test_a_float16_store_scores_large_row_sets_as_it_scores_any_row():
+    from rag.search.base import dot_rows
+
+    rng = np.random.default_rng(5)
+    vectors = rng.normal(size=(3000, 32)).astype(np.float16)
+    store = FaissDenseStore(vectors, approximate_above=1000)
+    assert store.vectors.dtype == np.float16
+    query = rng.normal(size=32).astype(np.float32)
+    first, second = np.arange(0, 3000, 2), np.arange(1, 3000, 2)  # fusion's sample, and another of its size
+    for rows in (first, second, first):  # the third call reads the kept copy of the first
+        np.testing.assert_array_equal(store.score(query, rows), dot_rows(vectors.astype(np.float32), rows, query))
+
+
 def test_a_small_index_saves_no_ivf(tmp_path, corpus_notices):
     from rag.build import IndexUpdater
     from rag.folder import IndexFolder
