@@ -144,6 +144,18 @@ def test_sentence_tokens_are_stored_with_body_offsets_and_survive_edits(tmp_path
     assert index.token_table("b.txt").between(*first)
 
 
+def test_a_term_is_one_string_object_however_often_it_occurs(tmp_path, corpus_notices):
+    # what a chunk costs in memory decides how many a machine can hold (rag.index._shared_terms)
+    built = IndexUpdater(HashEmbedder(), progress=False).build_in_memory(corpus_notices[:20])
+    built.save(tmp_path / "idx")
+    for index in (built, NoticeIndex.load(tmp_path / "idx")):
+        seen: dict[str, str] = {}
+        occurrences = [t for row in index.terms for t in row] + [k[2] for row in index.tokens if row for k in row]
+        assert len(occurrences) > 2 * len(set(occurrences))
+        assert all(seen.setdefault(t, t) is t for t in occurrences)
+        assert all(type(k) is tuple for row in index.tokens if row for k in row)
+
+
 def test_token_table_returns_exactly_the_tokens_inside_any_span():
     import random
 
