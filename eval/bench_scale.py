@@ -124,6 +124,33 @@ def _real_sources(index_dirs: list[Path]):
     return np.concatenate(vectors), terms, agencies, dates
 
 
+def real_row_bytes(index_dirs: list[Path]) -> dict:
+    """What a loaded real index holds per chunk that the synthetic one does not: Python objects (chunk
+    texts, search terms, sentence tokens, notices; tracemalloc over ``NoticeIndex.load``) and the
+    sentence vectors, beside its chunk vectors. The synthetic corpora hold only search structures, so
+    their RSS says nothing of these; this says how far a real corpus of the same size would exceed it."""
+    import gc
+    import tracemalloc
+
+    from rag.index import NoticeIndex
+
+    NoticeIndex.load(index_dirs[0])  # imports and one-time tables outside the trace
+    chunks = python = vectors = 0
+    for folder in index_dirs:
+        gc.collect()
+        tracemalloc.start()
+        index = NoticeIndex.load(folder)
+        traced = tracemalloc.get_traced_memory()[0]
+        tracemalloc.stop()
+        held = sum(a.nbytes for a in (index.vectors, index.sentence_vectors, index.bare_sentence_vectors)
+                   if a is not None)
+        chunks += len(index.chunks)
+        python += traced - held  # numpy reports its buffers to tracemalloc too
+        vectors += held - index.vectors.nbytes
+        del index
+    return {"chunks": chunks, "python_bytes": python, "sentence_vector_bytes": vectors}
+
+
 def synthesise(n: int, sources: list[Path], out: Path, seed: int = 0) -> None:
     """Write a synthetic corpus of ``n`` chunks to ``out`` (npy files): see the module docstring."""
     from collections import Counter
@@ -380,6 +407,12 @@ def scale(args) -> None:
             print(json.dumps(row), file=sys.stderr)
     (work / "results.json").write_text(json.dumps(results, indent=1), encoding="utf-8")
     print_table(results)
+    real = real_row_bytes(args.source)
+    per_chunk = (real["python_bytes"] + real["sentence_vector_bytes"]) / max(real["chunks"], 1)
+    print(f"\nNot in the RSS column: a real index of the sources holds {real['python_bytes'] / real['chunks'] / 1024:.1f} "
+          f"KB a chunk in Python objects and {real['sentence_vector_bytes'] / real['chunks'] / 1024:.1f} KB of sentence "
+          f"vectors ({real['chunks']:,} chunks): {per_chunk * max(args.sizes) / 2**30:.1f} GB more at "
+          f"{max(args.sizes):,} chunks.")
 
 
 def print_table(results: list[dict]) -> None:

@@ -151,6 +151,14 @@ def test_scale_benchmark_runs_the_retriever_over_a_synthetic_corpus(tmp_path):
     row0 = table.seq[table.ptr[0]:table.ptr[1]]
     pair = [vocab[row0[0]], vocab[row0[1]]]
     assert index.phrase_coverage(np.array([0]), {t: 1.0 for t in pair}, pair)[0] == 1.0
+    # what a real index holds beyond the synthetic one: its rows' Python objects and sentence vectors
+    from rag.index import NoticeIndex
+
+    real = bench.real_row_bytes([source])
+    loaded = NoticeIndex.load(source)
+    assert real["chunks"] == len(loaded.chunks)
+    assert real["sentence_vector_bytes"] == loaded.sentence_vectors.nbytes + loaded.bare_sentence_vectors.nbytes
+    assert real["python_bytes"] > sum(len(c.text) for c in loaded.chunks)  # at least the chunk texts
 
 
 def _load_near_duplicates():
