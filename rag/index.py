@@ -26,7 +26,7 @@ import math
 import os
 import time
 from bisect import bisect_left, bisect_right
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -81,19 +81,51 @@ def _chunk_from_json(data: dict) -> tuple[Chunk, list[str], list | None]:
     return Chunk(**data), terms, tokens
 
 
-def _shared_terms(terms: list[str], tokens: list | None) -> tuple[list[str], list[tuple[int, int, str]] | None]:
-    """A chunk's terms and (start, end, term) tokens with each term one shared string object.
+def _shared_terms(terms: list[str], tokens: Iterable | None) -> tuple[list[str], TokenRow | None]:
+    """A chunk's terms, and its (start, end, term) tokens as a ``TokenRow``, with each term one shared
+    string object.
 
-    JSON parsing and Kiwi make a new string for every occurrence of a term, and the [start, end, term]
-    lists JSON gives cost more than tuples: on the demo index they were 39 of the 59 KB a chunk held in
-    Python objects, 28 KB a chunk with shared strings and tuples (tracemalloc, 2026-12-07), which
-    decides how many chunks a machine's memory can hold."""
+    JSON parsing and Kiwi make a new string for every occurrence of a term, and each token was a
+    3-element list: on the demo index terms and tokens were 39 of the 59 KB a chunk held in Python
+    objects (tracemalloc, 2026-12-07), which decides how many chunks a machine's memory can hold."""
     from sys import intern
 
-    shared = [intern(t) for t in terms]
-    if tokens is None:
-        return shared, None
-    return shared, [(start, end, intern(term)) for start, end, term in tokens]
+    return [intern(t) for t in terms], None if tokens is None else TokenRow(tokens)
+
+
+class TokenRow(Sequence):
+    """One chunk's sentence tokens, a sequence of (start, end, term) tuples held as two int arrays and a
+    tuple of shared term strings: 16 bytes a token where a tuple of two ints and a string took ~130
+    (demo index: 15.0 → 2.3 KB a chunk, tracemalloc, 2026-12-07)."""
+
+    __slots__ = ("_starts", "_ends", "_terms")
+
+    def __init__(self, tokens: Iterable[tuple[int, int, str]]):
+        from array import array
+        from sys import intern
+
+        rows = list(tokens)
+        self._starts = array("i", [r[0] for r in rows])
+        self._ends = array("i", [r[1] for r in rows])
+        self._terms = tuple(intern(r[2]) for r in rows)
+
+    def __len__(self) -> int:
+        return len(self._terms)
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return list(zip(self._starts[i], self._ends[i], self._terms[i]))
+        return self._starts[i], self._ends[i], self._terms[i]
+
+    def __iter__(self):
+        return zip(self._starts, self._ends, self._terms)
+
+    def __eq__(self, other) -> bool:
+        if isinstance(other, (TokenRow, list, tuple)):
+            return len(self) == len(other) and all(tuple(a) == tuple(b) for a, b in zip(self, other))
+        return NotImplemented
+
+    __hash__ = None  # a sequence compared by value, like a list
 
 
 class TokenTable:
@@ -124,13 +156,14 @@ class NoticeIndex:
 
     def __init__(self, manifest: Manifest, notices: dict[str, Notice], chunks: list[Chunk],
                  terms: list[list[str]], vectors: np.ndarray, sentence_vectors: np.ndarray | None = None,
-                 tokens: list[list | None] | None = None, bare_sentence_vectors: np.ndarray | None = None):
+                 tokens: list[Iterable | None] | None = None, bare_sentence_vectors: np.ndarray | None = None):
         if not (len(chunks) == len(terms) == len(vectors)):
             raise IndexProblem("index rows disagree: chunks, terms and vectors differ in count")
         if tokens is not None and len(tokens) != len(chunks):
             raise IndexProblem("index rows disagree: chunks and sentence tokens differ in count")
         # per chunk: [(start, end, term), …] of its sentences, or None (built before tokens were stored)
-        self.tokens: list[list | None] = list(tokens) if tokens is not None else [None] * len(chunks)
+        self.tokens: list[TokenRow | None] = ([t if t is None or isinstance(t, TokenRow) else TokenRow(t)
+                                               for t in tokens] if tokens is not None else [None] * len(chunks))
         self._token_tables: dict[str, TokenTable | None] = {}
         self._doc_rows: dict[str, list[int]] | None = None
         if sentence_vectors is not None and len(sentence_vectors) != sum(len(c.sentences) for c in chunks):
@@ -388,7 +421,7 @@ class NoticeIndex:
                     for chunk, terms, tokens in zip(self.chunks, self.terms, self.tokens):
                         row = {**asdict(chunk), "terms": terms}
                         if tokens is not None:
-                            row["tokens"] = tokens
+                            row["tokens"] = list(tokens)
                         fh.write(json.dumps(row, ensure_ascii=False) + "\n")
                 faiss.write_index(self.faiss_index, str(snap / "vectors.faiss"))
                 written = list(_FILES)

@@ -4,7 +4,7 @@ import pytest
 
 from rag.build import IndexUpdater
 from rag.folder import IndexFolder
-from rag.index import IndexProblem, NoticeIndex
+from rag.index import IndexProblem, NoticeIndex, TokenRow
 from tests.conftest import HashEmbedder
 
 NOTICE_A = "소방청 보도자료\n소방청(청장 김승룡)은 13일 인도네시아 내무부와 재난관리 협력의향서(LOI)를 체결했다. 양측은 119 긴급신고체계 협력을 확대하기로 했다."
@@ -154,6 +154,9 @@ def test_a_term_is_one_string_object_however_often_it_occurs(tmp_path, corpus_no
         assert len(occurrences) > 2 * len(set(occurrences))
         assert all(seen.setdefault(t, t) is t for t in occurrences)
         assert all(type(k) is tuple for row in index.tokens if row for k in row)
+        assert all(isinstance(row, TokenRow) for row in index.tokens)  # two int arrays and shared strings
+    reloaded = NoticeIndex.load(tmp_path / "idx")
+    assert reloaded.tokens == built.tokens and reloaded.tokens[0][:2] == list(built.tokens[0])[:2]
 
 
 def test_token_table_returns_exactly_the_tokens_inside_any_span():
