@@ -22,11 +22,12 @@ def date_number(published: str) -> int:
     return int(digits) if len(digits) == 8 and digits.isdigit() else 0
 
 
-def dot_rows(vectors: np.ndarray, rows: np.ndarray, vector: np.ndarray) -> np.ndarray:
-    """Inner products of ``vectors[rows]`` with ``vector``. einsum, not ``@``: a BLAS matrix-vector product
-    starts its thread pool, which costs 5-10x more than the product on a busy 2-core machine (measured).
-    float16 rows (a large index's, rag.index.held_vectors) are widened first: products in float32."""
-    picked = np.asarray(vectors[np.asarray(rows, dtype=np.int64)], np.float32)
+def dot_rows(vectors: np.ndarray, rows: np.ndarray | None, vector: np.ndarray) -> np.ndarray:
+    """Inner products of ``vectors[rows]`` (every row for None) with ``vector``. einsum, not ``@``: a BLAS
+    matrix-vector product starts its thread pool, which costs 5-10x more than the product on a busy 2-core
+    machine (measured). float16 rows (a large index's, rag.index.held_vectors) are widened first: products
+    in float32."""
+    picked = np.asarray(vectors if rows is None else vectors[np.asarray(rows, dtype=np.int64)], np.float32)
     return np.einsum("ij,j->i", picked, np.asarray(vector, np.float32).reshape(-1))
 
 

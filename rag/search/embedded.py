@@ -95,7 +95,7 @@ class FaissDenseStore:
         if len(rows) and rows[0] != len(self.vectors):
             raise ValueError("the embedded dense store appends rows in order")
         vectors = np.ascontiguousarray(vectors, dtype=np.float32).reshape(-1, self.dim)
-        self.vectors = np.concatenate([self.vectors, vectors.astype(self.vectors.dtype)])
+        self.vectors = np.concatenate([self.vectors, np.asarray(vectors, self.vectors.dtype)])
         self.index.add(vectors)
         if self.alive is not None:
             self.alive = np.concatenate([self.alive, np.ones(len(vectors), bool)])
@@ -140,14 +140,15 @@ class FaissDenseStore:
     def score(self, vector: np.ndarray, rows: np.ndarray) -> np.ndarray:
         rows = np.asarray(rows, dtype=np.int64)
         if self.vectors.dtype == np.float16 and len(rows) >= _WIDE_ROWS:
-            return dot_rows(self._widened(rows), np.arange(len(rows)), vector)
+            return dot_rows(self._widened(rows), None, vector)  # the kept copy is already those rows
         return dot_rows(self.vectors, rows, vector)
 
     def _widened(self, rows: np.ndarray) -> np.ndarray:
         """float32 copies of a large row set's float16 vectors, kept for the next question: fusion scores
         the same z-score sample (rag.retrieve ``Retriever.SAMPLE`` rows) on every question, and widening
-        2,048 rows costs ~1.3 ms against ~0.3 ms for the products. Rows only grow and a row's vector never
-        changes (deletions are tombstones), so a copy stays right; a few row sets are kept (one a filter)."""
+        2,048 rows costs ~1.3 ms against ~0.13 ms for the products over a kept copy. Rows only grow and a
+        row's vector never changes (deletions are tombstones), so a copy stays right; a few row sets are kept
+        (one a filter)."""
         key = hash(rows.tobytes())
         kept = self._wide.get(key)
         if kept is not None and np.array_equal(kept[0], rows):
