@@ -408,11 +408,11 @@ def scale(args) -> None:
     (work / "results.json").write_text(json.dumps(results, indent=1), encoding="utf-8")
     print_table(results)
     real = real_row_bytes(args.source)
-    per_chunk = (real["python_bytes"] + real["sentence_vector_bytes"]) / max(real["chunks"], 1)
-    print(f"\nNot in the RSS column: a real index of the sources holds {real['python_bytes'] / real['chunks'] / 1024:.1f} "
-          f"KB a chunk in Python objects and {real['sentence_vector_bytes'] / real['chunks'] / 1024:.1f} KB of sentence "
-          f"vectors ({real['chunks']:,} chunks): {per_chunk * max(args.sizes) / 2**30:.1f} GB more at "
-          f"{max(args.sizes):,} chunks.")
+    chunks = max(real["chunks"], 1)
+    python, sentences = real["python_bytes"] / chunks, real["sentence_vector_bytes"] / chunks
+    print(f"\nNot in the RSS column: a real index of the sources holds {python / 1024:.1f} KB a chunk in Python "
+          f"objects and {sentences / 1024:.1f} KB of sentence vectors ({real['chunks']:,} chunks): "
+          f"{(python + sentences) * max(args.sizes) / 2**30:.1f} GB more at {max(args.sizes):,} chunks.")
 
 
 def print_table(results: list[dict]) -> None:
