@@ -34,8 +34,14 @@ Then the value floors (the dense model's, one per language): a one-part question
 language's floor, chosen the same way over the midpoints between those best probabilities (on a tie the
 lower floor; none for a language where refusing none is best).
 
+Then the value-gap limits (per language, likewise): the same question is refused when the sentences
+stating such a value, each read with the sentences before it and its notice's lead, all lack at least this share of the
+question's term weight that the best sentence holds (rag/scorer.py ``value_gap``), chosen over the
+midpoints between half A's gaps (on a tie the higher limit; none where refusing none is best).
+
 ``--gates-only`` keeps the scorer and the first two thresholds of the weights file and refits only the
-rule gates. ``--floor-only`` keeps everything but the meaning floor, ``--value-only`` everything but the value floor. ``--calibrate-only`` keeps the scorer and all its thresholds and refits only the answerable
+rule gates. ``--floor-only`` keeps everything but the meaning floor, ``--value-only`` everything but the value floor,
+``--gap-only`` everything but the value-gap limits. ``--calibrate-only`` keeps the scorer and all its thresholds and refits only the answerable
 models (shipped: ``--calibrate-only --max-false-refusals 0.005`` over fresh indexes of both corpora).
 
 Nothing is copied from the gold sets into the weights file: only coefficients and counts.
@@ -61,7 +67,7 @@ from rag.refusal_rules import RULES  # noqa: E402
 from rag.index import NoticeIndex  # noqa: E402
 from rag.scorer import (ANSWERABLE_FEATURES, DENSE_ANSWERABLE, FEATURES, WEIGHTS_FILE, AnswerableModel,  # noqa: E402
                         ScorerWeights, SentenceModel, answerable_features, closest_meaning, fit_logistic,
-                        lexical_mask, value_quote)
+                        lexical_mask, value_gap, value_quote)
 from rag.uncertainty import group_key  # noqa: E402
 from rag.values import value_statements  # noqa: E402
 
@@ -117,6 +123,8 @@ def collect(name: str, gold_path: Path, index_dir: Path, k: int = 8, limit: int 
             flags = answerer.rule_flags(q.question, top, assistant.index)
             contact = answerer.answers_from_contacts(q.question, top, assistant.index)
             states = value_statements(q.question, [c.text for c in candidates])
+            context = (answerer.value_context(q.question, candidates, assistant.index)
+                       if states is not None and any(states) else None)
             facts = [squash(f) for f in q.key_facts if squash(f)]
             labels = [float(not is_masked and bool(q.doc_ids) and c.doc_id in q.doc_ids
                             and any(f in squash(c.text) for f in facts)) for c in candidates]
@@ -124,7 +132,7 @@ def collect(name: str, gold_path: Path, index_dir: Path, k: int = 8, limit: int 
                             "answerable": bool(q.doc_ids) and not is_masked, "masked": is_masked,
                             "x": x, "y": np.asarray(labels), "flags": flags, "contact": contact,
                             "chunk_dense": chunk_cosines(top), "lang": question_language(q.question),
-                            "value_states": states})
+                            "value_states": states, "value_context": context})
     return records
 
 
@@ -149,12 +157,20 @@ def refused(record: dict, conf: float, model: SentenceModel) -> bool:
     read from ``record``)."""
     return not record["contact"] and model.refuses(conf, record["flags"], answerability(model, record),
                                                    closest_meaning(record["x"]), value_of(model, record),
-                                                   record.get("lang", "ko"))
+                                                   record.get("lang", "ko"), gap_of(model, record))
 
 
 def value_of(model: SentenceModel, record: dict) -> float | None:
     """The best probability among the record's candidates stating the value asked (rag/scorer.py ``value_quote``)."""
     return value_quote(model.probabilities(record["x"]), record.get("value_states"))
+
+
+def gap_of(model: SentenceModel, record: dict) -> float | None:
+    """How much of the question the record's value sentences leave out (rag/scorer.py ``value_gap``)."""
+    context = record.get("value_context")
+    if context is None:
+        return None
+    return value_gap(model.probabilities(record["x"]), record.get("value_states"), *context)
 
 
 def objective(records: list[dict], model: SentenceModel, false_cost: float = 4.0, half: str = "A") -> float:
@@ -240,6 +256,29 @@ def choose_value_floor(records: list[dict], model: SentenceModel, false_cost: fl
     return tuple(sorted(floors.items()))
 
 
+def choose_value_gap(records: list[dict], model: SentenceModel, false_cost: float = 4.0,
+                     langs: tuple[str, ...] = ("ko", "en")) -> tuple[tuple[str, float], ...]:
+    """Per language, the value gap from which a one-part question asking a value is refused
+    (``SentenceModel.value_gap_above``), every other threshold held: the best ``objective`` on half A over
+    the midpoints between the gaps of half A's questions in that language that are not refused otherwise.
+    On a tie the higher limit (fewer questions refused) wins; none for a language where refusing none is
+    best."""
+    limits: dict[str, float] = {}
+    for lang in langs:
+        held = replace(model, value_gap_above=tuple(sorted(limits.items())))
+        gaps = sorted({g for r in records if r["half"] == "A" and not r.get("masked") and not r["contact"]
+                       and r.get("lang", "ko") == lang and (g := gap_of(held, r)) is not None and g > 0
+                       and not refused(r, confidence(held, r), held)})
+        best = round(objective(records, held, false_cost), 9)
+        for low, high in sorted(zip([0.0] + gaps, gaps), reverse=True):
+            limit = math.ceil((low + high) / 2 * 10_000) / 10_000  # rounded up: never refuses ``low``
+            score = round(objective(records, replace(held, value_gap_above=tuple(sorted({**limits, lang: limit}.items()))),
+                                    false_cost), 9)
+            if score > best:
+                best, limits[lang] = score, limit
+    return tuple(sorted(limits.items()))
+
+
 def curve(confidences: list[tuple[float, bool]], thresholds) -> list[dict]:
     """Refusal accuracy and false-refusal rate at each threshold."""
     unanswerable = [c for c, ok in confidences if not ok]
@@ -307,6 +346,7 @@ def calibrate(records: list[dict], model: SentenceModel, l2: float, max_false_re
         # the lexical model reads no cosine, and without it a value floor misfires (SentenceModel.value_below)
         model = replace(model, meaning_floor=choose_meaning_floor(records, model))
         model = replace(model, value_below=choose_value_floor(records, model))
+        model = replace(model, value_gap_above=choose_value_gap(records, model))
     return model
 
 
@@ -392,6 +432,16 @@ def refit_gates(weights: ScorerWeights, records: list[dict]) -> ScorerWeights:
     return replace(weights, dense=dense, lexical=lexical, meta=meta)
 
 
+def refit_value_gap(weights: ScorerWeights, records: list[dict]) -> ScorerWeights:
+    """``weights`` with the dense model's ``value_gap_above`` refitted on ``records`` (all else kept; the
+    lexical model has none, as it has no value floor)."""
+    dense = replace(weights.dense, value_gap_above=choose_value_gap(records, weights.dense))
+    lexical = replace(weights.lexical, value_gap_above=())
+    meta = {**weights.meta, "value_gap_fitted": time.strftime("%Y-%m-%d"),
+            "value_gap_sets": sorted({r["set"] for r in records})}
+    return replace(weights, dense=dense, lexical=lexical, meta=meta)
+
+
 def report(records: list[dict], weights: ScorerWeights) -> list[str]:
     """Per model, set and half: top-1 sentence accuracy (answerable questions whose candidates hold the
     answer), refusal accuracy and false refusals at the model's threshold."""
@@ -435,6 +485,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="keep everything in --out but the dense model's meaning floor, which is refitted")
     parser.add_argument("--value-only", action="store_true",
                         help="keep everything in --out but the dense model's value floors, which are refitted")
+    parser.add_argument("--gap-only", action="store_true",
+                        help="keep everything in --out but the dense model's value-gap limits, which are refitted")
     parser.add_argument("--calibrate-only", action="store_true",
                         help="keep the sentence scorers and their thresholds in --out; refit the answerable models")
     args = parser.parse_args(argv)
@@ -446,7 +498,7 @@ def main(argv: list[str] | None = None) -> int:
     for name, gold, index in args.set:
         started = time.perf_counter()
         records += collect(name, Path(gold), Path(index), limit=args.limit, every=every.get(name, 1),
-                           masked=not (args.gates_only or args.floor_only or args.value_only),
+                           masked=not (args.gates_only or args.floor_only or args.value_only or args.gap_only),
                            salt=name if name in args.resplit else "")
         print(f"{name}: {sum(r['set'] == name for r in records)} questions in {time.perf_counter() - started:.0f} s",
               file=sys.stderr)
@@ -457,6 +509,10 @@ def main(argv: list[str] | None = None) -> int:
         weights = refit_value_floor(ScorerWeights.load(args.out), records)
         weights.meta["value_floor_every"] = every
         weights.meta["value_floor_resplit"] = args.resplit
+    elif args.gap_only:
+        weights = refit_value_gap(ScorerWeights.load(args.out), records)
+        weights.meta["value_gap_every"] = every
+        weights.meta["value_gap_resplit"] = args.resplit
     elif args.gates_only:
         weights = refit_gates(ScorerWeights.load(args.out), records)
         weights.meta["gates_every"] = every
@@ -475,6 +531,8 @@ def main(argv: list[str] | None = None) -> int:
           + (f", unless a sentence is {floor:.4f} close in meaning" if floor is not None else "")
           + "".join(f"; a {lang} value question when no sentence stating one reaches {t:.4f}"
                     for lang, t in weights.dense.value_below)
+          + "".join(f"; a {lang} value question when its value sentences leave out {t:.4f} of it"
+                    for lang, t in weights.dense.value_gap_above)
           + f"; {weights.lexical.refuse_below:.3f} lexical; rule gates dense: {gates(weights.dense)}; "
           f"lexical: {gates(weights.lexical)})")
     return 0

@@ -38,7 +38,7 @@ from ingest.normalize import squash
 from rag.answer_settings import AnswerSettings
 from rag.embed import Embedder
 from rag.scorer import (FEATURES, WEIGHTS_FILE, ScorerWeights, SentenceModel, bigram_share, closest_meaning,
-                        content_bigrams, safe_log_length, value_quote)
+                        content_bigrams, safe_log_length, value_gap, value_quote)
 from rag.index import NoticeIndex, TokenTable
 from rag.lists import ENUM_HEAD, INLINE_ITEM, ListAsk, ListFinder, ScoredNotice, wants_list
 from rag.question import (HANGUL, QUESTION_WORDS, asked_count, english_ask, focus_terms, is_contact_question,
@@ -96,6 +96,9 @@ class _Judged:
     closest: float | None  # the highest question-sentence cosine (None without sentence vectors)
     # the best probability among candidates stating the value asked (rag/scorer.py); None where no floor reads it
     value_quote: float | None
+    # how much of the question the sentences stating that value leave out (rag/scorer.py); None where no
+    # limit reads it
+    value_gap: float | None = None
 
 
 class ExtractiveAnswerer:
@@ -363,7 +366,8 @@ class ExtractiveAnswerer:
         # the rules are read only where their gates could still refuse
         flags = (self.rule_flags(question, retrieval, index) if judged.confidence < max(map(model.gate, RULES))
                  else {})
-        if model.refuses(judged.confidence, flags, judged.answerable, judged.closest, judged.value_quote, lang):
+        if model.refuses(judged.confidence, flags, judged.answerable, judged.closest, judged.value_quote, lang,
+                         judged.value_gap):
             return self._refuse(question, retrieval, index, started)
         by_meaning = lang == "en" or float(x[:, FEATURES.index("coverage")].max()) < self.settings.meaning_below
         scored = self._score(question, q_terms, candidates, lang, probabilities,
@@ -377,13 +381,14 @@ class ExtractiveAnswerer:
         question-reading rule fires (``rules_below`` for a rule without its own gate); none of them but
         value_missing when a sentence is at least ``meaning_floor`` close in meaning (where fitted); and,
         for a one-part question asking a value, when every sentence stating one is below its language's
-        ``value_below``."""
+        ``value_below`` or those sentences leave out ``value_gap_above`` of the question."""
         model = self._model(index)
         floor = {"meaning_floor": model.meaning_floor} if model.meaning_floor is not None else {}
         value = {f"value_below_{lang}": t for lang, t in model.value_below}
+        gap = {f"value_gap_above_{lang}": t for lang, t in model.value_gap_above}
         return {"refuse_below": model.refuse_below, "answerable_below": model.answerable_below,
                 "rules_below": model.rules_below, **{f"{rule}_below": model.gate(rule) for rule in RULES},
-                **floor, **value}
+                **floor, **value, **gap}
 
     def refusal_signals(self, question: str, retrieval: Retrieval, index: NoticeIndex) -> RefusalSignals:
         """What refusal reads (for the trade-off curve): P(answerable), and whether the other thresholds
@@ -396,7 +401,7 @@ class ExtractiveAnswerer:
             return RefusalSignals(0.0, True)
         model = judged.model
         refused = model.refuses(judged.confidence, self.rule_flags(question, retrieval, index), closest=judged.closest,
-                                value_quote=judged.value_quote, lang=lang)
+                                value_quote=judged.value_quote, lang=lang, value_gap=judged.value_gap)
         return RefusalSignals(judged.answerable, refused, model.near_in_meaning(judged.closest))
 
     def _judge(self, question: str, retrieval: Retrieval, index: NoticeIndex, lang: str) -> _Judged | None:
@@ -407,11 +412,47 @@ class ExtractiveAnswerer:
         if not candidates:
             return None
         probabilities = model.probabilities(x)
-        # the value quote only where a floor reads it (not English questions, not the lexical model)
-        quote = (value_quote(probabilities, value_statements(question, [c.text for c in candidates]))
-                 if model.value_floor(lang) is not None else None)
+        # the value signals only where a threshold reads them (fitted per language, dense model only)
+        floor, limit = model.value_floor(lang) is not None, model.value_gap_limit(lang) is not None
+        states = value_statements(question, [c.text for c in candidates]) if floor or limit else None
+        quote = value_quote(probabilities, states) if floor else None
+        gap = (value_gap(probabilities, states, *self.value_context(question, candidates, index))
+               if limit and states is not None and any(states) else None)
         return _Judged(model, candidates, x, probabilities, float(probabilities.max()),
-                       model.answerability(probabilities, x, chunk_cosines(retrieval), lang), closest_meaning(x), quote)
+                       model.answerability(probabilities, x, chunk_cosines(retrieval), lang), closest_meaning(x), quote,
+                       gap)
+
+    def value_context(self, question: str, candidates: list[_Candidate],
+                      index: NoticeIndex) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """What rag/scorer.py ``value_gap`` reads: which of the question's terms each candidate holds
+        (candidates x terms), which it holds read with the sentences before it (the ``value_context``
+        setting, 3) and its notice's opening sentence, and the terms' IDF weights.
+
+        A value sentence often names its subject by a pronoun ("이들은 … 195억 원만큼 … 더 받았다"), and a
+        notice's opening sentence names the place and programme every later sentence is about: without it,
+        "임실군 금성리 마을에는 주민이 몇 명 살고 있나요?" was refused over a sentence naming 금성리 마을 and its
+        110 residents (임실군 is in the lead only). With both, one of korquad_tune's 201 answerable one-part
+        value questions has a gap at all (0.26; 2026-12-07). A term is held as ``_coverage`` reads it:
+        among the sentence's terms or inside its squashed text, where Kiwi cut a name otherwise ("김경준에게"
+        is 김경 + 준, "김경준의" one word); one-character terms, that cut's remainders, are left out."""
+        q_terms = {t: w for t, w in self.question_terms(question).items() if len(t) > 1}
+        names = sorted(q_terms)
+        weights = np.array([q_terms[t] for t in names], float)
+        own = np.zeros((len(candidates), len(names)), bool)
+        context = np.zeros_like(own)
+        for i, cand in enumerate(candidates):
+            terms, squashed = self._span_terms(cand), self._squash(cand.text)
+            own[i] = [_holds(t, terms, squashed) for t in names]
+            around, text = set(terms), squashed
+            spans = index.sentence_spans(cand.doc_id)
+            if cand.sentence in spans:
+                k = spans.index(cand.sentence)
+                body = index.notices[cand.doc_id].body
+                for j in sorted({0} | set(range(max(0, k - self.settings.value_context), k))) if k else ():
+                    around |= self._body_terms(cand.doc_id, *spans[j], index)
+                    text += self._squash(body[spans[j][0]:spans[j][1]])
+            context[i] = [_holds(t, frozenset(around), text) for t in names]
+        return own, context, weights
 
     def answers_from_contacts(self, question: str, retrieval: Retrieval, index: NoticeIndex) -> bool:
         """A contact question whose notices have a 담당 block: answered from it, never refused."""

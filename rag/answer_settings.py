@@ -122,6 +122,13 @@ class AnswerSettings:
     # a "얼마"/"몇 명"/"몇 곳" question whose quoted sentences of a notice state no such value gets that
     # notice's best-scored sentence that does (``_add_missing_value``)
     value_followup: bool = True
+    # The sentences before a value sentence read with it (and its notice's opening sentence) for the value
+    # gap (ExtractiveAnswerer.value_context): a value sentence often names its subject only by a pronoun
+    # ("이들은 … 195억 원만큼 … 더 받았다"). 3, measured 2026-12-07 over the one-part value questions of dev,
+    # korquad_tune and the held-out sets (without the lead): with 2, two of korquad_tune's 201 answerable ones
+    # have a gap (0.26, 0.48); with 3 or 5, one (0.26); with the lead and 3 the same one, below the fitted
+    # limit (0.34).
+    value_context: int = 3
     # The closing contact block ("문 의: 고용정책총괄과 김철수(044-…)") is quoted only for a question about
     # whom to contact: it answered no other question, yet took part of the length budget (dev-038,
     # held-221). Measured 2026-12-05: no key fact, citation or refusal changed on dev, korquad_tune or
@@ -177,6 +184,6 @@ class AnswerSettings:
             raise ValueError(f"answer setting meaning_below must be within [0, 1.01], got {self.meaning_below}")
         for name in ("long_quote_penalty", "inline_list_bonus", "other_notice_gain", "other_notice_relative",
                      "plural_relative", "learned_weight", "beside_best_gain", "rank_prior", "english_part_relative",
-                     "min_notices_for_idf", "fill_min_gain", "fill_min_relative", "list_relative"):
+                     "min_notices_for_idf", "fill_min_gain", "fill_min_relative", "list_relative", "value_context"):
             if getattr(self, name) < 0:
                 raise ValueError(f"answer setting {name} must not be negative, got {getattr(self, name)}")

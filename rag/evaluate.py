@@ -322,6 +322,9 @@ def print_gold_report(report: dict, console=None) -> None:
                           + "".join(f"; and a one-part {k.removeprefix('value_below_')} question asking a sum or count "
                                     f"when every sentence stating one is below {v:.3f}"
                                     for k, v in t.items() if k.startswith("value_below_"))
+                          + "".join(f", or when the sentences stating one leave out at least {v:.3f} of the question "
+                                    f"({k.removeprefix('value_gap_above_')})"
+                                    for k, v in t.items() if k.startswith("value_gap_above_"))
                           + "; eval/fit_answers.py fits them")
     if report.get("generative"):
         g = report["generative"]

@@ -836,8 +836,9 @@ def test_a_korean_question_that_opens_on_its_occasion_gets_the_sentence_for_its_
 def test_a_sum_that_no_likely_sentence_states_is_refused_on_the_demo_index(demo_index_dir):
     """Over the demo corpus, "햇빛소득마을 … 주민 한 사람이 받는 연간 배당금은 얼마인가요?" finds the site-visit
     notice, which describes the project and states no sum; the only sums among the candidates belong to
-    other notices' sentences, all unlikely answers (below the fitted Korean ``value_below``): refused. Without
-    the value floor it was answered from the visit. A head count the notice does state is answered."""
+    other notices' sentences, all unlikely answers (below the fitted Korean ``value_below``): refused, by the
+    floor alone too. Those sentences are about other things, so the value gap refuses it as well; without
+    either it was answered from the visit. A head count the notice does state is answered."""
     from dataclasses import replace
 
     from rag.scorer import ScorerWeights
@@ -848,13 +849,46 @@ def test_a_sum_that_no_likely_sentence_states_is_refused_on_the_demo_index(demo_
     assert answerer.weights.dense.value_floor("ko") is not None
     assert answerer.run(question, retrieval, index).refused
     weights = ScorerWeights.load()
-    no_floor = replace(weights, dense=replace(weights.dense, value_below=()))
-    unfloored = ExtractiveAnswerer(embedder=answerer.embedder, idf=index.idf, weights=no_floor)
-    assert not unfloored.run(question, retrieval, index).refused
+
+    def without(**thresholds) -> ExtractiveAnswerer:
+        return ExtractiveAnswerer(embedder=answerer.embedder, idf=index.idf,
+                                  weights=replace(weights, dense=replace(weights.dense, **thresholds)))
+
+    assert without(value_gap_above=()).run(question, retrieval, index).refused
+    assert not without(value_below=(), value_gap_above=()).run(question, retrieval, index).refused
     stated = "임실군 금성리 마을에는 주민이 몇 명 살고 있나요?"
     index, answerer, retrieval = _on_the_demo_index(demo_index_dir, stated)
     answer = answerer.run(stated, retrieval, index)
     assert not answer.refused and "110" in answer.answer, answer.answer
+
+
+def test_a_value_sentence_is_read_with_the_sentences_before_it():
+    """``value_context``: "이들은 … 195억 원만큼 … 더 받았다" holds none of the question's words; read with the
+    three sentences before it, it holds what they name (노령연금 three sentences before, 감액·중단·수급자 two
+    before). One-character terms (들) are left out. With no sentence before it read, the notice's opening
+    sentence still is: the value sentence holds 노령연금 and 감액, not what only the second sentence names."""
+    from ingest.models import Notice
+    from rag.build import IndexUpdater
+
+    body = ("보건복지부는 노령연금 감액 제도를 개선했다. 올해 소득에 대해 감액이 중단된 수급자는 약 9만 명이다. "
+            "이는 전체의 66%에 해당한다. 이들은 제도 개선으로 195억 원만큼 더 받았다.")
+    notice = Notice(doc_id="n0", title="노령연금 감액 제도 개선", body=body, agency="보건복지부", published="2026-06-16",
+                    source="n0.txt", source_type="text")
+    index = IndexUpdater(HashEmbedder(), progress=False).build_in_memory([notice])
+    question = "감액이 중단된 노령연금 수급자들이 더 받은 금액은 얼마인가?"
+    retrieval = Retriever(index, HashEmbedder(), mode="hybrid").run(question, k=8)
+    answerer = ExtractiveAnswerer(embedder=HashEmbedder(), idf=index.idf)
+    candidates, _ = answerer.features(question, retrieval, index)
+    own, context, weights = answerer.value_context(question, candidates, index)
+    names = sorted(t for t in answerer.question_terms(question) if len(t) > 1)
+    assert len(weights) == len(names) and own.shape == context.shape == (len(candidates), len(names))
+    value = next(i for i, c in enumerate(candidates) if "195억" in c.text)
+    assert "들" not in names and not own[value].any()
+    assert {t for t, h in zip(names, context[value]) if h} == {"노령", "연금", "감액", "중단", "수급자"}
+    assert (context >= own).all()  # the context holds what the sentence holds
+    narrow = ExtractiveAnswerer(embedder=HashEmbedder(), idf=index.idf, value_context=0)
+    lead_only = narrow.value_context(question, candidates, index)[1][value]
+    assert {t for t, h in zip(names, lead_only) if h} == {"노령", "연금", "감액"}
 
 
 def test_a_count_that_no_top_notice_states_is_refused():

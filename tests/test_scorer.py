@@ -340,16 +340,78 @@ def test_a_value_question_is_refused_when_no_sentence_stating_such_a_value_is_li
     assert SentenceModel.from_dict(_model_with_floor(0.88).to_dict()).value_below == ()
 
 
+def test_a_value_question_is_refused_when_its_value_sentences_are_about_something_else():
+    """``value_gap``: the best-probability candidate holds question terms (weights 3, 2, 1) that every
+    sentence stating the asked value lacks, even read with the sentences before it: the least such share
+    of the question's weight. 0 when the best sentence states the value itself or a value sentence's
+    context holds what the best holds; None without value sentences. From its language's
+    ``value_gap_above`` the question is refused, even with a sentence close in meaning."""
+    from rag.scorer import value_gap
+
+    weights = np.array([3.0, 2.0, 1.0])
+    own = np.array([[True, True, False], [False, False, True], [False, True, True]])
+    context = np.array([[True, True, False], [False, False, True], [True, True, True]])
+    probabilities = np.array([0.9, 0.3, 0.2])
+    assert value_gap(probabilities, [False, True, False], own, context, weights) == pytest.approx(5 / 6)
+    # a second value sentence whose context (the sentence before it) names what the best one does
+    assert value_gap(probabilities, [False, True, True], own, context, weights) == 0.0
+    assert value_gap(probabilities, [True, True, False], own, context, weights) == 0.0
+    assert value_gap(probabilities, [False, False, False], own, context, weights) is None
+    assert value_gap(probabilities, None, own, context, weights) is None
+    model = replace(_model_with_floor(0.88), value_gap_above=(("ko", 0.2),))
+    assert model.refuses(0.9, {}, closest=0.95, value_gap=0.5)
+    assert not model.refuses(0.9, {}, closest=0.95, value_gap=0.1)
+    assert not model.refuses(0.9, {}, closest=0.95, value_gap=0.5, lang="en")
+    assert not model.refuses(0.9, {}, closest=0.95) and not _model_with_floor(0.88).refuses(0.9, {}, value_gap=1.0)
+    reloaded = SentenceModel.from_dict(json.loads(json.dumps(model.to_dict())))
+    assert reloaded.value_gap_limit("ko") == 0.2 and reloaded.value_gap_limit("en") is None
+    assert SentenceModel.from_dict(_model_with_floor(0.88).to_dict()).value_gap_above == ()
+
+
+def test_the_value_gap_limit_is_fitted_between_the_gaps_of_half_a():
+    """Unanswerable value questions whose value sentences leave out 0.4 and 0.5 of the question are refused,
+    answerable ones at 0.1 and below are not: the limit falls between 0.1 and 0.4, at the midpoint. Ten
+    answerable questions above every unanswerable one make any limit cost more than it gains: none."""
+    fit_answers = _eval_module("fit_answers")
+    model, col, n = _coverage_model()
+
+    def record(answerable: bool, gap: float, half: str = "A") -> dict:
+        x = np.zeros((2, n))
+        x[0, col["coverage"]] = 0.9  # the best sentence, stating no value
+        x[1, col["coverage"]] = 0.6  # the value sentence
+        # two question terms, weights 1 - gap and gap; the value sentence's context lacks the second
+        context = (np.array([[True, True], [True, False]]), np.array([[True, True], [True, False]]),
+                   np.array([1.0 - gap, gap]))
+        return {"set": "s", "id": f"{answerable}{gap}", "half": half, "answerable": answerable, "masked": False,
+                "x": x, "y": np.zeros(2), "flags": {}, "contact": False, "chunk_dense": [], "lang": "ko",
+                "value_states": [False, True], "value_context": context}
+
+    records = ([record(True, 0.0) for _ in range(20)] + [record(True, 0.1), record(False, 0.4), record(False, 0.5)]
+               + [record(False, 0.05, half="B")])
+    assert fit_answers.gap_of(model, records[21]) == pytest.approx(0.4)
+    limits = dict(fit_answers.choose_value_gap(records, model))
+    assert set(limits) == {"ko"} and limits["ko"] == pytest.approx(0.25)  # no English question: no English limit
+    fitted = replace(model, value_gap_above=tuple(limits.items()))
+    assert fit_answers.refused(records[21], 0.9, fitted) and not fit_answers.refused(records[20], 0.9, fitted)
+    records += [record(True, 0.9) for _ in range(10)]
+    assert fit_answers.choose_value_gap(records, model) == ()
+
+
+def _coverage_model() -> tuple[SentenceModel, dict[str, int], int]:
+    """A model whose probability is sigmoid(20 * coverage - 10), the feature columns and their number."""
+    col = {name: i for i, name in enumerate(FEATURES)}
+    n = len(FEATURES)
+    coef = np.zeros(n)
+    coef[col["coverage"]] = 20.0
+    return SentenceModel(np.zeros(n), np.ones(n), coef, -10.0), col, n
+
+
 def test_the_value_floor_is_fitted_between_the_quotes_of_half_a():
     """Unanswerable value questions whose value sentences score 0.02 and 0.04 are refused, the answerable
     ones at 0.06 and above are not: the floor falls between 0.04 and 0.06. Ten answerable questions below
     every unanswerable one make any floor cost more than it gains (false refusals count 4x): none."""
     fit_answers = _eval_module("fit_answers")
-    col = {name: i for i, name in enumerate(FEATURES)}
-    n = len(FEATURES)
-    coef = np.zeros(n)
-    coef[col["coverage"]] = 20.0
-    model = SentenceModel(np.zeros(n), np.ones(n), coef, -10.0)  # probability = sigmoid(20 * coverage - 10)
+    model, col, n = _coverage_model()
 
     def record(answerable: bool, quote: float, half: str = "A") -> dict:
         x = np.zeros((2, n))
