@@ -1,7 +1,7 @@
 """What kind of value a question asks for, and whether a sentence states one.
 
 "얼마" asks a sum (or, after a word in -률/-율, a rate), "몇 명" a head count, "몇 점의 작품" a figure in
-점: the answerer adds a sentence stating such a value when its quotes have none
+점, "언제" a date or a time (for refusal only): the answerer adds a sentence stating such a value when its quotes have none
 (``ExtractiveAnswerer._add_missing_value``), and a question-reading refusal rule fires when no notice it
 would quote states one (rag/refusal_rules.py ``value_missing``). The patterns read Korean number
 writing: digits with separators and 만/억 units ("1,140만 원", "7천1백만 원"), native numerals ("두 가지", "네 곳").
@@ -30,6 +30,10 @@ VALUE_PATTERNS = {
     # The counter ends the word or a particle follows it: "3개월", "2건강" are other words.
     "count": re.compile(r"\d[\d,.]*\s*(?:[천만]\s*)?(?:여\s*)?(?:개소|개국|개사|개|곳|건|가지|종|회|차례)"
                         r"(?:(?![가-힣])|(?=으로|로|를|을|이|가|은|는|의|에|와|과|도|만|씩|까지|부터))"),
+    # a date or a time of day in figures: "2016년", "6월 15일", "6.15.", "'26", "1970년대", "19세기", "오후 2시",
+    # "14:30". A season or an era in words ("산란기") is not one: "시기는?" alone is not asked as a date.
+    "date": re.compile(r"\d{3,4}\s*년|\d{1,2}\s*월|\d{1,2}\s*일|\d{2,4}\s*\.\s*\d{1,2}\s*\.|'\d{2}|\d+\s*년대|\d+\s*세기"
+                       r"|\d{1,2}\s*시|\d{1,2}:\d{2}"),
 }
 
 
@@ -37,13 +41,19 @@ _SUM_ASKED = re.compile(r"얼마(?!나)|how much", re.IGNORECASE)
 _PEOPLE_ASKED = re.compile(r"몇\s*명|how many (?:people|persons)", re.IGNORECASE)
 # an English count; a Korean one names its unit (``asked_unit``)
 _COUNT_ASKED = re.compile(r"how many", re.IGNORECASE)
+# "언제" asks a date or a time ("… 대표발의한 것은 언제인가?", "낮 8시부터 언제까지"); "시기는?" alone may ask a
+# season or a period in words ("산란기"), and read as a date it cost korquad_tune 2 answers (2026-12-07).
+_DATE_ASKED = re.compile(r"언제|며칠|\bwhen\b|what (?:year|date|time)", re.IGNORECASE)
 _NUMBER_ASKED = re.compile(r"얼마|몇|언제|며칠|how (?:much|many|long)|when\b|what (?:year|date|time)", re.IGNORECASE)
 
 
-def asked_value_pattern(question: str) -> re.Pattern | None:
+def asked_value_pattern(question: str, dates: bool = False) -> re.Pattern | None:
     """What a sentence must state to answer a "얼마"/"몇 명"/"몇 점" question, else None: a sum for 얼마, a
-    head count for 몇 명, else a figure in the unit the question counts in ("몇 점의 작품" → "470점"; a
-    notice may give a count in another unit than a fixed list of counters foresaw)."""
+    head count for 몇 명, a figure in the unit the question counts in ("몇 점의 작품" → "470점"; a notice
+    may give a count in another unit than a fixed list of counters foresaw); with ``dates``, a date or a
+    time for 언제. Refusal reads dates (``value_statements``); the answerer's value follow-ups do not: with
+    them, a date sentence added to "언제" answers changed three answers (2026-12-07): a korquad_tune one for
+    no fact, and two never-read heldout_sixth ones, key facts 0.838 -> 0.854 and citations 0.906 -> 0.891."""
     if _PEOPLE_ASKED.search(question):
         return VALUE_PATTERNS["people"]
     if units := asked_unit(question):  # before 얼마: "실업률은 얼마" asks a percentage, not a sum
@@ -52,6 +62,8 @@ def asked_value_pattern(question: str) -> re.Pattern | None:
         return VALUE_PATTERNS["money"]
     if _COUNT_ASKED.search(question):
         return VALUE_PATTERNS["count"]
+    if dates and _DATE_ASKED.search(question):
+        return VALUE_PATTERNS["date"]
     return None
 
 
@@ -87,10 +99,11 @@ def asks_number(question: str) -> bool:
 
 def value_statements(question: str, texts: list[str]) -> list[bool] | None:
     """Which of ``texts`` (candidate sentences) state the kind of value a one-part question asks for ("얼마"
-    a sum, "몇 명" a head count, "몇 가구" a figure in 가구: ``asked_value_pattern``); None when it asks for
-    none, or asks in several parts (the sentence scores are for the whole question, not for each part).
+    a sum, "몇 명" a head count, "몇 가구" a figure in 가구, "언제" a date or time: ``asked_value_pattern``);
+    None when it asks for none, or asks in several parts (the sentence scores are for the whole question,
+    not for each part).
     The learned refusal reads the best probability among those that do (rag/scorer.py ``value_quote``)."""
-    pattern = asked_value_pattern(question)
+    pattern = asked_value_pattern(question, dates=True)
     if pattern is None or len(question_parts(question)) > 1:
         return None
     return [bool(pattern.search(text)) for text in texts]

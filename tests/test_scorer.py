@@ -327,6 +327,13 @@ def test_a_value_question_is_refused_when_no_sentence_stating_such_a_value_is_li
     assert value_statements("박람회 입장료는 얼마인가요?", texts) == [False, True, False]
     assert value_statements("박람회는 어디에서 열리나요?", texts) is None
     assert value_statements("박람회는 어디에서 열리고, 입장료는 얼마인가요?", texts) is None
+    # "언제" asks a date or a time: read by refusal, not by the answerer's value follow-ups
+    assert value_statements("박람회는 언제 열리나요?", texts) == [True, False, False]
+    assert value_statements("시상식은 언제 시작하나요?", ["시상식은 오후 2시에 시작한다.", "시상식은 곧 시작한다."]) == [True, False]
+    assert value_statements("대모가 바다를 떠나는 시기는?", ["산란기에 바다를 떠난다."]) is None
+    from rag.values import asked_value_pattern
+    assert asked_value_pattern("박람회는 언제 열리나요?") is None
+    assert asked_value_pattern("When does the fair open?", dates=True).search("'26.5.20. 개막")
     probabilities = np.array([0.9, 0.02, 0.3])
     assert value_quote(probabilities, [False, True, False]) == pytest.approx(0.02)
     assert value_quote(probabilities, [False, False, False]) is None and value_quote(probabilities, None) is None
