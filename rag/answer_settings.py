@@ -127,7 +127,7 @@ class AnswerSettings:
     # ("이들은 … 195억 원만큼 … 더 받았다"). 3, measured 2026-12-07 over the one-part value questions of dev,
     # korquad_tune and the held-out sets (without the lead): with 2, two of korquad_tune's 201 answerable ones
     # have a gap (0.26, 0.48); with 3 or 5, one (0.26); with the lead and 3 the same one, below the fitted
-    # limit (0.34).
+    # limit (0.3651).
     value_context: int = 3
     # The closing contact block ("문 의: 고용정책총괄과 김철수(044-…)") is quoted only for a question about
     # whom to contact: it answered no other question, yet took part of the length budget (dev-038,
