@@ -234,6 +234,29 @@ def choose_meaning_floor(records: list[dict], model: SentenceModel, false_cost: 
     return choice
 
 
+def _tuning_rows(records: list[dict], lang: str) -> list[dict]:
+    """Half A's questions in ``lang`` that a threshold may refuse: not masked twins, not contact questions."""
+    return [r for r in records if r["half"] == "A" and not r.get("masked") and not r["contact"]
+            and r.get("lang", "ko") == lang]
+
+
+def _fit_by_language(records: list[dict], model: SentenceModel, field: str, thresholds, false_cost: float,
+                     langs: tuple[str, ...]) -> tuple[tuple[str, float], ...]:
+    """Per language, the value of the model's per-language ``field`` with the best ``objective`` on half A,
+    every other threshold held: among ``thresholds(held, lang)``, in order of preference (the first wins a
+    tie); none for a language where leaving it out is best."""
+    fitted: dict[str, float] = {}
+    for lang in langs:
+        held = replace(model, **{field: tuple(sorted(fitted.items()))})
+        best = round(objective(records, held, false_cost), 9)
+        for threshold in thresholds(held, lang):
+            trial = replace(held, **{field: tuple(sorted({**fitted, lang: threshold}.items()))})
+            score = round(objective(records, trial, false_cost), 9)
+            if score > best:
+                best, fitted[lang] = score, threshold
+    return tuple(sorted(fitted.items()))
+
+
 def choose_value_floor(records: list[dict], model: SentenceModel, false_cost: float = 4.0,
                        langs: tuple[str, ...] = ("ko", "en")) -> tuple[tuple[str, float], ...]:
     """Per language, the probability below which a one-part question asking a value is refused when no
@@ -241,19 +264,11 @@ def choose_value_floor(records: list[dict], model: SentenceModel, false_cost: fl
     the best ``objective`` on half A over the midpoints between the value quotes of half A's questions in
     that language. On a tie the lower floor (fewer questions refused) wins; no floor for a language where
     refusing none is best."""
-    floors: dict[str, float] = {}
-    for lang in langs:
-        held = replace(model, value_below=tuple(sorted(floors.items())))
-        quotes = sorted({v for r in records if r["half"] == "A" and not r.get("masked") and not r["contact"]
-                         and r.get("lang", "ko") == lang and (v := value_of(held, r)) is not None})
-        best = round(objective(records, held, false_cost), 9)
-        for low, high in zip(quotes, quotes[1:]):
-            floor = _stored((low + high) / 2)
-            score = round(objective(records, replace(held, value_below=tuple(sorted({**floors, lang: floor}.items()))),
-                                    false_cost), 9)
-            if score > best:
-                best, floors[lang] = score, floor
-    return tuple(sorted(floors.items()))
+    def floors(held: SentenceModel, lang: str) -> list[float]:
+        quotes = sorted({v for r in _tuning_rows(records, lang) if (v := value_of(held, r)) is not None})
+        return [_stored((low + high) / 2) for low, high in zip(quotes, quotes[1:])]
+
+    return _fit_by_language(records, model, "value_below", floors, false_cost, langs)
 
 
 def choose_value_gap(records: list[dict], model: SentenceModel, false_cost: float = 4.0,
@@ -263,20 +278,14 @@ def choose_value_gap(records: list[dict], model: SentenceModel, false_cost: floa
     the midpoints between the gaps of half A's questions in that language that are not refused otherwise.
     On a tie the higher limit (fewer questions refused) wins; none for a language where refusing none is
     best."""
-    limits: dict[str, float] = {}
-    for lang in langs:
-        held = replace(model, value_gap_above=tuple(sorted(limits.items())))
-        gaps = sorted({g for r in records if r["half"] == "A" and not r.get("masked") and not r["contact"]
-                       and r.get("lang", "ko") == lang and (g := gap_of(held, r)) is not None and g > 0
+    def limits(held: SentenceModel, lang: str) -> list[float]:
+        gaps = sorted({g for r in _tuning_rows(records, lang) if (g := gap_of(held, r)) is not None and g > 0
                        and not refused(r, confidence(held, r), held)})
-        best = round(objective(records, held, false_cost), 9)
-        for low, high in sorted(zip([0.0] + gaps, gaps), reverse=True):
-            limit = math.ceil((low + high) / 2 * 10_000) / 10_000  # rounded up: never refuses ``low``
-            score = round(objective(records, replace(held, value_gap_above=tuple(sorted({**limits, lang: limit}.items()))),
-                                    false_cost), 9)
-            if score > best:
-                best, limits[lang] = score, limit
-    return tuple(sorted(limits.items()))
+        # highest first, rounded up: a limit never refuses the lower gap it was read between
+        return [math.ceil((low + high) / 2 * 10_000) / 10_000
+                for low, high in sorted(zip([0.0] + gaps, gaps), reverse=True)]
+
+    return _fit_by_language(records, model, "value_gap_above", limits, false_cost, langs)
 
 
 def curve(confidences: list[tuple[float, bool]], thresholds) -> list[dict]:
