@@ -333,8 +333,8 @@ class ExtractiveAnswerer:
             return dense, self._coverage(q_terms, self._body_terms(doc_id, *span, index), text)
 
         for i, cand in enumerate(candidates):
-            spans = index.sentence_spans(cand.doc_id)
-            k = spans.index(cand.sentence) if cand.sentence in spans else 0
+            spans, k = _sentence_at(cand, index)
+            k = k or 0  # a quote that is no sentence of its notice reads as its first
             dense, _ = signals(cand.doc_id, cand.sentence)
             coverage = self._coverage(q_terms, self._span_terms(cand), cand.text)
             prev_dense, prev_cov = signals(cand.doc_id, spans[k - 1]) if k > 0 else (0.0, 0.0)
@@ -443,15 +443,13 @@ class ExtractiveAnswerer:
         for i, cand in enumerate(candidates):
             terms, squashed = self._span_terms(cand), self._squash(cand.text)
             own[i] = [_holds(t, terms, squashed) for t in names]
-            around, text = set(terms), squashed
-            spans = index.sentence_spans(cand.doc_id)
-            if cand.sentence in spans:
-                k = spans.index(cand.sentence)
-                body = index.notices[cand.doc_id].body
-                for j in sorted({0} | set(range(max(0, k - self.settings.value_context), k))) if k else ():
-                    around |= self._body_terms(cand.doc_id, *spans[j], index)
-                    text += self._squash(body[spans[j][0]:spans[j][1]])
-            context[i] = [_holds(t, frozenset(around), text) for t in names]
+            spans, k = _sentence_at(cand, index)
+            # the lead, then the sentences just before, in notice order (none for the lead itself)
+            before = [spans[j] for j in sorted({0, *range(max(0, k - self.settings.value_context), k)})] if k else []
+            body = index.notices[cand.doc_id].body
+            around = terms.union(*(self._body_terms(cand.doc_id, *span, index) for span in before))
+            text = squashed + "".join(self._squash(body[start:end]) for start, end in before)
+            context[i] = [_holds(t, around, text) for t in names]
         return own, context, weights
 
     def answers_from_contacts(self, question: str, retrieval: Retrieval, index: NoticeIndex) -> bool:
@@ -714,9 +712,8 @@ class ExtractiveAnswerer:
         """How well ``cand`` with its preceding sentence covers a part's terms: a term only the preceding
         sentence holds counts ``neighbour_credit`` of its weight."""
         own = self._span_terms(cand)
-        spans = index.sentence_spans(cand.doc_id)
-        k = spans.index(cand.sentence) if cand.sentence in spans else 0
-        before = self._body_terms(cand.doc_id, *spans[k - 1], index) if k > 0 else frozenset()
+        spans, k = _sentence_at(cand, index)
+        before = self._body_terms(cand.doc_id, *spans[k - 1], index) if k else frozenset()
         squashed = self._squash(cand.text)
         total = sum(part_terms.values()) or 1.0
         got = sum(w if _holds(t, own, squashed) else self.settings.neighbour_credit * w if t in before else 0.0
@@ -848,10 +845,8 @@ class ExtractiveAnswerer:
     @staticmethod
     def _beside(cand: _Candidate, index: NoticeIndex) -> set[tuple[int, int]]:
         """The sentences just before and after ``cand``'s in its notice (body offsets)."""
-        spans = index.sentence_spans(cand.doc_id)
-        try:
-            i = spans.index(cand.sentence)
-        except ValueError:
+        spans, i = _sentence_at(cand, index)
+        if i is None:
             return set()
         return {spans[j] for j in (i - 1, i + 1) if 0 <= j < len(spans)}
 
@@ -943,6 +938,16 @@ def _note_of(cand: _Candidate, ranked: list[_Candidate], index: NoticeIndex | No
         if head.startswith(stars) and not head.startswith(stars + "*"):
             return next((c for c in ranked if c.doc_id == cand.doc_id and c.sentence == span), None)
     return None
+
+
+def _sentence_at(cand: _Candidate, index: NoticeIndex) -> tuple[list[tuple[int, int]], int | None]:
+    """The sentence spans of ``cand``'s notice and where ``cand``'s sentence is among them; None for a
+    quote that is no sentence of its notice (a list item cut from one)."""
+    spans = index.sentence_spans(cand.doc_id)
+    try:
+        return spans, spans.index(cand.sentence)
+    except ValueError:
+        return spans, None
 
 
 def _holds(term: str, terms: frozenset[str], squashed: str) -> bool:
