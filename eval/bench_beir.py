@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from rag.build import IndexUpdater  # noqa: E402
 from rag.embed import make_embedder  # noqa: E402
-from rag.evaluate import mean, percentile, load_beir, retrieval_metrics  # noqa: E402
+from rag.evaluate import load_beir, mean, one_copy, percentile, retrieval_metrics  # noqa: E402
 from rag.folder import IndexFolder  # noqa: E402
 from rag.index import NoticeIndex  # noqa: E402
 from rag.retrieve import Retriever  # noqa: E402
@@ -71,7 +71,8 @@ def main(argv: list[str] | None = None) -> int:
             t = time.perf_counter()
             result = retriever.run(queries[qid], k=50)
             latencies.append((time.perf_counter() - t) * 1000)
-            rows.append(retrieval_metrics(result.doc_ids, set(qrels[qid])))
+            rows.append(retrieval_metrics(one_copy(result.doc_ids, index.copies()),
+                                          set(one_copy(qrels[qid], index.copies()))))
         lines.append(f"| {name} | {mean([r['ndcg@10'] for r in rows]):.3f} | {mean([r['hit@1'] for r in rows]):.3f} | "
                      f"{mean([r['hit@10'] for r in rows]):.3f} | {mean([r['mrr@10'] for r in rows]):.3f} | "
                      f"{percentile(latencies, 0.5):.0f} | {percentile(latencies, 0.95):.0f} |")

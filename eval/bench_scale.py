@@ -253,6 +253,10 @@ class _SynthIndex:
         """Synthetic notices have no title, so none is shared (the sibling signal costs one check)."""
         return frozenset()
 
+    def copies(self) -> dict:
+        """No two synthetic notices are the same text, so retrieval drops no copy (one dict lookup)."""
+        return {}
+
     def phrase_coverage(self, rows: np.ndarray, weights: dict[str, float], terms: list[str]) -> np.ndarray:
         """``NoticeIndex.phrase_coverage`` (the same ``rag.index.pair_coverage`` over the same kind of
         ``TermSequences`` table a real index builds at its first question) over synthetic chunks, which

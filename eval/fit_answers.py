@@ -90,7 +90,7 @@ def collect(name: str, gold_path: Path, index_dir: Path, k: int = 8, limit: int 
     """One record per question: its half, answerable or not, candidate feature rows and labels; with
     ``masked``, a second record per answerable question whose gold notices are taken out of the
     retrieved passages (an unanswerable question on a known topic: what the answerable model learns)."""
-    from rag.evaluate import gold_id_aliases, load_gold
+    from rag.evaluate import gold_id_aliases, load_gold, one_copy
     from rag.question import question_language
     from rag.retrieve import Retriever
     from rag.settings import load_settings
@@ -104,18 +104,20 @@ def collect(name: str, gold_path: Path, index_dir: Path, k: int = 8, limit: int 
     retriever = Retriever(assistant.index, assistant.retriever.embedder, mode=assistant.retriever.mode,
                           fusion=assistant.retriever.fusion, weights=assistant.retriever.weights)
     aliases = gold_id_aliases(assistant.index.notices)
+    copies = assistant.index.copies()  # a copy of the gold notice (same title and text) is the gold notice
     records = []
     # every unanswerable question, every ``every``-th answerable one (a large set fitted in less time)
     answerable = [q for q in gold.questions if q.doc_ids][::every]
     questions = [q for q in gold.questions if not q.doc_ids] + answerable
     for q in questions[:limit] if limit else questions:
-        q = replace(q, doc_ids=tuple(aliases.get(d, d) for d in q.doc_ids))
+        q = replace(q, doc_ids=tuple(one_copy((aliases.get(d, d) for d in q.doc_ids), copies)))
         # as many hits as the masked view needs, from the same candidate pool as a k-passage question
         # (each store fetches max(candidates_per_store, 4k)): the real view ranks as `pressrag eval` does
         retrieval = retriever.run(q.question, k=max(k, retriever.candidates_per_store // 4))
         views = [(retrieval.hits, False)]
         if q.doc_ids and masked:
-            views.append(([h for h in retrieval.hits if h.chunk.doc_id not in q.doc_ids], True))
+            views.append(([h for h in retrieval.hits if copies.get(h.chunk.doc_id, h.chunk.doc_id) not in q.doc_ids],
+                          True))
         for hits, is_masked in views:
             top = Retrieval(retrieval.query, hits[:k], list(dict.fromkeys(h.chunk.doc_id for h in hits[:k])),
                             retrieval.timings_ms, retrieval.lexical_coverage)
@@ -126,7 +128,7 @@ def collect(name: str, gold_path: Path, index_dir: Path, k: int = 8, limit: int 
             context = (answerer.value_context(q.question, candidates, assistant.index)
                        if states is not None and any(states) else None)
             facts = [squash(f) for f in q.key_facts if squash(f)]
-            labels = [float(not is_masked and bool(q.doc_ids) and c.doc_id in q.doc_ids
+            labels = [float(not is_masked and bool(q.doc_ids) and copies.get(c.doc_id, c.doc_id) in q.doc_ids
                             and any(f in squash(c.text) for f in facts)) for c in candidates]
             records.append({"set": name, "id": q.id, "half": half_of(split_key(q, name), salt),
                             "answerable": bool(q.doc_ids) and not is_masked, "masked": is_masked,

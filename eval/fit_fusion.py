@@ -45,8 +45,9 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from eval.fit_answers import half_of, split_key  # noqa: E402
-from rag.evaluate import gold_id_aliases, load_beir, load_gold, retrieval_metrics  # noqa: E402
-from rag.retrieve import WEIGHTS_FILE, Candidates, FusionWeights, Retriever, fuse, shipped_weights  # noqa: E402
+from rag.evaluate import gold_id_aliases, load_beir, load_gold, one_copy, retrieval_metrics  # noqa: E402
+from rag.retrieve import (WEIGHTS_FILE, Candidates, FusionWeights, Retriever, fuse, one_copy_order,  # noqa: E402
+                          shipped_weights)
 
 # The default fits the weight added last (parts of one document told apart by their best sentence); the
 # others keep their shipped values, which earlier fits chose: the day and adjacent-pair weights on 2026-12-04
@@ -94,13 +95,15 @@ def load_gold_set(name: str, path: Path, index, every: int, salt: str = "") -> D
     questions = []
     for q in answerable:
         q = replace(q, doc_ids=tuple(aliases.get(d, d) for d in q.doc_ids))
-        questions.append(Question(q.question, set(q.doc_ids), half_of(split_key(q, name), salt), q.lang, q.type))
+        questions.append(Question(q.question, set(one_copy(q.doc_ids, index.copies())), half_of(split_key(q, name), salt),
+                                  q.lang, q.type))
     return Dataset(name, index, questions)
 
 
 def load_beir_set(name: str, folder: Path, index) -> Dataset:
     _, queries, qrels = load_beir(folder)
-    questions = [Question(queries[qid], set(qrels[qid]), beir_half(qid), "ko") for qid in queries if qid in qrels]
+    questions = [Question(queries[qid], set(one_copy(qrels[qid], index.copies())), beir_half(qid), "ko")
+                 for qid in queries if qid in qrels]
     return Dataset(name, index, questions)
 
 
@@ -116,8 +119,8 @@ def collect(data: Dataset, embedder) -> None:
 
 def ranked_docs(data: Dataset, c: Candidates, weights: FusionWeights) -> list[str]:
     fused = fuse(c, weights)
-    order = np.argsort(-fused, kind="stable")[:K]
-    return list(dict.fromkeys(data.index.chunks[int(c.rows[i])].doc_id for i in order))
+    order = one_copy_order(np.argsort(-fused, kind="stable"), c.rows, data.index, K)  # as Retriever.run ranks
+    return one_copy((data.index.chunks[int(c.rows[i])].doc_id for i in order), data.index.copies())
 
 
 def evaluate(data: Dataset, weights: FusionWeights) -> list[dict]:

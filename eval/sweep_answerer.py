@@ -45,7 +45,7 @@ if TYPE_CHECKING:
 def sweep(setting: str, values: list[float], assistant: Assistant, gold_path: Path, limit: int | None = None) -> list[str]:
     """The table rows (markdown) for ``values`` of ``setting`` on ``assistant``'s answerer, over the
     answerable questions of ``gold_path`` (the first ``limit`` of them when given)."""
-    from rag.evaluate import gold_id_aliases, key_fact_recall, load_gold, mean
+    from rag.evaluate import gold_id_aliases, key_fact_recall, load_gold, mean, one_copy
 
     answerer = assistant.answerer
     if not hasattr(answerer.settings, setting):
@@ -62,10 +62,11 @@ def sweep(setting: str, values: list[float], assistant: Assistant, gold_path: Pa
     except ValueError as exc:
         raise SystemExit(str(exc)) from None
     aliases = gold_id_aliases(assistant.index.notices)
+    copies = assistant.index.copies()  # a copy of the gold notice (same title and text) is the gold notice
     items = []
     for q in load_gold(gold_path).questions[:limit]:
         if q.doc_ids:
-            q = replace(q, doc_ids=tuple(aliases.get(d, d) for d in q.doc_ids))
+            q = replace(q, doc_ids=tuple(one_copy((aliases.get(d, d) for d in q.doc_ids), copies)))
             items.append((q, half_of(split_key(q, gold_path.stem)), assistant.retriever.run(q.question, k=8)))
     halves = {h: sum(half == h for _, half, _ in items) for h in "AB"}
     lines = [f"{gold_path}: {len(items)} answerable questions (half A {halves['A']}, half B {halves['B']})",
@@ -80,7 +81,7 @@ def sweep(setting: str, values: list[float], assistant: Assistant, gold_path: Pa
         rows = []
         for q, half, retrieval in items:
             answer = answerer.run(q.question, retrieval, assistant.index)
-            cited = [c.doc_id for c in answer.citations]
+            cited = [copies.get(c.doc_id, c.doc_id) for c in answer.citations]
             rows.append({"id": q.id, "half": half, "gold_doc_ids": list(q.doc_ids), "answer": answer.answer,
                          "refused": answer.refused, "retrieved": retrieval.doc_ids[:1],
                          "key_fact_recall": 0.0 if answer.refused else key_fact_recall(answer.answer, q.key_facts),

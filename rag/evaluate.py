@@ -11,6 +11,7 @@ import json
 import math
 import statistics
 import time
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -65,6 +66,13 @@ def load_gold(path: Path) -> GoldSet:
 
 
 # -- metrics ----------------------------------------------------------------------------
+
+def one_copy(doc_ids: Iterable[str], copies: Mapping[str, str]) -> list[str]:
+    """``doc_ids`` in order, once each, with a notice that has a copy (``NoticeIndex.copies``: the same title
+    and text under another id) named by its first copy: ranking or citing any copy of the gold notice is
+    ranking or citing the gold text, which retrieval lists once."""
+    return list(dict.fromkeys(copies.get(d, d) for d in doc_ids))
+
 
 def retrieval_metrics(ranked: list[str], gold: set[str]) -> dict[str, float]:
     """Notice-level metrics for one question (binary relevance)."""
@@ -144,6 +152,7 @@ def run_gold(gold_path: Path, settings: Settings, mode: str = "hybrid", k: int =
         bar = tqdm(questions, desc=f"eval {mode}", unit="q", file=__import__("sys").stderr)
         iterator = bar
     aliases = gold_id_aliases(assistant.index.notices)
+    copies = assistant.index.copies()
     for q in iterator:
         q = replace(q, doc_ids=tuple(aliases.get(d, d) for d in q.doc_ids))
         missing = [d for d in q.doc_ids if d not in assistant.index.notices]
@@ -176,10 +185,11 @@ def run_gold(gold_path: Path, settings: Settings, mode: str = "hybrid", k: int =
             if signals.near_in_meaning:
                 row["near_in_meaning"] = True  # no P(answerable) threshold refuses it
         if q.doc_ids:
-            row["retrieval"] = retrieval_metrics(retrieval.doc_ids, set(q.doc_ids))
+            gold = set(one_copy(q.doc_ids, copies))
+            row["retrieval"] = retrieval_metrics(one_copy(retrieval.doc_ids, copies), gold)
             row["key_fact_recall"] = 0.0 if answer.refused else key_fact_recall(answer.answer, q.key_facts)
-            cited = row["citations"]
-            row["citation_precision"] = (sum(1 for d in cited if d in q.doc_ids) / len(cited)) if cited else None
+            cited = [copies.get(d, d) for d in row["citations"]]
+            row["citation_precision"] = (sum(1 for d in cited if d in gold) / len(cited)) if cited else None
             row["missing_facts"] = [f for f in q.key_facts if squash(f) not in squash(answer.answer)]
         row["pass"] = (answer.refused if not q.doc_ids else
                        (not answer.refused and row["key_fact_recall"] >= 0.999 and row["retrieval"]["hit@5"] == 1.0))
@@ -486,7 +496,8 @@ def run_beir(folder: Path, settings: Settings, mode: str = "hybrid", index_dir: 
             t = time.perf_counter()
             retrieval = retriever.run(queries[qid], k=50)
             latencies.append((time.perf_counter() - t) * 1000)
-            per_query.append({"id": qid, **retrieval_metrics(retrieval.doc_ids, set(qrels[qid]))})
+            per_query.append({"id": qid, **retrieval_metrics(one_copy(retrieval.doc_ids, index.copies()),
+                                                             set(one_copy(qrels[qid], index.copies())))})
         results[m] = {
             "n": len(per_query),
             "retrieval": {key: mean([r[src] for r in per_query]) for key, src in

@@ -33,6 +33,7 @@ from pathlib import Path
 import numpy as np
 
 from ingest.models import Chunk, Contact, Notice
+from ingest.normalize import squash
 from ingest.readers import file_digest
 from rag.dates import notice_days
 from rag.folder import DATA_FILES as _FILES
@@ -187,6 +188,7 @@ class NoticeIndex:
         self._faiss = None
         self._doc_freq: dict[str, int] | None = None
         self._shared_titles: frozenset[str] | None = None
+        self._copies: dict[str, str] | None = None
         # rag.search stores built over these rows (dropped on every edit), and the snapshot they may load from
         self.search_cache: dict = {}
         self.snapshot_dir: Path | None = None
@@ -232,6 +234,26 @@ class NoticeIndex:
                     seen[key] = seen.get(key, 0) + 1
             self._shared_titles = frozenset(key for key, n in seen.items() if n > 1)
         return self._shared_titles
+
+    def copies(self) -> dict[str, str]:
+        """For each notice whose title and text (whitespace aside) are those of another notice, the id of the
+        first such notice in the index: one release posted twice (korea.kr and the ministry's own feed, a
+        bid site's repost) or korquad_tune's paragraph kept under three ids. Retrieval lists one copy, and
+        evaluation counts any copy as the gold notice. Only notices with a copy are keys."""
+        if self._copies is None:
+            shared = self.shared_titles()  # copies share their title: only those notices' texts are read
+            first: dict[tuple[str, str], str] = {}
+            copies: dict[str, str] = {}
+            for doc_id, notice in self.notices.items():
+                title = title_key(notice.title)
+                body = squash(notice.body) if title in shared else ""
+                if not body:  # a notice with no text is not the same notice as another empty one
+                    continue
+                original = first.setdefault((title, body), doc_id)
+                if original != doc_id:
+                    copies[doc_id] = copies[original] = original
+            self._copies = copies
+        return self._copies
 
     def idf(self, term: str) -> float:
         """BM25-style inverse document frequency of a search term over the chunks."""
@@ -349,6 +371,7 @@ class NoticeIndex:
         self.snapshot_dir = None
         self._doc_freq = None
         self._shared_titles = None
+        self._copies = None
         self._sentences = None
         self._days = {}
         self._sequences = None

@@ -438,9 +438,9 @@ class Retriever:
         c = self.candidates(query, k, filters, timings)
         t = time.perf_counter()
         fused = self._fuse(c)
-        order = np.argsort(-fused, kind="stable")[:k]
-        timings["fusion_ms"] += (time.perf_counter() - t) * 1000
         rows = c.rows
+        order = one_copy_order(np.argsort(-fused, kind="stable"), rows, self.index, k)
+        timings["fusion_ms"] += (time.perf_counter() - t) * 1000
         dense_rank = None if c.dense_rows is None else _list_ranks(c.dense_rows, rows)
         bm25_rank = None if c.bm25_rows is None else _list_ranks(c.bm25_rows, rows)
         hits = [
@@ -458,6 +458,26 @@ class Retriever:
         timings["retrieval_ms"] = sum(timings.values())
         return Retrieval(query=c.query, hits=hits, doc_ids=doc_ids, timings_ms=timings,
                          lexical_coverage=c.coverage if c.bm25 is not None else None)
+
+
+def one_copy_order(order: np.ndarray, rows: np.ndarray, index: NoticeIndex, k: int) -> np.ndarray:
+    """The first ``k`` of ``order`` (positions into ``rows``, best first), leaving out the chunks of a
+    notice whose copy (``NoticeIndex.copies``: the same title and text) ranks above it, so that one text
+    posted twice takes one place among the notices, not two."""
+    copies = index.copies()
+    if not copies:
+        return order[:k]
+    shown: dict[str, str] = {}  # first copy -> the copy listed
+    kept = []
+    for i in order:
+        doc_id = index.chunks[int(rows[i])].doc_id
+        original = copies.get(doc_id)
+        if original is not None and shown.setdefault(original, doc_id) != doc_id:
+            continue
+        kept.append(i)
+        if len(kept) == k:
+            break
+    return np.asarray(kept, dtype=order.dtype)
 
 
 def _ranks(scores: np.ndarray) -> np.ndarray:

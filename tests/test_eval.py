@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from rag.evaluate import DEFAULT_GOLD, key_fact_recall, load_gold, retrieval_metrics, run_gold
+from rag.evaluate import DEFAULT_GOLD, key_fact_recall, load_gold, one_copy, retrieval_metrics, run_gold
 
 FLOORS = Path(__file__).resolve().parent.parent / "eval" / "floors.json"
 
@@ -15,6 +15,14 @@ def test_metrics_on_hand_made_rankings():
     both = retrieval_metrics(["a", "x", "b"], {"a", "b"})
     assert both["recall@5"] == 1.0 and both["hit@1"] == 1.0
     assert retrieval_metrics([], {"a"})["mrr"] == 0.0
+
+
+def test_a_copy_of_the_gold_notice_scores_as_the_gold_notice():
+    copies = {"a-repost": "a", "a": "a"}
+    assert one_copy(["a-repost", "b", "a"], copies) == ["a", "b"]  # named by its first copy, listed once
+    gold = set(one_copy(["a-repost"], copies))
+    assert retrieval_metrics(one_copy(["a", "b"], copies), gold)["hit@1"] == 1.0
+    assert retrieval_metrics(one_copy(["b", "a"], {}), {"a-repost"})["mrr"] == 0.0  # no copies known: ids differ
 
 
 def test_key_facts_match_whitespace_and_case_insensitively():

@@ -226,3 +226,18 @@ def test_titles_two_notices_share_are_known_and_follow_edits(corpus_notices, fak
     assert index.shared_titles() == {title_key(first.title)}
     index.remove_docs({part.doc_id})
     assert index.shared_titles() == frozenset()
+
+
+def test_a_notice_posted_twice_is_known_as_a_copy_and_follows_edits(corpus_notices, fake_index):
+    from dataclasses import replace
+
+    assert fake_index.copies() == {}  # the demo corpus holds each release once
+    first, other = corpus_notices[0], corpus_notices[1]
+    # the same release under another id, its lines wrapped differently: a copy
+    repost = replace(first, doc_id=first.doc_id + "-repost", body=first.body.replace(" ", "\n", 3))
+    # the same title over other text (a paragraph of one article): not a copy
+    sibling = replace(other, doc_id=other.doc_id + "-part2", title=first.title)
+    index = IndexUpdater(HashEmbedder(), progress=False).build_in_memory([first, repost, other, sibling])
+    assert index.copies() == {first.doc_id: first.doc_id, repost.doc_id: first.doc_id}
+    index.remove_docs({first.doc_id})
+    assert index.copies() == {}

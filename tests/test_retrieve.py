@@ -348,3 +348,22 @@ def test_fusion_subtracts_a_siblings_shortfall_by_its_weight():
     assert np.argmax(fuse(c, FusionWeights(sibling_terms=2.0))) == 0
     with pytest.raises(ValueError, match="sibling_terms"):
         FusionWeights(sibling_terms=-1.0)
+
+
+def test_a_text_posted_twice_takes_one_place_among_the_notices(corpus_notices):
+    from dataclasses import replace
+
+    from rag.build import IndexUpdater
+
+    notices = [n for n in corpus_notices if n.doc_id != SEED_ID][:12]
+    first = notices[0]
+    repost = replace(first, doc_id=first.doc_id + "-repost")
+    index = IndexUpdater(HashEmbedder(), progress=False).build_in_memory([*notices, repost])
+    question = first.title
+    for mode in ("hybrid", "dense", "bm25"):
+        result = Retriever(index, HashEmbedder(), mode=mode).run(question, k=20)
+        listed = [d for d in result.doc_ids if d in (first.doc_id, repost.doc_id)]
+        assert len(listed) == 1, mode  # one of the two, never both
+        assert len(result.hits) == 20, mode  # the other copy's chunks leave their places to other notices
+        assert {h.chunk.doc_id for h in result.hits} == set(result.doc_ids)
+    assert Retriever(index, HashEmbedder()).run(question, k=3).doc_ids[0] in (first.doc_id, repost.doc_id)
