@@ -164,6 +164,8 @@ def print_answer(answer, out=None) -> None:
     for c in answer.citations:
         where = c.url or c.source
         console.print(f"[{c.n}] {escape(c.title)} — {escape(_source_line(c.agency, c.published, where))}")
+        if c.also:
+            console.print(f"    also published: {escape(', '.join(c.also))}", style="dim")
         if answer.mode != "extractive" and c.quote:
             console.print(f"    “{escape(c.quote[:500])}”", style="dim")
     if answer.refused and answer.related:

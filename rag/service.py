@@ -20,7 +20,7 @@ from rag.folder import IndexFolder, IndexProblem
 from rag.index import NoticeIndex
 from rag.retrieve import Filters, Retriever
 from rag.settings import DEMO_CORPUS, DEMO_INDEX, Settings, default_index_dir
-from rag.types import Answer, Retrieval
+from rag.types import Answer, Citation, Retrieval
 
 log = logging.getLogger("pressrag.service")
 
@@ -79,7 +79,7 @@ class Assistant:
         now = self._current()
         retrieval = now.retriever.run(question, k=k, filters=filters)
         answer = now.answerer.run(question, retrieval, now.index)
-        return _with_timings(answer, retrieval, started)
+        return _with_timings(with_copies(answer, now.index), retrieval, started)
 
     def stream(self, question: str, k: int = 8, filters: Filters | None = None) -> Iterator[str | Answer]:
         """Text deltas as a language model writes them (generative mode), then the final checked Answer.
@@ -98,7 +98,7 @@ class Assistant:
                     yield item
         else:
             final = now.answerer.run(question, retrieval, now.index)
-        yield _with_timings(final, retrieval, started)
+        yield _with_timings(with_copies(final, now.index), retrieval, started)
 
     def summary(self) -> CorpusSummary:
         index = self.index
@@ -119,6 +119,25 @@ class Assistant:
             answerer.idf = index.idf
         with self.lock:
             self._serving = _Serving(index, retriever, answerer)
+
+
+def with_copies(answer: Answer, index: NoticeIndex) -> Answer:
+    """The answer with each cited notice that was published more than once (``NoticeIndex.copies``: the
+    same title and text under other ids, which retrieval does not list) naming where its copies are."""
+    copies = index.copies()
+    if not copies:
+        return answer
+
+    def also(citation: Citation) -> Citation:
+        first = copies.get(citation.doc_id)
+        if first is None:
+            return citation
+        others = (index.notices[d] for d, f in copies.items() if f == first and d != citation.doc_id)
+        here = citation.url or citation.source
+        where = (n.url or n.source for n in others)
+        return replace(citation, also=tuple(dict.fromkeys(w for w in where if w and w != here)))
+
+    return replace(answer, citations=[also(c) for c in answer.citations], related=[also(c) for c in answer.related])
 
 
 def _with_timings(answer: Answer, retrieval: Retrieval, started: float) -> Answer:

@@ -45,6 +45,8 @@ class Citation:
     quote: str
     # body offsets of the quoted sentences, for highlighting in the notice text
     spans: tuple[tuple[int, int], ...] = ()
+    # where else the same notice (same title and text) was published: its copies' addresses or files
+    also: tuple[str, ...] = ()
 
     @classmethod
     def from_notice(cls, n: int, notice: Notice, quote: str, spans=()) -> Citation:
@@ -82,4 +84,5 @@ class Answer:
         data = asdict(self)
         for c in data["citations"] + data["related"]:
             c["spans"] = [list(s) for s in c["spans"]]
+            c["also"] = list(c["also"])
         return data

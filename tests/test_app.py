@@ -297,6 +297,9 @@ def _fake_assistant(answerer):
     class _Index:
         notices: dict = {}
 
+        def copies(self) -> dict:
+            return {}
+
     return Assistant(_Index(), _Retriever(), answerer)
 
 

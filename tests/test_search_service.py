@@ -77,3 +77,26 @@ def test_a_swap_during_questions_serves_old_or_new_never_a_mix(fake_index, corpu
     assert not errors
     assert assistant.index is fake_index and assistant.retriever.index is fake_index
     assert assistant.retriever.options() == _assistant(fake_index).retriever.options()
+
+
+def test_an_answer_from_a_reposted_notice_says_where_else_it_was_published(corpus_notices):
+    from dataclasses import replace
+
+    from ui.render import answer_markdown, render_answer_html
+
+    notices = corpus_notices[:12]
+    first = next(n for n in notices if n.url)
+    repost = replace(first, doc_id=first.doc_id + "-repost", url="https://www.example.go.kr/press/1")
+    filed = replace(first, doc_id="uploads/보도자료.txt", url="", source="/srv/pressrag/uploads/보도자료.txt")
+    index = IndexUpdater(HashEmbedder(), progress=False).build_in_memory([*notices, repost, filed])
+    answer = _assistant(index).ask(first.title)
+    cited = next(c for c in answer.citations if c.doc_id in (first.doc_id, repost.doc_id, filed.doc_id))
+    shown = {first.doc_id: first.url, repost.doc_id: repost.url, filed.doc_id: filed.source}
+    assert set(cited.also) == set(shown.values()) - {shown[cited.doc_id]}  # the two other copies, not itself
+    assert answer.to_dict()["citations"][0]["also"] == list(answer.citations[0].also)
+    page = render_answer_html(answer, index.notices) + answer_markdown(answer)
+    assert "https://www.example.go.kr/press/1" in page or cited.doc_id == repost.doc_id
+    assert "/srv/pressrag" not in page  # a copy read from a file is shown by its name, not the server's path
+    # a notice with no copy names none
+    other = next(n for n in notices if n.doc_id != first.doc_id)
+    assert all(not c.also for c in _assistant(index).ask(other.title).citations if c.doc_id == other.doc_id)

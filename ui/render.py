@@ -197,6 +197,9 @@ def render_citation(citation: Citation, notice: Notice | None = None, highlight:
         meta.append(f'<span class="pr-link">{escape(citation.url)}</span>')
     elif citation.source:
         meta.append(f'<span class="pr-file">파일: <code>{escape(shown_source(citation))}</code></span>')
+    if citation.also:  # the same notice published elsewhere too (a repost): where, so any copy can be checked
+        meta.append('<span class="pr-also">같은 글 (also published): '
+                    + ", ".join(_address_html(a) for a in citation.also) + "</span>")
     body = getattr(notice, "body", None) if notice is not None else None
     if highlight and body and citation.spans:
         passage = highlight_passage(body, citation.spans)
@@ -214,6 +217,18 @@ def render_citation(citation: Citation, notice: Notice | None = None, highlight:
         + (f'<div class="pr-attr">{escape(attr)}</div>' if attr else "")
         + "</details>"
     )
+
+
+def shown_address(address: str) -> str:
+    """A copy's address as a visitor sees it: a web address, or a file's name (never the server's path)."""
+    return safe_url(address) or Path(address).name
+
+
+def _address_html(address: str) -> str:
+    url = safe_url(address)
+    if url:
+        return f'<a href="{escape(url)}" target="_blank" rel="noopener noreferrer">{escape(url)}</a>'
+    return f"<code>{escape(shown_address(address))}</code>"
 
 
 def render_sources(citations: Sequence[Citation], notices: Mapping[str, Notice] | None = None,
@@ -313,6 +328,8 @@ def answer_markdown(answer: Answer, question: str | None = None) -> str:
         where = safe_url(c.url) or shown_source(c)
         meta = ", ".join(part for part in (c.agency, c.published, where) if part)
         lines.append(f"[{c.n}] **{c.title or c.doc_id}** — {meta}")
+        if c.also:
+            lines.append(f"    also published: {', '.join(shown_address(a) for a in c.also)}")
         quote = " ".join((c.quote or "").split())
         if quote:
             lines.append(f"    > {quote}")
