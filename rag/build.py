@@ -72,6 +72,7 @@ class IngestResult:
     chars_added: int = 0
     notices_total: int = 0
     chunks_total: int = 0
+    copies_total: int = 0  # notices whose title and text another notice has (NoticeIndex.copies): listed once
     seconds: float = 0.0
     skipped: list[SkippedFile] = field(default_factory=list)
     notes: list[tuple[str, str]] = field(default_factory=list)  # (doc id, what ingest changed in it)
@@ -183,6 +184,8 @@ class IndexUpdater:
             index.save(folder)
         result.notices_total = len(index.notices)
         result.chunks_total = len(index.chunks)
+        copies = index.copies()
+        result.copies_total = len(copies) - len(set(copies.values()))
         result.seconds = time.perf_counter() - started
         return result
 

@@ -235,6 +235,9 @@ def describe_ingest(result: IngestResult) -> str:
         f"+{result.notices_added} notices / +{result.chunks_added} chunks in {result.seconds:.1f} s "
         f"({result.chars_per_s:,.0f} chars/s); index holds {result.notices_total} notices, {result.chunks_total} chunks"
     ]
+    if result.copies_total:
+        lines.append(f"  {result.copies_total} notice(s) repeat another's title and text (a repost): search lists "
+                     "each text once, and its citation names the other addresses")
     for doc_id, note in result.notes:
         lines.append(f"  note {doc_id}: {note}")
     for skip in result.skipped:

@@ -241,3 +241,21 @@ def test_a_notice_posted_twice_is_known_as_a_copy_and_follows_edits(corpus_notic
     assert index.copies() == {first.doc_id: first.doc_id, repost.doc_id: first.doc_id}
     index.remove_docs({first.doc_id})
     assert index.copies() == {}
+
+
+def test_the_ingest_summary_counts_reposted_notices(tmp_path):
+    from rag.service import describe_ingest
+
+    text = "소방청 보도자료\n2026-06-13\n소방청은 드론 화재진압 훈련을 실시했다. 시민 300명이 지켜봤다."
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "press.txt").write_text(text, encoding="utf-8")
+    (corpus / "press (1).txt").write_text(text.replace(" ", "  "), encoding="utf-8")  # saved twice, spaced apart
+    (corpus / "other.txt").write_text("행정안전부 보도자료\n2026-06-14\n행정안전부는 안전 점검을 했다.", encoding="utf-8")
+    updater = IndexUpdater(HashEmbedder(), progress=False)
+    result = updater.run(tmp_path / "idx", [corpus])
+    assert result.notices_total == 3 and result.copies_total == 1
+    assert "1 notice(s) repeat another's title and text" in describe_ingest(result)
+    (corpus / "press (1).txt").unlink()
+    result = updater.run(tmp_path / "idx", [corpus], prune=True)
+    assert result.copies_total == 0 and "repeat another" not in describe_ingest(result)
