@@ -9,7 +9,8 @@ the copy counts as a miss although it states the same facts. This report finds, 
 the other notices whose character 5-gram sets overlap it at Jaccard >= --threshold (0.8), and prints
 hit@1, MRR, citation precision and key-fact recall over all questions, over those whose gold notice
 has no near-duplicate, and over those whose gold notice has one. It changes no figure of
-``pressrag eval``: it says how much of a miss is a coin toss between copies.
+``pressrag eval``: it says how much of a miss is a coin toss between copies. (Exact copies, the same
+title and text, are already one notice to retrieval and to ``pressrag eval``: ``NoticeIndex.copies``.)
 """
 
 from __future__ import annotations
