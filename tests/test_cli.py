@@ -116,6 +116,25 @@ def test_a_source_without_an_agency_shows_no_placeholder():
         assert "?," not in out.getvalue()
 
 
+def test_a_source_published_twice_names_its_other_address():
+    import io
+
+    from rag.cli import print_answer
+    from rag.types import Answer, Citation
+
+    repost = "https://www.mohw.go.kr/board.es?mid=a10503&act=view&list_no=1"
+    cite = Citation(n=1, doc_id="koreakr-1", title="(참고) 5월 고용동향", agency="재정경제부", published="2026-06-11",
+                    url="https://www.korea.kr/briefing/pressReleaseView.do?newsId=1", source="x.jsonl",
+                    quote="실업률은 2.9%로 전년대비 0.1%p 상승했다.", also=(repost,))
+    out = io.StringIO()
+    print_answer(Answer(question="실업률은?", answer="실업률은 2.9%로 … [1]", refused=False, citations=[cite]), out=out)
+    assert f"also published: {repost}" in out.getvalue()
+    out = io.StringIO()
+    print_answer(Answer(question="실업률은?", answer="실업률은 2.9%로 … [1]", refused=False,
+                        citations=[Citation(**{**cite.__dict__, "also": ()})]), out=out)
+    assert "also published" not in out.getvalue()
+
+
 def test_the_sources_repeat_a_quote_only_under_a_generated_answer():
     """An extractive answer's lines are the quotes: the sources list does not print them again. A
     generated answer's words are the model's, so each source shows the passage it drew on."""
