@@ -1,32 +1,30 @@
 """Extractive answers: the sentences of the retrieved notices that answer the question, cited.
 
-No language model is needed. Each candidate sentence (the sentences of the top
-chunks, whose body offsets the chunker stored) is scored by how much of the
-question's weighted vocabulary it carries, with the rank of its chunk as a
-prior and, for questions in another language than the notices, by embedding
-similarity. The best sentences are quoted verbatim, in document order within a
-notice, enumerations kept whole (rag/lists.py finds the list asked for), near-duplicates
-dropped, each marked [n].
+No language model is needed. The candidates are the sentences of the retrieved passages
+(rag/candidates.py). With the fitted weights (the default: rag/answer_weights.json) each is scored by
+the learned sentence model (rag/scorer.py) from features that mean the same on any corpus: the
+question-sentence cosine of the stored sentence vectors, IDF-weighted term coverage, character bigrams,
+its neighbours' signals, the retrieval rank of its chunk and notice, its position; without them, by
+word overlap with the chunk's rank as a prior. The best sentences are quoted verbatim, in document order
+within a notice, enumerations kept whole (rag/lists.py finds the list asked for), near-duplicates
+dropped, each marked [n]; each part of a question in parts gets its own evidence.
 
-A question is refused when the notices do not support an answer: when most of its
-words (for an English question, its Korean words) occur nowhere in the notices,
-when too little of its vocabulary occurs around the best sentence, when the thing
-it asks about (the word before 얼마/몇/누구/…, e.g. 입장료, 시공사) appears in none of
-the notices it would quote, or when it asks for a sum, a head count or a company
-name that those notices never state (rag/refusal_rules.py reads the question against the notices).
-The thresholds were set on the gold dev set's unanswerable questions. With the learned
-scorer (the default) refusal is calibrated instead (rag/scorer.py: P(answerable) and the
-best sentence probability, thresholds fitted by eval/fit_answers.py), and those rules
-refuse only below their fitted gates.
+A question is refused when the notices do not support an answer. With the learned scorer: when the best
+sentence's probability, or P(answerable) (rag/scorer.py ``AnswerableModel``), is below its fitted
+threshold, unless a sentence is close to the question in meaning (the meaning floor); when a one-part
+question asking a value (a sum, a count, a date) has no likely sentence stating one (the value floor),
+or its sentences stating one leave out what the question is about (the value gap); or when a
+question-reading rule (rag/refusal_rules.py: the asked value stated nowhere, most words unknown to the
+index) fires below its own fitted gate. eval/fit_answers.py fits every threshold on half A of the
+tuning sets. The word-overlap scorer (no weights file) refuses by fixed thresholds and the rules alone.
 """
 
 from __future__ import annotations
 
-import functools
 import math
 import re
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
@@ -36,15 +34,15 @@ from ingest.korean import search_terms
 from ingest.metadata import contact_block
 from ingest.normalize import squash
 from rag.answer_settings import AnswerSettings
+from rag.candidates import Candidate, CandidateSentences, sentence_at
 from rag.embed import Embedder
 from rag.scorer import (FEATURES, WEIGHTS_FILE, ScorerWeights, SentenceModel, bigram_share, closest_meaning,
                         content_bigrams, safe_log_length, value_gap, value_quote)
-from rag.index import NoticeIndex, TokenTable
+from rag.index import NoticeIndex
 from rag.lists import ENUM_HEAD, INLINE_ITEM, ListAsk, ListFinder, ScoredNotice, wants_list
 from rag.question import (HANGUL, QUESTION_WORDS, asked_count, english_ask, focus_terms, is_contact_question,
                           is_plural_question, korean_ask, named_count, question_language, question_parts)
-from rag.quotes import (EDGE_MARKS, after_title, ends_as_prose, feed_credit, outline_parts, quote_end,
-                        restates_title, title_end, title_is_heading_line)
+from rag.quotes import EDGE_MARKS, outline_parts
 from rag.refusal_rules import RULES, QuestionRules, focus_missing
 from rag.types import Answer, AnswerSentence, Citation, Retrieval
 from rag.values import asked_value_pattern, asks_number, value_statements
@@ -55,22 +53,6 @@ ENGLISH_NOTE = "Answer quoted from the Korean source notices."
 _CLAUSE_BREAK = re.compile(r"(?<=[,;]) |(?<=[가-힣]며) |(?<=[가-힣]고) (?=[가-힣])")
 _DIGIT = re.compile(r"\d")
 _LONG_QUOTE = 200  # characters a quoted sentence may run before it pays for its length
-
-
-@dataclass(frozen=True)
-class _Candidate:
-    doc_id: str
-    start: int
-    end: int
-    text: str
-    chunk_rank: int
-    score: float = 0.0
-    coverage: float = 0.0
-    cut_before: bool = False  # the quote starts inside its sentence
-    cut_after: bool = False  # the quote stops before its sentence ends
-    sentence: tuple[int, int] = (-1, -1)  # the whole sentence's body offsets (its row in the sentence vectors)
-    tokens: TokenTable | None = None  # the notice's stored sentence terms (None: analyse with Kiwi)
-    probability: float = 0.0  # the learned scorer's probability that the sentence holds the answer (0: none)
 
 
 @dataclass(frozen=True)
@@ -88,7 +70,7 @@ class _Judged:
     """A question's candidate sentences as the learned scorer sees them (``ExtractiveAnswerer._judge``)."""
 
     model: SentenceModel
-    candidates: list[_Candidate]
+    candidates: list[Candidate]
     x: np.ndarray
     probabilities: np.ndarray
     confidence: float  # the best sentence's probability
@@ -167,7 +149,7 @@ class ExtractiveAnswerer:
             cached = self._squash_cache[text] = squash(text)
         return cached
 
-    def _span_terms(self, cand: _Candidate, start: int | None = None, end: int | None = None) -> frozenset[str]:
+    def _span_terms(self, cand: Candidate, start: int | None = None, end: int | None = None) -> frozenset[str]:
         """Search terms of ``cand``'s body span [start, end) (default: the whole candidate): read off the
         index's stored sentence tokens, or Kiwi over the text for an index stored without them."""
         start = cand.start if start is None else start
@@ -194,51 +176,6 @@ class ExtractiveAnswerer:
                 got += self.settings.compound_credit * weight * _compound_overlap(term, squashed)
         return got / total
 
-    def _candidates(self, question: str, retrieval: Retrieval, index: NoticeIndex) -> list[_Candidate]:
-        """The sentences of the retrieved chunks of the best notices, then (``whole_top_notice``) the top
-        notice's other sentences, ranked below every retrieved chunk; none from a notice's closing
-        contact block ("문 의: 고용정책총괄과 김철수(044-…)") unless the question asks whom to contact (or
-        ``quote_contact_lines``)."""
-        seen: set[tuple[str, int]] = set()
-        out: list[_Candidate] = []
-        docs = [d for d in retrieval.doc_ids[: self.settings.max_notices] if d in index.notices]
-        contacts = self.settings.quote_contact_lines or is_contact_question(question)
-        block_at = {d: (len(index.notices[d].body) if contacts else _quotable_end(index.notices[d].body))
-                    for d in docs}
-        # where a title run into the text ends (korea.kr's feed), once a notice; None where the title is the
-        # document's heading line, which is quoted like any line (rag/quotes.py title_is_heading_line)
-        run_in_title = {d: (None if title_is_heading_line(index.notices[d].body, index.notices[d].title)
-                            else title_end(index.notices[d].body, index.notices[d].title)) for d in docs}
-
-        def add(doc_id: str, spans: Iterable[tuple[int, int]], rank: int) -> None:
-            notice = index.notices[doc_id]
-            opening = run_in_title[doc_id]
-            for start, end in spans:
-                if (doc_id, start) in seen or start >= block_at[doc_id]:
-                    continue
-                seen.add((doc_id, start))
-                # korea.kr bodies open with the title run into the subtitles and lead; the title is
-                # shown with every citation, so the quote starts after it.
-                quote_start = after_title(notice.body, start, end, notice.title)
-                quote_stop = quote_end(notice.body, quote_start, end)
-                text = notice.body[quote_start:quote_stop]
-                # nor is a title run into the text quoted again: set apart as a sentence, or a piece of it
-                # the sentence splitter cut off (a quoted slogan). A title a reader cut from a long first
-                # line may be prose ("…을 발표했다."), and prose stays quotable.
-                if (opening is not None and (end <= opening or restates_title(text, notice.title))
-                        and not ends_as_prose(text)):
-                    continue
-                out.append(_Candidate(doc_id, quote_start, quote_stop, text, rank,
-                                      cut_before=quote_start > start, sentence=(start, end),
-                                      tokens=index.token_table(doc_id)))
-
-        for rank, hit in enumerate(retrieval.hits):
-            if hit.chunk.doc_id in block_at:
-                add(hit.chunk.doc_id, hit.chunk.sentences, rank)
-        if self.settings.whole_top_notice and docs:
-            add(docs[0], index.sentence_spans(docs[0]), len(retrieval.hits))
-        return out
-
     # -- the answer ---------------------------------------------------------------------
     def run(self, question: str, retrieval: Retrieval, index: NoticeIndex) -> Answer:
         started = time.perf_counter()
@@ -260,7 +197,7 @@ class ExtractiveAnswerer:
         # use is about something else
         if rules.value_missing(question, retrieval, index) or rules.unknown_words(question, retrieval, index):
             return self._refuse(question, retrieval, index, started)
-        candidates = self._candidates(question, retrieval, index)
+        candidates = CandidateSentences.from_settings(self.settings).run(question, retrieval, index)
         scored = self._score(question, q_terms, candidates, lang, index=index)
         if not scored:
             return self._refuse(question, retrieval, index, started)
@@ -305,13 +242,13 @@ class ExtractiveAnswerer:
         return self.weights.model_for(index.manifest.model, index.sentence_vectors is not None)
 
     def features(self, question: str, retrieval: Retrieval, index: NoticeIndex,
-                 candidates: list[_Candidate] | None = None, dense: bool = True) -> tuple[list[_Candidate], np.ndarray]:
+                 candidates: list[Candidate] | None = None, dense: bool = True) -> tuple[list[Candidate], np.ndarray]:
         """The candidate sentences of a retrieval and their feature rows (rag/scorer.py FEATURES order).
 
         ``dense=False`` leaves the dense features at 0 (the lexical model ignores them): no query vector needed.
         """
         if candidates is None:
-            candidates = self._candidates(question, retrieval, index)
+            candidates = CandidateSentences.from_settings(self.settings).run(question, retrieval, index)
         x = np.zeros((len(candidates), len(FEATURES)))
         if not candidates:
             return candidates, x
@@ -333,7 +270,7 @@ class ExtractiveAnswerer:
             return dense, self._coverage(q_terms, self._body_terms(doc_id, *span, index), text)
 
         for i, cand in enumerate(candidates):
-            spans, k = _sentence_at(cand, index)
+            spans, k = sentence_at(cand, index)
             k = k or 0  # a quote that is no sentence of its notice reads as its first
             dense, _ = signals(cand.doc_id, cand.sentence)
             coverage = self._coverage(q_terms, self._span_terms(cand), cand.text)
@@ -422,7 +359,7 @@ class ExtractiveAnswerer:
                        model.answerability(probabilities, x, chunk_cosines(retrieval), lang), closest_meaning(x), quote,
                        gap)
 
-    def value_context(self, question: str, candidates: list[_Candidate],
+    def value_context(self, question: str, candidates: list[Candidate],
                       index: NoticeIndex) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """What rag/scorer.py ``value_gap`` reads: which of the question's terms each candidate holds
         (candidates x terms), which it holds read with the sentences before it (the ``value_context``
@@ -443,7 +380,7 @@ class ExtractiveAnswerer:
         for i, cand in enumerate(candidates):
             terms, squashed = self._span_terms(cand), self._squash(cand.text)
             own[i] = [_holds(t, terms, squashed) for t in names]
-            spans, k = _sentence_at(cand, index)
+            spans, k = sentence_at(cand, index)
             # the lead, then the sentences just before, in notice order (none for the lead itself)
             before = [spans[j] for j in sorted({0, *range(max(0, k - self.settings.value_context), k)})] if k else []
             body = index.notices[cand.doc_id].body
@@ -465,14 +402,14 @@ class ExtractiveAnswerer:
         # built from the settings at call time: eval/sweep_answerer.py and tests replace ``settings``
         return QuestionRules.from_settings(self.settings)
 
-    def _part_meaning(self, part: str, candidates: list[_Candidate], index: NoticeIndex) -> np.ndarray | None:
+    def _part_meaning(self, part: str, candidates: list[Candidate], index: NoticeIndex) -> np.ndarray | None:
         """Cosines of one part of a question (embedded now, one short query) to the candidates' bare
         sentence vectors; None without an embedder or bare vectors, or for a candidate the index lacks."""
         query = self._embedded_query(part) if index.bare_sentence_vectors is not None else None
         return _bare_cosines(query, candidates, index)
 
     def _stored_meaning(self, question: str, retrieval: Retrieval, index: NoticeIndex,
-                        candidates: list[_Candidate]) -> np.ndarray | None:
+                        candidates: list[Candidate]) -> np.ndarray | None:
         """Question–sentence cosines of every candidate from the index's bare sentence vectors; None when
         the index has none. Reading them costs no embedding, so no candidate is left at 0: the first
         ``max_sentence_embeddings`` only (the pool ``_score`` embeds without stored vectors) missed the
@@ -481,7 +418,7 @@ class ExtractiveAnswerer:
         return _bare_cosines(query, candidates, index)
 
     # -- scoring and choosing the sentences (both scorers) ------------------------------------
-    def _notice_weights(self, question: str, q_terms: dict[str, float], candidates: list[_Candidate],
+    def _notice_weights(self, question: str, q_terms: dict[str, float], candidates: list[Candidate],
                         index: NoticeIndex) -> dict[str, dict[str, float]]:
         """For each candidate notice, the question's term weights times how rare the term is among that
         notice's sentences: log(1 + n/df) / log(1 + n), 1 for a term in one sentence of n, ~0.3 for one in
@@ -510,9 +447,9 @@ class ExtractiveAnswerer:
             out[doc_id] = weights
         return out
 
-    def _score(self, question: str, q_terms: dict[str, float], candidates: list[_Candidate], lang: str,
+    def _score(self, question: str, q_terms: dict[str, float], candidates: list[Candidate], lang: str,
                probabilities: np.ndarray | None = None, dense: np.ndarray | None = None,
-               index: NoticeIndex | None = None) -> list[_Candidate]:
+               index: NoticeIndex | None = None) -> list[Candidate]:
         """Word-overlap scores (coverage, chunk rank; meaning for English questions), plus
         ``learned_weight`` times the learned probability when one is given. With ``index``, coverage is
         read ``local_terms`` with notice-local term weights (``_notice_weights``).
@@ -562,7 +499,7 @@ class ExtractiveAnswerer:
                                cut_after=cand.cut_after or bool(cand.text[end - cand.start:].strip(EDGE_MARKS + ","))))
         return out
 
-    def _trim(self, cand: _Candidate, q_terms: dict[str, float], shortest: bool = True,
+    def _trim(self, cand: Candidate, q_terms: dict[str, float], shortest: bool = True,
               figure: bool = False) -> tuple[int, int]:
         """Body offsets of the part of a sentence that matters.
 
@@ -608,7 +545,7 @@ class ExtractiveAnswerer:
             return cand.start, cand.end
         return cand.start + a, cand.start + b
 
-    def _evidence_coverage(self, q_terms: dict[str, float], best: _Candidate, index: NoticeIndex) -> float:
+    def _evidence_coverage(self, q_terms: dict[str, float], best: Candidate, index: NoticeIndex) -> float:
         """Share of the question's weighted words found around the best sentence (and in the notice title)."""
         notice = index.notices[best.doc_id]
         lo, hi = max(0, best.start - 300), best.end + 300
@@ -618,8 +555,8 @@ class ExtractiveAnswerer:
         terms = self._terms(notice.title) | table.between(lo, hi) if table is not None else self._terms(text)
         return self._coverage(q_terms, terms, text)
 
-    def _choose(self, question: str, q_terms: dict[str, float], scored: list[_Candidate],
-                index: NoticeIndex) -> list[_Candidate]:
+    def _choose(self, question: str, q_terms: dict[str, float], scored: list[Candidate],
+                index: NoticeIndex) -> list[Candidate]:
         """The sentences to quote, by either scorer: ``_select``'s, then the asked values they lack."""
         chosen = self._select(scored, q_terms, index, question)
         if self.settings.value_followup:
@@ -628,7 +565,7 @@ class ExtractiveAnswerer:
             chosen = self._add_part_values(question, chosen, scored, q_terms, index)
         return chosen
 
-    def _add_missing_value(self, question: str, chosen: list[_Candidate], scored: list[_Candidate]) -> list[_Candidate]:
+    def _add_missing_value(self, question: str, chosen: list[Candidate], scored: list[Candidate]) -> list[Candidate]:
         """For "얼마"/"몇 명"/"몇 곳" questions whose chosen sentences of a notice state no such value: that
         notice's best-scored sentence that does ("…계획을 발표했다. 이번 계획에 따라 총 5,678억 원을
         투입한다.": the amount sits in the sentence after the one that repeats the question's words).
@@ -665,8 +602,8 @@ class ExtractiveAnswerer:
             out.append(pick)
         return out
 
-    def _add_part_values(self, question: str, chosen: list[_Candidate], scored: list[_Candidate],
-                         q_terms: dict[str, float], index: NoticeIndex) -> list[_Candidate]:
+    def _add_part_values(self, question: str, chosen: list[Candidate], scored: list[Candidate],
+                         q_terms: dict[str, float], index: NoticeIndex) -> list[Candidate]:
         """Each part of a question in parts that asks for a value ("…몇 명을 지원하며, … 월 최대 얼마까지
         …?") gets a sentence stating that kind of value, found by the part's own words.
 
@@ -708,11 +645,11 @@ class ExtractiveAnswerer:
             out.append(pick)
         return out
 
-    def _part_fit(self, part_terms: dict[str, float], cand: _Candidate, index: NoticeIndex) -> float:
+    def _part_fit(self, part_terms: dict[str, float], cand: Candidate, index: NoticeIndex) -> float:
         """How well ``cand`` with its preceding sentence covers a part's terms: a term only the preceding
         sentence holds counts ``neighbour_credit`` of its weight."""
         own = self._span_terms(cand)
-        spans, k = _sentence_at(cand, index)
+        spans, k = sentence_at(cand, index)
         before = self._body_terms(cand.doc_id, *spans[k - 1], index) if k else frozenset()
         squashed = self._squash(cand.text)
         total = sum(part_terms.values()) or 1.0
@@ -720,8 +657,8 @@ class ExtractiveAnswerer:
                   for t, w in part_terms.items())
         return got / total
 
-    def _select(self, scored: list[_Candidate], q_terms: dict[str, float], index: NoticeIndex,
-                question: str) -> list[_Candidate]:
+    def _select(self, scored: list[Candidate], q_terms: dict[str, float], index: NoticeIndex,
+                question: str) -> list[Candidate]:
         """The best sentence, its enumeration when the question asks for a list, then the sentences
         that score well or add question words not yet covered, until the length budget is spent."""
         ranked = sorted(scored, key=lambda c: -c.score)
@@ -843,16 +780,16 @@ class ExtractiveAnswerer:
         return chosen
 
     @staticmethod
-    def _beside(cand: _Candidate, index: NoticeIndex) -> set[tuple[int, int]]:
+    def _beside(cand: Candidate, index: NoticeIndex) -> set[tuple[int, int]]:
         """The sentences just before and after ``cand``'s in its notice (body offsets)."""
-        spans, i = _sentence_at(cand, index)
+        spans, i = sentence_at(cand, index)
         if i is None:
             return set()
         return {spans[j] for j in (i - 1, i + 1) if 0 <= j < len(spans)}
 
-    def _best_list(self, best: _Candidate, ranked: list[_Candidate], index: NoticeIndex,
+    def _best_list(self, best: Candidate, ranked: list[Candidate], index: NoticeIndex,
                    count: int | None = None, named: int | None = None,
-                   list_question: bool = False) -> list[_Candidate]:
+                   list_question: bool = False) -> list[Candidate]:
         """The items of the list in ``best``'s notice that the question asks for (rag/lists.py), quoted
         just below ``best``."""
         doc_id, notice = best.doc_id, index.notices[best.doc_id]
@@ -864,17 +801,17 @@ class ExtractiveAnswerer:
         scored = ScoredNotice(notice.body, index.sentence_spans(doc_id), (best.start, best.end), best.score, scores,
                               [c.sentence for c in mine if c.coverage])
         quotes = finder.run(scored, ListAsk(count, named, list_question))
-        return [_Candidate(doc_id, q.start, q.end, notice.body[q.start:q.end], best.chunk_rank, best.score * 0.9,
-                           cut_after=q.cut_after, sentence=q.sentence or (-1, -1), tokens=best.tokens)
+        return [Candidate(doc_id, q.start, q.end, notice.body[q.start:q.end], best.chunk_rank, best.score * 0.9,
+                          cut_after=q.cut_after, sentence=q.sentence or (-1, -1), tokens=best.tokens)
                 for q in quotes]
 
-    def _compose(self, question: str, chosen: list[_Candidate], index: NoticeIndex, started: float, note: str) -> Answer:
+    def _compose(self, question: str, chosen: list[Candidate], index: NoticeIndex, started: float, note: str) -> Answer:
         order: list[str] = []
         for cand in chosen:
             if cand.doc_id not in order:
                 order.append(cand.doc_id)
         numbers = {doc_id: n for n, doc_id in enumerate(order, 1)}
-        by_doc: dict[str, list[_Candidate]] = {}
+        by_doc: dict[str, list[Candidate]] = {}
         for cand in chosen:
             by_doc.setdefault(cand.doc_id, []).append(cand)
         sentences: list[AnswerSentence] = []
@@ -924,7 +861,7 @@ class ExtractiveAnswerer:
 _NOTE_ANCHOR = re.compile(r"(?<=[^\s*])\s?(\*{1,3})(?!\*)")
 
 
-def _note_of(cand: _Candidate, ranked: list[_Candidate], index: NoticeIndex | None) -> _Candidate | None:
+def _note_of(cand: Candidate, ranked: list[Candidate], index: NoticeIndex | None) -> Candidate | None:
     """The candidate that is the footnote of ``cand``'s first starred word: one of the next three
     sentences of its notice that opens with as many stars; None when there is none among ``ranked``."""
     anchor = _NOTE_ANCHOR.search(cand.text) if index is not None else None
@@ -940,23 +877,13 @@ def _note_of(cand: _Candidate, ranked: list[_Candidate], index: NoticeIndex | No
     return None
 
 
-def _sentence_at(cand: _Candidate, index: NoticeIndex) -> tuple[list[tuple[int, int]], int | None]:
-    """The sentence spans of ``cand``'s notice and where ``cand``'s sentence is among them; None for a
-    quote that is no sentence of its notice (a list item cut from one)."""
-    spans = index.sentence_spans(cand.doc_id)
-    try:
-        return spans, spans.index(cand.sentence)
-    except ValueError:
-        return spans, None
-
-
 def _holds(term: str, terms: frozenset[str], squashed: str) -> bool:
     """A sentence holds a question term: among its search terms, or (two or more characters) inside its
     squashed text (``squash``: no whitespace, case-folded), where Kiwi cut the sentence's words otherwise."""
     return term in terms or (len(term) > 1 and term in squashed)
 
 
-def _bare_cosines(query: np.ndarray | None, candidates: list[_Candidate], index: NoticeIndex) -> np.ndarray | None:
+def _bare_cosines(query: np.ndarray | None, candidates: list[Candidate], index: NoticeIndex) -> np.ndarray | None:
     """``query``'s cosines to the candidates' whole sentences in the index's bare sentence vectors; None
     without a query or bare vectors, for a query of another dimension, or when a sentence has no row."""
     bare = index.bare_sentence_vectors
@@ -966,15 +893,6 @@ def _bare_cosines(query: np.ndarray | None, candidates: list[_Candidate], index:
     if any(r is None for r in rows):
         return None
     return bare[rows].astype(np.float32) @ query
-
-
-@functools.lru_cache(maxsize=1024)
-def _quotable_end(body: str) -> int:
-    """Where a notice's closing contact block, or the feed's closing attachment titles and credit, starts
-    (the body's length when it has neither): no quote is taken from there."""
-    offset, _ = contact_block(body)
-    credit = feed_credit(body)
-    return min(o for o in (offset, credit, len(body)) if o >= 0)
 
 
 def chunk_cosines(retrieval: Retrieval) -> list[float | None]:

@@ -3,7 +3,8 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from rag.answer import REFUSAL_TEXT, ExtractiveAnswerer, _Candidate
+from rag.answer import REFUSAL_TEXT, ExtractiveAnswerer
+from rag.candidates import Candidate, CandidateSentences
 from rag.retrieve import Retriever
 from tests.conftest import FIVE_STRATEGIES, SEED_ID, HashEmbedder
 
@@ -341,8 +342,8 @@ def test_another_notice_is_quoted_only_when_its_sentence_scores_near_the_best(ot
     answerer = ExtractiveAnswerer(learned=False)
     best_text = "지역 도서관 리모델링에 총 5,678억 원을 투입한다."
     other_text = "노후 교량 정밀점검은 연말까지 마친다."
-    best = _Candidate("a.txt", 0, len(best_text), best_text, 0, score=1.0)
-    other = _Candidate("b.txt", 0, len(other_text), other_text, 1, score=other_score)
+    best = Candidate("a.txt", 0, len(best_text), best_text, 0, score=1.0)
+    other = Candidate("b.txt", 0, len(other_text), other_text, 1, score=other_score)
     q_terms = {"도서관": 1.0, "리모델링": 1.0, "교량": 1.0, "정밀점검": 1.0}
     question = "도서관 리모델링 계획과 교량 정밀점검 계획은?"
     chosen = answerer._select([best, other], q_terms, None, question)
@@ -359,8 +360,8 @@ def test_another_notice_is_quoted_only_when_the_scorer_rates_its_sentence_near_t
     answerer = ExtractiveAnswerer(learned=False)
     best_text = "지역 도서관 리모델링에 총 5,678억 원을 투입한다."
     other_text = "노후 교량 정밀점검은 연말까지 마친다."
-    best = _Candidate("a.txt", 0, len(best_text), best_text, 0, score=1.0, probability=0.8)
-    other = _Candidate("b.txt", 0, len(other_text), other_text, 1, score=0.8, probability=other_probability)
+    best = Candidate("a.txt", 0, len(best_text), best_text, 0, score=1.0, probability=0.8)
+    other = Candidate("b.txt", 0, len(other_text), other_text, 1, score=0.8, probability=other_probability)
     q_terms = {"도서관": 1.0, "리모델링": 1.0, "교량": 1.0, "정밀점검": 1.0}
     chosen = answerer._select([best, other], q_terms, None, "도서관 리모델링 계획과 교량 정밀점검 계획은?")
     assert (other in chosen) is quoted
@@ -373,8 +374,8 @@ def test_the_learned_scorer_referees_when_word_overlap_leaves_the_top_notice(ref
     answerer = ExtractiveAnswerer(learned=False, referee_top_notice=referee)
     top_text = "행복시 청사 이전 뒤 2019년 4월 박민호 행복시장이 물러났다."
     other_text = "2015년 행복시장 박민호가 주도하여 문화회관이 지어졌다."
-    top = _Candidate("a.txt", 0, len(top_text), top_text, 0, score=0.6, probability=0.7)
-    other = _Candidate("b.txt", 0, len(other_text), other_text, 1, score=0.9, probability=0.3)
+    top = Candidate("a.txt", 0, len(top_text), top_text, 0, score=0.6, probability=0.7)
+    other = Candidate("b.txt", 0, len(other_text), other_text, 1, score=0.9, probability=0.3)
     chosen = answerer._select([other, top], {"2019년": 1.0, "행복시장": 1.0}, None, "2019년 당시 행복시장은?")
     assert chosen[0] is (top if referee else other)
 
@@ -599,7 +600,8 @@ def test_the_word_that_sets_a_sentence_apart_in_its_notice_counts_more_than_the_
     answerer = ExtractiveAnswerer(embedder=HashEmbedder(), idf=index.idf, local_terms=local_terms)
     retrieval = Retriever(index, HashEmbedder(), mode="hybrid").run(question, k=8)
     q_terms = answerer.question_terms(question)
-    scored = answerer._score(question, q_terms, answerer._candidates(question, retrieval, index), "ko", index=index)
+    candidates = CandidateSentences.from_settings(answerer.settings).run(question, retrieval, index)
+    scored = answerer._score(question, q_terms, candidates, "ko", index=index)
     ranked = [c.text for c in sorted(scored, key=lambda c: -c.score)]
     assert ranked[0].startswith("행정안전부는 6월 16일")
     assert ranked[1].startswith("그 밖에도 소방 지휘를") is second, ranked
@@ -700,7 +702,7 @@ def test_an_english_question_reads_the_meaning_of_every_candidate_sentence(demo_
     question = ("Who co-chaired the inter-ministerial jobs task force (일자리전담반) meeting on June 17, 2026 "
                 "together with labor vice minister 권창준?")
     index, answerer, retrieval = _on_the_demo_index(demo_index_dir, question)
-    candidates = answerer._candidates(question, retrieval, index)
+    candidates = CandidateSentences.from_settings(answerer.settings).run(question, retrieval, index)
     where = [i for i, c in enumerate(candidates) if "이형일" in c.text]
     assert where and min(where) >= answerer.settings.max_sentence_embeddings  # the case this test is about
     answer = answerer.run(question, retrieval, index)
@@ -1111,3 +1113,25 @@ def test_an_english_questions_parts_are_embedded_in_one_call():
     assert not answer.refused
     assert embedder.batches == [parts], embedder.batches
     assert not set(parts) & set(embedder.singles)
+
+
+def test_candidate_sentences_are_verbatim_and_leave_out_the_contact_block_unless_it_is_asked_for(fake_index):
+    from rag.candidates import quotable_end
+
+    question = "소방청 인도네시아 협력의향서 체결 내용은?"
+    retrieval = Retriever(fake_index, HashEmbedder(), mode="hybrid").run(question, k=2)  # not all of its chunks
+    top = retrieval.doc_ids[0]
+    end = quotable_end(fake_index.notices[top].body)
+    assert end < len(fake_index.notices[top].body)  # the notice closes with a contact block
+    gather = CandidateSentences(max_notices=2, whole_top_notice=True, quote_contact_lines=False)
+    candidates = gather.run(question, retrieval, fake_index)
+    assert {c.doc_id for c in candidates} <= set(retrieval.doc_ids[:2])
+    assert all(c.text == fake_index.notices[c.doc_id].body[c.start:c.end] for c in candidates)
+    assert all(c.start < quotable_end(fake_index.notices[c.doc_id].body) for c in candidates)
+    # the top notice's sentences no retrieved chunk held come last, ranked below every chunk
+    rest = [c for c in candidates if c.chunk_rank == len(retrieval.hits)]
+    assert rest and {c.doc_id for c in rest} == {top} and candidates[-len(rest):] == rest
+    assert not any(c.chunk_rank == len(retrieval.hits)
+                   for c in replace(gather, whole_top_notice=False).run(question, retrieval, fake_index))
+    asked = replace(gather, quote_contact_lines=True).run(question, retrieval, fake_index)
+    assert any(c.doc_id == top and c.start >= end for c in asked)
