@@ -91,18 +91,20 @@ class Dataset:
 def load_gold_set(name: str, path: Path, index, every: int, salt: str = "") -> Dataset:
     gold = load_gold(path)
     aliases = gold_id_aliases(index.notices)
+    copies = index.copies()  # a copy of the gold notice (same title and text) is the gold notice
     answerable = [q for q in gold.questions if q.doc_ids][::every]
     questions = []
     for q in answerable:
         q = replace(q, doc_ids=tuple(aliases.get(d, d) for d in q.doc_ids))
-        questions.append(Question(q.question, set(one_copy(q.doc_ids, index.copies())), half_of(split_key(q, name), salt),
+        questions.append(Question(q.question, set(one_copy(q.doc_ids, copies)), half_of(split_key(q, name), salt),
                                   q.lang, q.type))
     return Dataset(name, index, questions)
 
 
 def load_beir_set(name: str, folder: Path, index) -> Dataset:
     _, queries, qrels = load_beir(folder)
-    questions = [Question(queries[qid], set(one_copy(qrels[qid], index.copies())), beir_half(qid), "ko")
+    copies = index.copies()
+    questions = [Question(queries[qid], set(one_copy(qrels[qid], copies)), beir_half(qid), "ko")
                  for qid in queries if qid in qrels]
     return Dataset(name, index, questions)
 

@@ -865,10 +865,12 @@ def _note_of(cand: Candidate, ranked: list[Candidate], index: NoticeIndex | None
     """The candidate that is the footnote of ``cand``'s first starred word: one of the next three
     sentences of its notice that opens with as many stars; None when there is none among ``ranked``."""
     anchor = _NOTE_ANCHOR.search(cand.text) if index is not None else None
-    spans = index.sentence_spans(cand.doc_id) if anchor else []
-    if cand.sentence not in spans:
+    if anchor is None:
         return None
-    stars, k = anchor.group(1), spans.index(cand.sentence)
+    spans, k = sentence_at(cand, index)
+    if k is None:
+        return None
+    stars = anchor.group(1)
     body = index.notices[cand.doc_id].body
     for span in spans[k + 1:k + 4]:
         head = body[span[0]:span[1]].lstrip()

@@ -492,12 +492,13 @@ def run_beir(folder: Path, settings: Settings, mode: str = "hybrid", index_dir: 
         retriever = Retriever(index, embedder, **{**retriever_options(settings), "mode": m})
         per_query, latencies = [], []
         ids = [q for q in queries if q in qrels][:limit] if limit else [q for q in queries if q in qrels]
+        copies = index.copies()
         for qid in ids:
             t = time.perf_counter()
             retrieval = retriever.run(queries[qid], k=50)
             latencies.append((time.perf_counter() - t) * 1000)
-            per_query.append({"id": qid, **retrieval_metrics(one_copy(retrieval.doc_ids, index.copies()),
-                                                             set(one_copy(qrels[qid], index.copies())))})
+            per_query.append({"id": qid, **retrieval_metrics(one_copy(retrieval.doc_ids, copies),
+                                                             set(one_copy(qrels[qid], copies)))})
         results[m] = {
             "n": len(per_query),
             "retrieval": {key: mean([r[src] for r in per_query]) for key, src in
