@@ -425,14 +425,20 @@ def refit_meaning_floor(weights: ScorerWeights, records: list[dict]) -> ScorerWe
     return replace(weights, dense=dense, meta=meta)
 
 
-def refit_value_floor(weights: ScorerWeights, records: list[dict]) -> ScorerWeights:
-    """``weights`` with the dense model's ``value_below`` refitted on ``records`` (all else kept; the lexical
-    model has none, see ``SentenceModel.value_below``)."""
-    dense = replace(weights.dense, value_below=choose_value_floor(records, weights.dense))
-    lexical = replace(weights.lexical, value_below=())
-    meta = {**weights.meta, "value_floor_fitted": time.strftime("%Y-%m-%d"),
-            "value_floor_sets": sorted({r["set"] for r in records})}
+def _refit_value_threshold(weights: ScorerWeights, records: list[dict], field: str, choose, key: str) -> ScorerWeights:
+    """``weights`` with the dense model's per-language ``field`` refitted by ``choose`` on ``records`` (all else
+    kept); the lexical model has none (``SentenceModel.value_below``: without a cosine a value floor misfires,
+    and the gap is fitted after it). The fit's date and sets go to ``meta`` under ``key``."""
+    dense = replace(weights.dense, **{field: choose(records, weights.dense)})
+    lexical = replace(weights.lexical, **{field: ()})
+    meta = {**weights.meta, f"{key}_fitted": time.strftime("%Y-%m-%d"),
+            f"{key}_sets": sorted({r["set"] for r in records})}
     return replace(weights, dense=dense, lexical=lexical, meta=meta)
+
+
+def refit_value_floor(weights: ScorerWeights, records: list[dict]) -> ScorerWeights:
+    """``weights`` with the dense model's ``value_below`` refitted on ``records`` (all else kept)."""
+    return _refit_value_threshold(weights, records, "value_below", choose_value_floor, "value_floor")
 
 
 def refit_gates(weights: ScorerWeights, records: list[dict]) -> ScorerWeights:
@@ -444,13 +450,8 @@ def refit_gates(weights: ScorerWeights, records: list[dict]) -> ScorerWeights:
 
 
 def refit_value_gap(weights: ScorerWeights, records: list[dict]) -> ScorerWeights:
-    """``weights`` with the dense model's ``value_gap_above`` refitted on ``records`` (all else kept; the
-    lexical model has none, as it has no value floor)."""
-    dense = replace(weights.dense, value_gap_above=choose_value_gap(records, weights.dense))
-    lexical = replace(weights.lexical, value_gap_above=())
-    meta = {**weights.meta, "value_gap_fitted": time.strftime("%Y-%m-%d"),
-            "value_gap_sets": sorted({r["set"] for r in records})}
-    return replace(weights, dense=dense, lexical=lexical, meta=meta)
+    """``weights`` with the dense model's ``value_gap_above`` refitted on ``records`` (all else kept)."""
+    return _refit_value_threshold(weights, records, "value_gap_above", choose_value_gap, "value_gap")
 
 
 def report(records: list[dict], weights: ScorerWeights) -> list[str]:
