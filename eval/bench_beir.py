@@ -63,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
              f"{datetime.date.today()}, {platform.processor() or platform.machine()}, {os.cpu_count()} cores",
              "", "| retriever | nDCG@10 | hit@1 | hit@10 | MRR@10 | query p50 ms | query p95 ms |",
              "|---|---|---|---|---|---|---|"]
-    copies = index.copies()  # a copy of a relevant document (same title and text) is relevant
+    copies = index.copies()  # a copy of a relevant document (NoticeIndex.copies) is relevant
     for name, options in ROWS:
         retriever = Retriever(index, embedder, **options)
         retriever.run(queries[ids[0]])  # warm-up: loads Kiwi, BM25 and the query engine

@@ -204,7 +204,7 @@ def measure(rows: Sequence[Row], questions: Sequence[GoldQuestion], k: int,
             t = time.perf_counter()
             ranked = row.search(q.question)[:k]
             ms = (time.perf_counter() - t) * 1000
-            # every row scored alike: any copy of the gold notice (same title and text) is the gold notice
+            # every row scored alike: any copy of the gold notice (NoticeIndex.copies) is the gold notice
             m = retrieval_metrics(one_copy(ranked, copies or {}), set(one_copy(q.doc_ids, copies or {})))
             records[row.key].append({"id": q.id, "lang": q.lang, "gold": list(q.doc_ids), "ranked": ranked,
                                      "ms": round(ms, 2), **{key: m[key] for key in METRICS}})

@@ -104,7 +104,7 @@ def collect(name: str, gold_path: Path, index_dir: Path, k: int = 8, limit: int 
     retriever = Retriever(assistant.index, assistant.retriever.embedder, mode=assistant.retriever.mode,
                           fusion=assistant.retriever.fusion, weights=assistant.retriever.weights)
     aliases = gold_id_aliases(assistant.index.notices)
-    copies = assistant.index.copies()  # a copy of the gold notice (same title and text) is the gold notice
+    copies = assistant.index.copies()  # a copy of the gold notice (NoticeIndex.copies) is the gold notice
     records = []
     # every unanswerable question, every ``every``-th answerable one (a large set fitted in less time)
     answerable = [q for q in gold.questions if q.doc_ids][::every]

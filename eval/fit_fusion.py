@@ -91,7 +91,7 @@ class Dataset:
 def load_gold_set(name: str, path: Path, index, every: int, salt: str = "") -> Dataset:
     gold = load_gold(path)
     aliases = gold_id_aliases(index.notices)
-    copies = index.copies()  # a copy of the gold notice (same title and text) is the gold notice
+    copies = index.copies()  # a copy of the gold notice (NoticeIndex.copies) is the gold notice
     answerable = [q for q in gold.questions if q.doc_ids][::every]
     questions = []
     for q in answerable:

@@ -9,8 +9,9 @@ the copy counts as a miss although it states the same facts. This report finds, 
 the other notices whose character 5-gram sets overlap it at Jaccard >= --threshold (0.8), and prints
 hit@1, MRR, citation precision and key-fact recall over all questions, over those whose gold notice
 has no near-duplicate, and over those whose gold notice has one. It changes no figure of
-``pressrag eval``: it says how much of a miss is a coin toss between copies. (Exact copies, the same
-title and text, are already one notice to retrieval and to ``pressrag eval``: ``NoticeIndex.copies``.)
+``pressrag eval``: it says how much of a miss is a coin toss between copies. (Copies with the same title
+at Jaccard >= 0.9 are already one notice to retrieval and to ``pressrag eval``: ``NoticeIndex.copies``;
+this report also reads pairs under other titles and below that bar.)
 """
 
 from __future__ import annotations
@@ -23,15 +24,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-
-def shingles(text: str, n: int = 5) -> frozenset[str]:
-    """The text's character n-grams, spaces removed (copies differ in spacing and line breaks)."""
-    squashed = "".join(text.split())
-    return frozenset(squashed[i:i + n] for i in range(max(len(squashed) - n + 1, 1)))
-
-
-def jaccard(a: frozenset[str], b: frozenset[str]) -> float:
-    return len(a & b) / len(a | b) if a or b else 0.0
+from rag.copies import jaccard, shingles  # noqa: E402
 
 
 def near_duplicates(bodies: dict[str, str], of: set[str], threshold: float) -> dict[str, set[str]]:

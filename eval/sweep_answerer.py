@@ -62,7 +62,7 @@ def sweep(setting: str, values: list[float], assistant: Assistant, gold_path: Pa
     except ValueError as exc:
         raise SystemExit(str(exc)) from None
     aliases = gold_id_aliases(assistant.index.notices)
-    copies = assistant.index.copies()  # a copy of the gold notice (same title and text) is the gold notice
+    copies = assistant.index.copies()  # a copy of the gold notice (NoticeIndex.copies) is the gold notice
     items = []
     for q in load_gold(gold_path).questions[:limit]:
         if q.doc_ids:

@@ -72,7 +72,7 @@ class IngestResult:
     chars_added: int = 0
     notices_total: int = 0
     chunks_total: int = 0
-    copies_total: int = 0  # notices whose title and text another notice has (NoticeIndex.copies): listed once
+    copies_total: int = 0  # notices whose title and text another notice has, nearly (NoticeIndex.copies): listed once
     seconds: float = 0.0
     skipped: list[SkippedFile] = field(default_factory=list)
     notes: list[tuple[str, str]] = field(default_factory=list)  # (doc id, what ingest changed in it)

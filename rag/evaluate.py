@@ -69,7 +69,7 @@ def load_gold(path: Path) -> GoldSet:
 
 def one_copy(doc_ids: Iterable[str], copies: Mapping[str, str]) -> list[str]:
     """``doc_ids`` in order, once each, with a notice that has a copy (``NoticeIndex.copies``: the same title
-    and text under another id) named by its first copy: ranking or citing any copy of the gold notice is
+    and nearly the same text under another id) named by its first copy: ranking or citing any copy of the gold notice is
     ranking or citing the gold text, which retrieval lists once."""
     return list(dict.fromkeys(copies.get(d, d) for d in doc_ids))
 

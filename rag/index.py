@@ -33,8 +33,8 @@ from pathlib import Path
 import numpy as np
 
 from ingest.models import Chunk, Contact, Notice
-from ingest.normalize import squash
 from ingest.readers import file_digest
+from rag.copies import copy_groups
 from rag.dates import notice_days
 from rag.folder import DATA_FILES as _FILES
 from rag.folder import MANIFEST, IndexFolder, IndexProblem
@@ -236,23 +236,21 @@ class NoticeIndex:
         return self._shared_titles
 
     def copies(self) -> dict[str, str]:
-        """For each notice whose title and text (whitespace aside) are those of another notice, the id of the
-        first such notice in the index: one release posted twice (korea.kr and the ministry's own feed, a
-        bid site's repost) or korquad_tune's paragraph kept under three ids. Retrieval lists one copy, and
-        evaluation counts any copy as the gold notice. Only notices with a copy are keys."""
+        """For each notice that is a copy of another (``rag.copies``: the same title, and texts whose
+        5-gram sets overlap at Jaccard >= 0.9: whitespace, a footer or a changed word aside), the id of the
+        first of its copies in the index: one release posted twice (korea.kr and the ministry's own feed,
+        a bid site's repost, a re-issue with a figure changed) or korquad_tune's paragraph kept under three
+        ids. Retrieval lists one copy, and evaluation counts any copy as the gold notice. Only notices with
+        a copy are keys."""
         if self._copies is None:
             shared = self.shared_titles()  # copies share their title: only those notices' texts are read
-            first: dict[tuple[str, str], str] = {}
-            copies: dict[str, str] = {}
+            by_title: dict[str, dict[str, str]] = {}
             for doc_id, notice in self.notices.items():
                 title = title_key(notice.title)
-                body = squash(notice.body) if title in shared else ""
-                if not body:  # a notice with no text is not the same notice as another empty one
-                    continue
-                original = first.setdefault((title, body), doc_id)
-                if original != doc_id:
-                    copies[doc_id] = copies[original] = original
-            self._copies = copies
+                if title in shared:
+                    by_title.setdefault(title, {})[doc_id] = notice.body
+            self._copies = {doc_id: first for texts in by_title.values()
+                            for doc_id, first in copy_groups(texts).items()}
         return self._copies
 
     def idf(self, term: str) -> float:

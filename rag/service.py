@@ -123,7 +123,8 @@ class Assistant:
 
 def with_copies(answer: Answer, index: NoticeIndex) -> Answer:
     """The answer with each cited notice that was published more than once (``NoticeIndex.copies``: the
-    same title and text under other ids, which retrieval does not list) naming where its copies are."""
+    same title and nearly the same text under other ids, which retrieval does not list) naming where its
+    copies are."""
     copies = index.copies()
     if not copies:
         return answer
@@ -195,12 +196,15 @@ def make_answerer(settings: Settings, embedder: Embedder, index: NoticeIndex):
 def open_assistant(settings: Settings, progress: bool = True, embedder: Embedder | None = None,
                    warm: bool = False) -> Assistant:
     """The assistant for ``settings``; ``warm`` (servers, evaluations) readies the embedder's fast
-    batch engine in the background so that the first English answers do not wait for it."""
+    batch engine in the background so that the first English answers do not wait for it, and finds the
+    index's copies."""
     embedder = embedder or make_embedder(settings.embed_model)
     if warm and hasattr(embedder, "warm"):
         threading.Thread(target=_warm, args=(embedder,), name="pressrag-warm", daemon=True).start()
     index = ensure_index(settings.index, embedder, progress=progress, demo=settings.demo)
     retriever = Retriever(index, embedder, **retriever_options(settings))
+    if warm:
+        index.copies()  # found at start-up, not at the first question (Retriever.warm)
     return Assistant(index, retriever, make_answerer(settings, embedder, index), index_dir=settings.index)
 
 
@@ -236,8 +240,8 @@ def describe_ingest(result: IngestResult) -> str:
         f"({result.chars_per_s:,.0f} chars/s); index holds {result.notices_total} notices, {result.chunks_total} chunks"
     ]
     if result.copies_total:
-        lines.append(f"  {result.copies_total} notice(s) repeat another's title and text (a repost): search lists "
-                     "each text once, and its citation names the other addresses")
+        lines.append(f"  {result.copies_total} notice(s) repeat another's title and text (a repost or a re-issue): "
+                     "search lists each text once, and its citation names the other addresses")
     for doc_id, note in result.notes:
         lines.append(f"  note {doc_id}: {note}")
     for skip in result.skipped:

@@ -45,7 +45,7 @@ class Citation:
     quote: str
     # body offsets of the quoted sentences, for highlighting in the notice text
     spans: tuple[tuple[int, int], ...] = ()
-    # where else the same notice (same title and text) was published: its copies' addresses or files
+    # where else the same notice (same title, nearly the same text) was published: its copies' addresses or files
     also: tuple[str, ...] = ()
 
     @classmethod
