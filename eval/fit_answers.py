@@ -43,6 +43,10 @@ midpoints between half A's gaps (on a tie the higher limit; none where refusing 
 rule gates. ``--floor-only`` keeps everything but the meaning floor, ``--value-only`` everything but the value floor,
 ``--gap-only`` everything but the value-gap limits. ``--calibrate-only`` keeps the scorer and all its thresholds and refits only the answerable
 models (shipped: ``--calibrate-only --max-false-refusals 0.005`` over fresh indexes of both corpora).
+``--parts-only`` keeps everything but P(answerable)'s threshold for questions whose first retrieved notice is one
+part of a document (another notice carries its title: a Wikipedia article's paragraphs), fitted by the common
+threshold's rule over those questions alone (shipped: ``--parts-only`` at the default ``--max-false-refusals
+0.02``; only korquad_tune holds such questions).
 
 Nothing is copied from the gold sets into the weights file: only coefficients and counts.
 """
@@ -134,6 +138,7 @@ def collect(name: str, gold_path: Path, index_dir: Path, k: int = 8, limit: int 
                             "answerable": bool(q.doc_ids) and not is_masked, "masked": is_masked,
                             "x": x, "y": np.asarray(labels), "flags": flags, "contact": contact,
                             "chunk_dense": chunk_cosines(top), "lang": question_language(q.question),
+                            "in_parts": bool(top.doc_ids) and assistant.index.in_parts(top.doc_ids[0]),
                             "value_states": states, "value_context": context})
     return records
 
@@ -159,7 +164,8 @@ def refused(record: dict, conf: float, model: SentenceModel) -> bool:
     read from ``record``)."""
     return not record["contact"] and model.refuses(conf, record["flags"], answerability(model, record),
                                                    closest_meaning(record["x"]), value_of(model, record),
-                                                   record.get("lang", "ko"), gap_of(model, record))
+                                                   record.get("lang", "ko"), gap_of(model, record),
+                                                   record.get("in_parts", False))
 
 
 def value_of(model: SentenceModel, record: dict) -> float | None:
@@ -361,13 +367,16 @@ def calibrate(records: list[dict], model: SentenceModel, l2: float, max_false_re
     return model
 
 
-def choose_answerable_threshold(records: list[dict], model: SentenceModel, max_false_refusals: float) -> float:
+def choose_answerable_threshold(records: list[dict], model: SentenceModel, max_false_refusals: float,
+                                parts: bool | None = None) -> float:
     """The highest P(answerable) threshold that keeps every set's false refusals on half A, the other
     refusals (best sentence probability, rules) included, within ``max_false_refusals`` (at least
-    the other refusals' own rate)."""
+    the other refusals' own rate); with ``parts``, over only the questions whose first notice is (True)
+    or is not (False) one part of a document (``NoticeIndex.in_parts``)."""
     choices = []
     for name in {r["set"] for r in records}:
-        rows = [r for r in records if r["half"] == "A" and r["set"] == name and r["answerable"] and not r["contact"]]
+        rows = [r for r in records if r["half"] == "A" and r["set"] == name and r["answerable"] and not r["contact"]
+                and (parts is None or r.get("in_parts", False) == parts)]
         if not rows:
             continue
         refused_otherwise = [model.refuses(confidence(model, r), r["flags"]) for r in rows]
@@ -415,6 +424,23 @@ def recalibrate(weights: ScorerWeights, records: list[dict], l2: float = 1.0,
             "calibration_max_false_refusals": max_false_refusals,
             "masked_questions": sum(bool(r.get("masked")) for r in records if r["half"] == "A")}
     return replace(weights, dense=dense, lexical=lexical, meta=meta)
+
+
+def refit_parts_threshold(weights: ScorerWeights, records: list[dict],
+                          max_false_refusals: float = 0.02) -> ScorerWeights:
+    """``weights`` with everything kept but the P(answerable) threshold for questions whose first notice is
+    one part of a document (``SentenceModel.answerable_below_parts``), fitted by the rule of the common
+    threshold over those questions alone; none where the tuning data hold no such question."""
+    def refit(model: SentenceModel) -> SentenceModel:
+        if model.answerable is None or not any(r.get("in_parts") and r["half"] == "A" for r in records):
+            return replace(model, answerable_below_parts=None)
+        return replace(model, answerable_below_parts=choose_answerable_threshold(
+            records, model, max_false_refusals, parts=True))
+
+    meta = {**weights.meta, "parts_threshold_fitted": time.strftime("%Y-%m-%d"),
+            "parts_threshold_sets": sorted({r["set"] for r in records if r.get("in_parts")}),
+            "parts_threshold_max_false_refusals": max_false_refusals}
+    return replace(weights, dense=refit(weights.dense), lexical=refit(weights.lexical), meta=meta)
 
 
 def refit_meaning_floor(weights: ScorerWeights, records: list[dict]) -> ScorerWeights:
@@ -499,6 +525,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="keep everything in --out but the dense model's value floors, which are refitted")
     parser.add_argument("--gap-only", action="store_true",
                         help="keep everything in --out but the dense model's value-gap limits, which are refitted")
+    parser.add_argument("--parts-only", action="store_true",
+                        help="keep everything in --out but the P(answerable) threshold for questions whose first "
+                             "notice is one part of a document, which is refitted")
     parser.add_argument("--calibrate-only", action="store_true",
                         help="keep the sentence scorers and their thresholds in --out; refit the answerable models")
     args = parser.parse_args(argv)
@@ -510,7 +539,8 @@ def main(argv: list[str] | None = None) -> int:
     for name, gold, index in args.set:
         started = time.perf_counter()
         records += collect(name, Path(gold), Path(index), limit=args.limit, every=every.get(name, 1),
-                           masked=not (args.gates_only or args.floor_only or args.value_only or args.gap_only),
+                           masked=not (args.gates_only or args.floor_only or args.value_only or args.gap_only
+                                       or args.parts_only),
                            salt=name if name in args.resplit else "")
         print(f"{name}: {sum(r['set'] == name for r in records)} questions in {time.perf_counter() - started:.0f} s",
               file=sys.stderr)
@@ -525,6 +555,10 @@ def main(argv: list[str] | None = None) -> int:
         weights = refit_value_gap(ScorerWeights.load(args.out), records)
         weights.meta["value_gap_every"] = every
         weights.meta["value_gap_resplit"] = args.resplit
+    elif args.parts_only:
+        weights = refit_parts_threshold(ScorerWeights.load(args.out), records, args.max_false_refusals)
+        weights.meta["parts_threshold_every"] = every
+        weights.meta["parts_threshold_resplit"] = args.resplit
     elif args.gates_only:
         weights = refit_gates(ScorerWeights.load(args.out), records)
         weights.meta["gates_every"] = every

@@ -81,6 +81,8 @@ class _Judged:
     # how much of the question the sentences stating that value leave out (rag/scorer.py); None where no
     # limit reads it
     value_gap: float | None = None
+    # the first retrieved notice is one part of a document (NoticeIndex.in_parts): P(answerable)'s own threshold
+    in_parts: bool = False
 
 
 class ExtractiveAnswerer:
@@ -304,7 +306,7 @@ class ExtractiveAnswerer:
         flags = (self.rule_flags(question, retrieval, index) if judged.confidence < max(map(model.gate, RULES))
                  else {})
         if model.refuses(judged.confidence, flags, judged.answerable, judged.closest, judged.value_quote, lang,
-                         judged.value_gap):
+                         judged.value_gap, judged.in_parts):
             return self._refuse(question, retrieval, index, started)
         by_meaning = lang == "en" or float(x[:, FEATURES.index("coverage")].max()) < self.settings.meaning_below
         scored = self._score(question, q_terms, candidates, lang, probabilities,
@@ -323,7 +325,9 @@ class ExtractiveAnswerer:
         floor = {"meaning_floor": model.meaning_floor} if model.meaning_floor is not None else {}
         value = {f"value_below_{lang}": t for lang, t in model.value_below}
         gap = {f"value_gap_above_{lang}": t for lang, t in model.value_gap_above}
-        return {"refuse_below": model.refuse_below, "answerable_below": model.answerable_below,
+        parts = ({"answerable_below_parts": model.answerable_below_parts}
+                 if model.answerable_below_parts is not None else {})
+        return {"refuse_below": model.refuse_below, "answerable_below": model.answerable_below, **parts,
                 "rules_below": model.rules_below, **{f"{rule}_below": model.gate(rule) for rule in RULES},
                 **floor, **value, **gap}
 
@@ -357,7 +361,7 @@ class ExtractiveAnswerer:
                if limit and states is not None and any(states) else None)
         return _Judged(model, candidates, x, probabilities, float(probabilities.max()),
                        model.answerability(probabilities, x, chunk_cosines(retrieval), lang), closest_meaning(x), quote,
-                       gap)
+                       gap, bool(retrieval.doc_ids) and index.in_parts(retrieval.doc_ids[0]))
 
     def value_context(self, question: str, candidates: list[Candidate],
                       index: NoticeIndex) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

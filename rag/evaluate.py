@@ -324,7 +324,10 @@ def print_gold_report(report: dict, console=None) -> None:
                               if k.endswith("_below")
                               and k not in ("refuse_below", "rules_below", "answerable_below")
                               and not k.startswith("value_below"))
-            console.print(f"operating point: refused when P(answerable) is below {t.get('answerable_below', 0.0):.3f} or "
+            parts = (f" ({t['answerable_below_parts']:.3f} when the first notice is one part of a document)"
+                     if t.get("answerable_below_parts") is not None else "")
+            console.print(f"operating point: refused when P(answerable) is below {t.get('answerable_below', 0.0):.3f}"
+                          f"{parts} or "
                           f"the best sentence's probability below {t['refuse_below']:.3f}, or, when a question-reading "
                           f"rule says the notices lack what is asked, below its gate ({gates or t['rules_below']})"
                           + (f"; only value_missing when a sentence is at least {t['meaning_floor']:.3f} close in "

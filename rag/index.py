@@ -235,6 +235,12 @@ class NoticeIndex:
             self._shared_titles = frozenset(key for key, n in seen.items() if n > 1)
         return self._shared_titles
 
+    def in_parts(self, doc_id: str) -> bool:
+        """Whether notice ``doc_id`` is one part of a document: another notice carries its title
+        (``shared_titles``), as a Wikipedia article's paragraphs or a report's sections do."""
+        notice = self.notices.get(doc_id)
+        return notice is not None and bool(title_key(notice.title)) and title_key(notice.title) in self.shared_titles()
+
     def copies(self) -> dict[str, str]:
         """For each notice that is a copy of another (``rag.copies``: the same title, and texts whose
         5-gram sets overlap at Jaccard >= 0.9: whitespace, a footer or a changed word aside), the id of the

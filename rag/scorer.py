@@ -131,6 +131,10 @@ def _read_feature_table(data: dict, names: tuple[str, ...]) -> tuple[np.ndarray,
 MEANING_OVERRULES = frozenset({"unknown_words"})
 
 
+def _optional(value) -> float | None:
+    return None if value is None else float(value)
+
+
 @dataclass(frozen=True)
 class SentenceModel:
     """One fitted logistic model: standardisation, coefficients and its refusal threshold."""
@@ -170,6 +174,13 @@ class SentenceModel:
     # 10월 and 2차, the sum's sentences neither. Fitted after the value floor (eval/fit_answers.py
     # ``choose_value_gap``); a language not named is never refused so.
     value_gap_above: tuple[tuple[str, float], ...] = ()
+    # P(answerable)'s threshold for a question whose first retrieved notice is one part of a document
+    # (``NoticeIndex.in_parts``: another notice carries its title), where fitted; None: ``answerable_below``.
+    # There the index holds the document's other parts, so a question about a part it lacks still finds its
+    # topic's words in a sibling, and P(answerable) runs higher for such a question than over standalone
+    # notices such as press releases. Fitted by ``answerable_below``'s own rule over those questions only
+    # (eval/fit_answers.py ``choose_answerable_threshold``).
+    answerable_below_parts: float | None = None
 
     def answerability(self, probabilities: np.ndarray, x: np.ndarray, chunk_dense: list[float | None],
                       lang: str = "ko") -> float:
@@ -187,11 +198,12 @@ class SentenceModel:
 
     def refuses(self, confidence: float, flags: dict[str, bool], answerability: float = 1.0,
                 closest: float | None = None, value_quote: float | None = None, lang: str = "ko",
-                value_gap: float | None = None) -> bool:
+                value_gap: float | None = None, in_parts: bool = False) -> bool:
         """Refuse at this best sentence probability and P(answerable), given which question-reading rules
         fired, the cosine of the candidate sentence closest to the question in meaning (``closest``), the
-        best probability among the sentences stating the value the question asks for (``value_quote``) and
-        how much of the question those sentences leave out (``value_gap``) in a question in ``lang``."""
+        best probability among the sentences stating the value the question asks for (``value_quote``),
+        how much of the question those sentences leave out (``value_gap``) in a question in ``lang``, and
+        whether its first notice is one part of a document (``in_parts``)."""
         floor = self.value_floor(lang)
         if floor is not None and value_quote is not None and value_quote < floor:
             return True
@@ -199,10 +211,16 @@ class SentenceModel:
         if limit is not None and value_gap is not None and value_gap >= limit:
             return True
         near = self.near_in_meaning(closest)
-        if not near and (confidence < self.refuse_below or answerability < self.answerable_below):
+        if not near and (confidence < self.refuse_below or answerability < self.answerable_threshold(in_parts)):
             return True
         return any(fired and confidence < self.gate(rule) and not (near and rule in MEANING_OVERRULES)
                    for rule, fired in flags.items())
+
+    def answerable_threshold(self, in_parts: bool = False) -> float:
+        """The P(answerable) threshold for a question whose first notice is (or is not) one part of a document."""
+        if in_parts and self.answerable_below_parts is not None:
+            return self.answerable_below_parts
+        return self.answerable_below
 
     def value_floor(self, lang: str) -> float | None:
         """The value floor for questions in ``lang`` (None: not applied)."""
@@ -230,6 +248,8 @@ class SentenceModel:
                "bias": round(self.bias, 5), "features": _feature_table(FEATURES, self.coef, self.mean, self.scale)}
         if self.answerable is not None:
             out["answerable"] = {"refuse_below": round(self.answerable_below, 4), **self.answerable.to_dict()}
+            if self.answerable_below_parts is not None:
+                out["answerable"]["refuse_below_parts"] = round(self.answerable_below_parts, 4)
         if self.meaning_floor is not None:
             out["meaning_floor"] = round(self.meaning_floor, 4)
         if self.value_below:
@@ -247,7 +267,8 @@ class SentenceModel:
                    float(data.get("answerable", {}).get("refuse_below", 0.0)),
                    float(data["meaning_floor"]) if data.get("meaning_floor") is not None else None,
                    tuple(sorted((str(k), float(v)) for k, v in data.get("value_below", {}).items())),
-                   tuple(sorted((str(k), float(v)) for k, v in data.get("value_gap_above", {}).items())))
+                   tuple(sorted((str(k), float(v)) for k, v in data.get("value_gap_above", {}).items())),
+                   _optional(data.get("answerable", {}).get("refuse_below_parts")))
 
 
 @dataclass(frozen=True)

@@ -224,8 +224,10 @@ def test_titles_two_notices_share_are_known_and_follow_edits(corpus_notices, fak
     part = replace(first, doc_id=first.doc_id + "-part2", title=first.title.replace(" ", "  ") + "\n")
     index = IndexUpdater(HashEmbedder(), progress=False).build_in_memory([first, part, other])
     assert index.shared_titles() == {title_key(first.title)}
+    assert index.in_parts(first.doc_id) and index.in_parts(part.doc_id)  # parts of one document
+    assert not index.in_parts(other.doc_id) and not index.in_parts("no such notice")
     index.remove_docs({part.doc_id})
-    assert index.shared_titles() == frozenset()
+    assert index.shared_titles() == frozenset() and not index.in_parts(first.doc_id)
 
 
 def test_a_notice_posted_twice_is_known_as_a_copy_and_follows_edits(corpus_notices, fake_index):

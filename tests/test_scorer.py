@@ -466,6 +466,45 @@ def test_the_shipped_answerable_model_tells_a_question_from_its_masked_twin():
     assert higher >= 10, f"{higher} of {len(questions)}"
 
 
+def test_a_question_about_one_part_of_a_document_reads_its_own_answerable_threshold():
+    n = len(FEATURES)
+    model = SentenceModel(np.zeros(n), np.ones(n), np.zeros(n), 5.0, answerable_below=0.05, answerable_below_parts=0.2)
+    assert model.refuses(0.9, {}, answerability=0.1, in_parts=True)
+    assert not model.refuses(0.9, {}, answerability=0.1) and model.refuses(0.9, {}, answerability=0.04)
+    reloaded = SentenceModel.from_dict(json.loads(json.dumps(
+        replace(model, answerable=AnswerableModel(np.zeros(len(ANSWERABLE_FEATURES)), np.ones(len(ANSWERABLE_FEATURES)),
+                                                  np.zeros(len(ANSWERABLE_FEATURES)), 0.0)).to_dict())))
+    assert reloaded.answerable_below_parts == 0.2 and reloaded.answerable_below == 0.05
+    # a weights file from before: the common threshold for every question
+    older = json.loads(json.dumps(reloaded.to_dict()))
+    del older["answerable"]["refuse_below_parts"]
+    assert SentenceModel.from_dict(older).answerable_threshold(in_parts=True) == 0.05
+
+
+def test_the_parts_threshold_is_fitted_over_the_questions_about_parts_only(monkeypatch):
+    """The common rule (the highest P(answerable) threshold keeping half A's false refusals within the
+    limit) read over the questions whose first notice is one part of a document, or over the others."""
+    fit_answers = _eval_module("fit_answers")
+    monkeypatch.setattr(fit_answers, "answerability", lambda model, record: record["p"])
+    n = len(FEATURES)
+    model = SentenceModel(np.zeros(n), np.ones(n), np.zeros(n), 5.0)  # every sentence likely: nothing else refuses
+
+    def record(p: float, parts: bool, half: str = "A") -> dict:
+        return {"set": "s", "half": half, "answerable": True, "masked": False, "contact": False, "flags": {},
+                "x": np.zeros((1, n)), "in_parts": parts, "p": p}
+
+    records = ([record(0.05 + i / 100, False) for i in range(50)] + [record(0.10 + i / 100, True) for i in range(50)]
+               + [record(0.0, True, half="B")])
+    # 2% of 50 questions: one may be refused, so the threshold is the second lowest P(answerable)
+    assert fit_answers.choose_answerable_threshold(records, model, 0.02, parts=True) == pytest.approx(0.11)
+    assert fit_answers.choose_answerable_threshold(records, model, 0.02, parts=False) == pytest.approx(0.06)
+    # over all 100 questions, as the common threshold is fitted: two may be refused
+    assert fit_answers.choose_answerable_threshold(records, model, 0.02) == pytest.approx(0.07)
+    # without an answerable model there is nothing to threshold
+    weights = ScorerWeights(FEATURES, "m", model, model, {})
+    assert fit_answers.refit_parts_threshold(weights, records).dense.answerable_below_parts is None
+
+
 def test_threshold_keeps_false_refusals_within_the_limit():
     fit_answers = _eval_module("fit_answers")
     confidences = [(c / 100, True) for c in range(100)] + [(0.001, False), (0.5, False)]
