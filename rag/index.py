@@ -238,8 +238,8 @@ class NoticeIndex:
     def in_parts(self, doc_id: str) -> bool:
         """Whether notice ``doc_id`` is one part of a document: another notice carries its title
         (``shared_titles``), as a Wikipedia article's paragraphs or a report's sections do."""
-        notice = self.notices.get(doc_id)
-        return notice is not None and bool(title_key(notice.title)) and title_key(notice.title) in self.shared_titles()
+        notice = self.notices.get(doc_id)  # shared_titles holds no empty title
+        return notice is not None and title_key(notice.title) in self.shared_titles()
 
     def copies(self) -> dict[str, str]:
         """For each notice that is a copy of another (``rag.copies``: the same title, and texts whose
