@@ -40,7 +40,6 @@ _GENERIC_FOCUS = frozenset({"이름", "것", "곳", "수", "명", "사람", "내
                             "무엇", "누구", "어디", "언제", "얼마", "몇", "어떤", "어느", "각각", "모두", "총", "전체",
                             "금액", "액수", "규모", "인원", "비율", "수치", "날짜", "기간", "장소", "단체", "기업", "회사",
                             "언급", "소개", "발표", "포함", "선정", "관련", "진행", "계획", "예정", "사업", "대상", "예시"})
-_CONJUNCT = re.compile(r"(?<=[가-힣A-Za-z0-9)”’])(?:와|과)\s+")
 # Where an English clause that asks begins: its question word, perhaps after a preposition ("at which …")
 _ENGLISH_ASK_OPENS = r"(?:(?:at|in|on|for|from|to|by|with|of)\s+)?(?:which|what|how|who|whom|whose|when|where|why)\b"
 # English: ", and …", or "and" before a new question word ("What is it called and at which university …")
@@ -189,10 +188,47 @@ def question_parts(question: str) -> list[str]:
             start = brk.end()
     parts = [p for p in (*parts, question[start:].strip()) if p]
     if len(parts) == 1 and (each := question.find("각각")) > 0:
-        joins = list(_CONJUNCT.finditer(question, 0, each))
-        if joins:
-            parts = [question[:joins[-1].start()].strip(), question[joins[-1].end():].strip()]
+        parts = _each_conjuncts(question, each) or parts
     return parts or [question]
+
+
+# What may end a conjunct that a comma joins to the next: a noun, a name, a number's word, a closing quote
+# ("…없는 사장님, …"), not a particle or an ending ("… 자리에서, "), nor a date's unit ("6월 17일, ").
+_CONJUNCT_END = ("NNG", "NNP", "XSN", "SL", "SH", "SS", "SSC")
+
+
+def _each_conjuncts(question: str, each: int) -> list[str] | None:
+    """The things "각각" distributes over, each as a part: "A와 B는 각각 …" → A, then B with what is asked;
+    "…자리에서, A, B, C를 위해 각각 …" → A, B, then C with what is asked (the setting before them goes).
+
+    Only the last 와/과 joins two conjuncts ("보건복지부와 개발원이 연 성과대회와 18일 …": the first 와 is
+    inside the first thing asked about), and only one that joins nouns: "사장님들과 만난" (와/과 then a
+    verb) is "with". Commas after a noun join conjuncts too, back to the first comma after something else.
+    heldout_lists' list-011 (three employers' needs, "각각") was split at "사장님들과 만난" until 2026-12-07.
+    """
+    from ingest.korean import tokenize
+
+    tokens = tokenize(question[:each])
+    joins: list[tuple[int, int]] = []  # (start, end) of each separator, right to left
+    first = 0
+    for k in range(len(tokens) - 1, 0, -1):
+        tok, before = tokens[k], tokens[k - 1]
+        if tok.form == "," and tok.tag == "SP":
+            if before.tag not in _CONJUNCT_END:
+                first = tok.start + 1
+                break
+            joins.append((tok.start, tok.start + 1))
+        elif tok.form in ("와", "과") and not joins:  # the last 와/과 only
+            following = tokens[k + 1] if k + 1 < len(tokens) else None
+            if tok.tag == "JC" or (following is not None and not following.tag.startswith(("V", "XSV"))):
+                joins.append((tok.start, tok.start + len(tok.form)))
+    if not joins:
+        return None
+    cuts = sorted(joins)
+    bounds = [first] + [end for _, end in cuts]
+    ends = [start for start, _ in cuts] + [len(question)]
+    parts = [question[a:b].strip(" ,") for a, b in zip(bounds, ends)]
+    return [p for p in parts if p] if len(parts) > 1 else None
 
 
 # An English question that opens on the occasion it asks about ("At the June 10 event where A and B signed

@@ -65,6 +65,13 @@ def test_two_part_plural_and_list_questions():
     assert question_parts("보건복지부와 개발원이 16일 연 금연 성과대회와 18일 연 보건의료계획 성과대회에는 각각 "
                           "몇 명이 참석했나요?") == ["보건복지부와 개발원이 16일 연 금연 성과대회",
                                                 "18일 연 보건의료계획 성과대회에는 각각 몇 명이 참석했나요?"]
+    # commas after nouns join conjuncts too, back to the setting ("…자리에서, "); "사장님들과 만난" is "with"
+    assert question_parts("장관이 사장님들과 만난 자리에서, 노동법을 모르는 사장님, 노무 담당자가 없는 사장님, "
+                          "보험료가 부담되는 사장님을 위해 각각 어떤 지원을 소개했나요?") == [
+        "노동법을 모르는 사장님", "노무 담당자가 없는 사장님", "보험료가 부담되는 사장님을 위해 각각 어떤 지원을 소개했나요?"]
+    assert question_parts("6월 17일, 서울, 부산과 대구는 각각 몇 명이 참가했나요?") == [
+        "서울", "부산", "대구는 각각 몇 명이 참가했나요?"]
+    assert question_parts("장관은 사장님들과 만나 각각 무엇을 소개했나요?") == ["장관은 사장님들과 만나 각각 무엇을 소개했나요?"]
     assert question_parts("보건복지부와 개발원이 연 성과대회에는 몇 명이 참석했나요?") == [
         "보건복지부와 개발원이 연 성과대회에는 몇 명이 참석했나요?"]  # no 각각: one thing asked
     assert is_plural_question("합동점검과 기획감독은 각각 몇 곳을 대상으로 하나요?")
