@@ -209,15 +209,18 @@ def summarise(rows: list[dict]) -> dict:
     def block(subset: list[dict]) -> dict:
         answerable = [r for r in subset if r["gold_doc_ids"]]
         unanswerable = [r for r in subset if not r["gold_doc_ids"]]
-        retrieval = {m: mean([r["retrieval"][m] for r in answerable]) for m in ("hit@1", "hit@5", "mrr", "ndcg@10")}
+        # a metric over no questions is None ("–" in the table), not 0: a set of unanswerable questions
+        # (eval/gold/offtopic.jsonl, dev's type=unanswerable row) has no ranking or key facts to score
+        retrieval = {m: mean([r["retrieval"][m] for r in answerable]) if answerable else None
+                     for m in ("hit@1", "hit@5", "mrr", "ndcg@10")}
         multi = [r for r in answerable if len(r["gold_doc_ids"]) > 1]
         if multi:
             retrieval["recall@5_multi"] = mean([r["retrieval"]["recall@5"] for r in multi])
         precisions = [r["citation_precision"] for r in answerable if r.get("citation_precision") is not None]
         answered = [r for r in subset if not r["refused"]]
         answer = {
-            "key_fact_recall": mean([r["key_fact_recall"] for r in answerable]),
-            "citation_precision": mean(precisions),
+            "key_fact_recall": mean([r["key_fact_recall"] for r in answerable]) if answerable else None,
+            "citation_precision": mean(precisions) if precisions else None,
             "refusal_accuracy": mean([float(r["refused"]) for r in unanswerable]) if unanswerable else None,
             "false_refusal_rate": mean([float(r["refused"]) for r in answerable]) if answerable else None,
             "answer_chars_p50": statistics.median([len(r["answer"]) for r in answered]) if answered else 0,

@@ -179,6 +179,29 @@ def test_regression_gate_on_the_held_out_press_release_sets(demo_index_dir, name
     _assert_floors(report, floors)
 
 
+def test_the_off_topic_set_asks_only_what_no_notice_answers():
+    """offtopic: 50 questions a user might type that no government notice answers (cooking, sport, chat,
+    code, gibberish), 25 in English and 25 in Korean, every one unanswerable."""
+    gold = load_gold(HELDOUT / "offtopic.jsonl")
+    assert len(gold.questions) == 50 and not gold.problems
+    assert all(not q.doc_ids and not q.key_facts and q.type == "unanswerable" for q in gold.questions)
+    assert sum(q.lang == "en" for q in gold.questions) == 25
+
+
+@pytest.mark.slow
+@pytest.mark.model
+def test_regression_gate_on_off_topic_questions(demo_index_dir):
+    """Questions outside every notice are refused, Korean ones nearly always (eval/floors.json "offtopic")."""
+    from rag.settings import Settings
+
+    report = run_gold(HELDOUT / "offtopic.jsonl", Settings(index=demo_index_dir), progress=False)
+    floors = json.loads(FLOORS.read_text(encoding="utf-8"))["offtopic"]
+    assert report["retrieval"]["hit@1"] is None and report["answer"]["key_fact_recall"] is None  # nothing to score
+    _assert_floors(report, floors["answer"])
+    for lang, lang_floors in floors["by_lang"].items():
+        _assert_floors(report["by_lang"][lang], lang_floors)
+
+
 KORQUAD_TUNE = Path(__file__).resolve().parent.parent.parent / "shared" / "external" / "korquad_tune"
 
 
