@@ -192,8 +192,9 @@ def question_parts(question: str) -> list[str]:
     return parts or [question]
 
 
-# What may end a conjunct that a comma joins to the next: a noun, a name, a number's word, a closing quote
-# ("…없는 사장님, …"), not a particle or an ending ("… 자리에서, "), nor a date's unit ("6월 17일, ").
+# What may end a conjunct that a comma joins to the next (Kiwi tags): a noun or name, a noun suffix, a word in
+# Latin or Hanja letters, a closing quote or bracket ("…없는 사장님, …"); not a particle or an ending ("…
+# 자리에서, "), nor a bound noun such as a date's unit ("6월 17일, ").
 _CONJUNCT_END = ("NNG", "NNP", "XSN", "SL", "SH", "SS", "SSC")
 
 
