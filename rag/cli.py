@@ -309,6 +309,9 @@ def check_floors(report: dict, floors: dict[str, float]) -> list[str]:
         if metric not in values:
             misses.append(f"{metric}: not in the report (known: {', '.join(sorted(values))})")
             continue
+        if values[metric] is None:  # e.g. refusal accuracy over a set with no unanswerable question
+            misses.append(f"{metric}: no question of this set measures it")
+            continue
         value = float(values[metric])
         if (value > floor) if metric in _CEILINGS else (value < floor):
             word = "above the ceiling" if metric in _CEILINGS else "below the floor"

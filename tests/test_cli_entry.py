@@ -59,6 +59,9 @@ def test_floors_parse_and_gate():
     misses = check_floors(low, floors)
     assert len(misses) == 2 and "below the floor 0.95" in misses[0] and "above the ceiling" in misses[1]
     assert "not in the report" in check_floors(report, {"hit@9": 1.0})[0]
+    # a set of unanswerable questions only has no hit@1 to gate: one line, not a TypeError
+    unanswerable = {"retrieval": {"hit@1": None}, "answer": {"false_refusal_rate": None}}
+    assert check_floors(unanswerable, {"hit@1": 0.9}) == ["hit@1: no question of this set measures it"]
     with pytest.raises(ValueError, match="METRIC=VALUE"):
         parse_floors(["hit@1"], None)
     file_floors = parse_floors(None, ROOT / "eval" / "floors.json")
