@@ -133,6 +133,9 @@ def run_gold(gold_path: Path, settings: Settings, mode: str = "hybrid", k: int =
     from rag.service import open_assistant
 
     gold = load_gold(gold_path)
+    if not gold.questions:  # an empty table and exit 0 would read as a run that passed
+        raise ValueError(f"no gold questions in {gold_path}"
+                         + (f": {len(gold.problems)} malformed lines (first: {gold.problems[0]})" if gold.problems else ""))
     questions = [q for q in gold.questions if only is None or q.question in only]
     questions = questions[:limit] if limit else questions
     if assistant is None:

@@ -43,6 +43,18 @@ def test_malformed_gold_lines_are_reported_with_line_numbers(tmp_path):
     assert f"{path}:2:" in gold.problems[0] and f"{path}:3:" in gold.problems[1]
 
 
+def test_a_gold_file_without_questions_is_an_error_not_an_empty_report(tmp_path):
+    from rag.settings import Settings
+
+    path = tmp_path / "gold.jsonl"
+    path.write_text("{broken\n", encoding="utf-8")
+    with pytest.raises(ValueError, match=r"no gold questions in .*1 malformed lines"):
+        run_gold(path, Settings(index=tmp_path / "no-index"), progress=False)
+    path.write_text("", encoding="utf-8")
+    with pytest.raises(ValueError, match="no gold questions"):
+        run_gold(path, Settings(index=tmp_path / "no-index"), progress=False)
+
+
 def test_the_shipped_gold_set_loads_cleanly():
     gold = load_gold(DEFAULT_GOLD)
     assert len(gold.questions) == 75 and not gold.problems
