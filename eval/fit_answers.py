@@ -138,7 +138,7 @@ def collect(name: str, gold_path: Path, index_dir: Path, k: int = 8, limit: int 
                             "answerable": bool(q.doc_ids) and not is_masked, "masked": is_masked,
                             "x": x, "y": np.asarray(labels), "flags": flags, "contact": contact,
                             "chunk_dense": chunk_cosines(top), "lang": question_language(q.question),
-                            "in_parts": bool(top.doc_ids) and assistant.index.in_parts(top.doc_ids[0]),
+                            "in_parts": answerer.leads_with_part(top, assistant.index),
                             "value_states": states, "value_context": context})
     return records
 

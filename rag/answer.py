@@ -361,7 +361,7 @@ class ExtractiveAnswerer:
                if limit and states is not None and any(states) else None)
         return _Judged(model, candidates, x, probabilities, float(probabilities.max()),
                        model.answerability(probabilities, x, chunk_cosines(retrieval), lang), closest_meaning(x), quote,
-                       gap, bool(retrieval.doc_ids) and index.in_parts(retrieval.doc_ids[0]))
+                       gap, self.leads_with_part(retrieval, index))
 
     def value_context(self, question: str, candidates: list[Candidate],
                       index: NoticeIndex) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -396,6 +396,12 @@ class ExtractiveAnswerer:
     def answers_from_contacts(self, question: str, retrieval: Retrieval, index: NoticeIndex) -> bool:
         """A contact question whose notices have a 담당 block: answered from it, never refused."""
         return is_contact_question(question) and any(index.notices[d].contacts for d in retrieval.doc_ids[:2])
+
+    @staticmethod
+    def leads_with_part(retrieval: Retrieval, index: NoticeIndex) -> bool:
+        """Whether the first retrieved notice is one part of a document (``NoticeIndex.in_parts``): the
+        question then meets P(answerable)'s parts threshold (eval/fit_answers.py fits it on this reading)."""
+        return bool(retrieval.doc_ids) and index.in_parts(retrieval.doc_ids[0])
 
     def rule_flags(self, question: str, retrieval: Retrieval, index: NoticeIndex) -> dict[str, bool]:
         """The question-reading refusal rules' flags (rag/refusal_rules.py); on the learned scorer they

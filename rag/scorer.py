@@ -265,7 +265,7 @@ class SentenceModel:
                    float(data.get("rules_below", 0.0)),
                    tuple(sorted((str(k), float(v)) for k, v in data.get("rule_gates", {}).items())), answerable,
                    float(data.get("answerable", {}).get("refuse_below", 0.0)),
-                   float(data["meaning_floor"]) if data.get("meaning_floor") is not None else None,
+                   _optional(data.get("meaning_floor")),
                    tuple(sorted((str(k), float(v)) for k, v in data.get("value_below", {}).items())),
                    tuple(sorted((str(k), float(v)) for k, v in data.get("value_gap_above", {}).items())),
                    _optional(data.get("answerable", {}).get("refuse_below_parts")))
