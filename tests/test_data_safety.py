@@ -251,7 +251,7 @@ def test_a_second_writer_gives_up_with_a_message(tmp_path):
     def hold():
         with IndexFolder(folder).write_lock():
             holding.set()
-            time.sleep(5)
+            time.sleep(60)  # killed by the test once it has its answer; long so a slow machine still finds it held
 
     p = ctx.Process(target=hold)
     p.start()
