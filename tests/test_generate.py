@@ -113,7 +113,7 @@ def stub(monkeypatch):
         yield server
 
 
-def answerer(base_url: str, timeout_s: float = 5.0, fallback=None) -> GenerativeAnswerer:
+def answerer(base_url: str, timeout_s: float = 30.0, fallback=None) -> GenerativeAnswerer:
     settings = LLMSettings(base_url=base_url, model="stub-model", timeout_s=timeout_s)
     return GenerativeAnswerer(settings, HashEmbedder(), fallback or FakeExtractive())
 
