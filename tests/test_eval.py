@@ -176,11 +176,24 @@ def test_the_seventh_held_out_set_leans_to_the_weak_types_and_repeats_no_questio
     assert not others & {q.question for q in seventh.questions}
 
 
+def test_the_aggregate_held_out_set_gathers_each_answer_from_several_notices():
+    """heldout_aggregate: 30 questions (20 Korean, 10 English) whose answer spans two to four notices, with a
+    key fact from each of them, none repeated from another gold set."""
+    gold = load_gold(HELDOUT / "heldout_aggregate.jsonl")
+    assert len(gold.questions) == 30 and not gold.problems
+    assert {q.type for q in gold.questions} == {"multi"}
+    assert sum(q.lang == "en" for q in gold.questions) == 10
+    assert all(2 <= len(q.doc_ids) <= 4 and len(q.key_facts) >= len(q.doc_ids) for q in gold.questions)
+    others = {q.question for path in HELDOUT.glob("*.jsonl") if path.name != "heldout_aggregate.jsonl"
+              for q in load_gold(path).questions}
+    assert not others & {q.question for q in gold.questions}
+
+
 @pytest.mark.slow
 @pytest.mark.model
 @pytest.mark.parametrize("name", ["heldout_diagnosed.jsonl", "heldout_blind.jsonl", "heldout_extra.jsonl",
                                   "heldout_fresh.jsonl", "heldout_lists.jsonl", "heldout_sixth.jsonl",
-                                  "heldout_seventh.jsonl"])
+                                  "heldout_seventh.jsonl", "heldout_aggregate.jsonl"])
 def test_regression_gate_on_the_held_out_press_release_sets(demo_index_dir, name):
     """Answers must carry over to press-release questions about notices dev never asks about."""
     from rag.settings import Settings
