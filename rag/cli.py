@@ -168,8 +168,9 @@ def print_answer(answer, out=None) -> None:
             console.print(f"    also published: {escape(', '.join(c.also))}", style="dim")
         if answer.mode != "extractive" and c.quote:
             console.print(f"    “{escape(c.quote[:500])}”", style="dim")
-    if answer.refused and answer.related:
-        console.print("\n[bold]Related notices[/bold] (they do not answer the question)")
+    if answer.related:
+        console.print("\n[bold]Related notices[/bold] (they do not answer the question)" if answer.refused
+                      else "\n[bold]See also[/bold] (close to the question, not quoted)")
         for c in answer.related:
             console.print(f"  - {escape(c.title)} — {escape(_source_line(c.agency, c.published, c.url or c.source))}")
 

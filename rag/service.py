@@ -18,6 +18,7 @@ from rag.demo import install_demo_index
 from rag.embed import Embedder, make_embedder
 from rag.folder import IndexFolder, IndexProblem
 from rag.index import NoticeIndex
+from rag.related import SeeAlso
 from rag.retrieve import Filters, Retriever
 from rag.settings import DEMO_CORPUS, DEMO_INDEX, Settings, default_index_dir
 from rag.types import Answer, Citation, Retrieval
@@ -53,9 +54,11 @@ class Assistant:
     question in flight finishes on the index it started with.
     """
 
-    def __init__(self, index: NoticeIndex, retriever: Retriever, answerer, index_dir: Path | None = None):
+    def __init__(self, index: NoticeIndex, retriever: Retriever, answerer, index_dir: Path | None = None,
+                 see_also: SeeAlso | None = None):
         self._serving = _Serving(index, retriever, answerer)
         self.index_dir = index_dir
+        self.see_also = see_also or SeeAlso(share=0.0)  # none unless asked for (open_assistant does)
         self.lock = threading.Lock()  # index swaps (and upload embedding batches, ui/uploads.py); never held while answering
 
     @property
@@ -79,7 +82,12 @@ class Assistant:
         now = self._current()
         retrieval = now.retriever.run(question, k=k, filters=filters)
         answer = now.answerer.run(question, retrieval, now.index)
-        return _with_timings(with_copies(answer, now.index), retrieval, started)
+        return self._finish(answer, retrieval, now.index, started)
+
+    def _finish(self, answer: Answer, retrieval: Retrieval, index: NoticeIndex, started: float) -> Answer:
+        """The answer as shown: its see-also notices, where its cited notices were published again, timings."""
+        answer = self.see_also.run(answer, retrieval, index)
+        return _with_timings(with_copies(answer, index), retrieval, started)
 
     def stream(self, question: str, k: int = 8, filters: Filters | None = None) -> Iterator[str | Answer]:
         """Text deltas as a language model writes them (generative mode), then the final checked Answer.
@@ -98,7 +106,7 @@ class Assistant:
                     yield item
         else:
             final = now.answerer.run(question, retrieval, now.index)
-        yield _with_timings(with_copies(final, now.index), retrieval, started)
+        yield self._finish(final, retrieval, now.index, started)
 
     def summary(self) -> CorpusSummary:
         index = self.index
@@ -205,7 +213,8 @@ def open_assistant(settings: Settings, progress: bool = True, embedder: Embedder
     retriever = Retriever(index, embedder, **retriever_options(settings))
     if warm:
         index.copies()  # found at start-up, not at the first question (Retriever.warm)
-    return Assistant(index, retriever, make_answerer(settings, embedder, index), index_dir=settings.index)
+    return Assistant(index, retriever, make_answerer(settings, embedder, index), index_dir=settings.index,
+                     see_also=SeeAlso(share=settings.see_also))
 
 
 def _warm(embedder) -> None:

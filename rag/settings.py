@@ -12,6 +12,7 @@ from pydantic import Field, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from ingest.feeds import DEFAULT_FEED
+from rag.related import SHARE as SEE_ALSO_SHARE
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -65,6 +66,9 @@ class Settings(BaseSettings):
     # Extractive answers: the characters of quoted text an answer aims for (rag/answer_settings.py).
     # 365 was measured as the best trade between key facts and length on the gold sets.
     answer_chars: int = 365
+    # Under an answer, the notices retrieval scored at least this share of the best one's that the answer
+    # does not quote ("see also"; rag/related.py; 0: none). Fitted by eval/fit_see_also.py.
+    see_also: float = SEE_ALSO_SHARE
     llm: Literal["none", "openai-compatible"] = "none"
     llm_base_url: str = ""
     llm_model: str = ""
@@ -119,6 +123,13 @@ class Settings(BaseSettings):
         least = _LEAST_CHARS[info.field_name]
         if value < least:
             raise ValueError(f"must be at least {least} characters")
+        return value
+
+    @field_validator("see_also")
+    @classmethod
+    def _share(cls, value: float) -> float:
+        if not 0.0 <= value <= 1.0:
+            raise ValueError("must be between 0 and 1")
         return value
 
     @field_validator("port")

@@ -72,7 +72,9 @@ class Answer:
     refused: bool
     citations: list[Citation]
     sentences: list[AnswerSentence] = field(default_factory=list)
-    related: list[Citation] = field(default_factory=list)  # nearest notices shown with a refusal
+    # a refusal's nearest notices; an answer's "see also", the notices retrieval ranked close that it
+    # does not quote (rag/related.py). Never evidence for the answer.
+    related: list[Citation] = field(default_factory=list)
     mode: str = "extractive"
     note: str = ""  # e.g. "quoted from Korean sources", "model unavailable: fell back to extractive"
     timings_ms: dict[str, float] = field(default_factory=dict)

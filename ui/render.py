@@ -183,8 +183,9 @@ def attribution(citation: Citation, notice: Notice | None = None) -> str:
 
 
 def render_citation(citation: Citation, notice: Notice | None = None, highlight: bool = True,
-                    anchor: str | None = None) -> str:
-    """One cited source: number, title, agency, date, link, the passage with the cited sentences marked."""
+                    anchor: str | None = None, opened: bool = True) -> str:
+    """One cited source: number, title, agency, date, link, the passage with the cited sentences marked
+    (``opened``: the passage shows; otherwise one click opens it)."""
     meta = []
     if citation.agency:
         meta.append(f'<span class="pr-agency">{escape(citation.agency)}</span>')
@@ -210,7 +211,7 @@ def render_citation(citation: Citation, notice: Notice | None = None, highlight:
     attr = attribution(citation, notice)
     target = f' id="{source_anchor(anchor, citation.n)}" tabindex="-1"' if anchor else ""
     return (
-        f'<details class="pr-source"{target} data-n="{citation.n}" data-doc="{escape(citation.doc_id)}" open>'
+        f'<details class="pr-source"{target} data-n="{citation.n}" data-doc="{escape(citation.doc_id)}"{" open" if opened else ""}>'
         f'<summary><span class="pr-n">[{citation.n}]</span> <span class="pr-title">{escape(citation.title or citation.doc_id)}</span></summary>'
         f'<div class="pr-meta">{" · ".join(meta)}</div>'
         f'<div class="pr-passage">{passage}</div>'
@@ -232,13 +233,20 @@ def _address_html(address: str) -> str:
 
 
 def render_sources(citations: Sequence[Citation], notices: Mapping[str, Notice] | None = None,
-                   title: str = "출처 (Sources)", highlight: bool = True, anchor: str | None = None) -> str:
+                   title: str = "출처 (Sources)", highlight: bool = True, anchor: str | None = None,
+                   opened: bool = True) -> str:
     if not citations:
         return ""
     notices = notices or {}
-    items = "".join(render_citation(c, notices.get(c.doc_id), highlight=highlight, anchor=anchor)
+    items = "".join(render_citation(c, notices.get(c.doc_id), highlight=highlight, anchor=anchor, opened=opened)
                     for c in citations)
     return f'<div class="pr-sources"><div class="pr-sources-title">{escape(title)}</div>{items}</div>'
+
+
+def related_title(answer: Answer) -> str:
+    """The heading of ``answer.related``: a refusal's nearest notices, or an answer's see-also."""
+    return ("가장 가까운 보도자료 (Nearest notices)" if answer.refused
+            else "함께 볼 보도자료 (See also: close to the question, not quoted)")
 
 
 def render_answer_html(answer: Answer, notices: Mapping[str, Notice] | None = None,
@@ -256,9 +264,9 @@ def render_answer_html(answer: Answer, notices: Mapping[str, Notice] | None = No
     if answer.note:
         parts.append(f'<div class="pr-note">{escape(one_line(answer.note, 500))}</div>')
     parts.append(render_sources(answer.citations, notices, anchor=anchor))
-    if answer.refused and answer.related:
-        parts.append(render_sources(answer.related, notices, title="가장 가까운 보도자료 (Nearest notices)",
-                                    highlight=False))
+    if answer.related:
+        parts.append(render_sources(answer.related, notices, title=related_title(answer), highlight=False,
+                                    opened=answer.refused))
     total = (answer.timings_ms or {}).get("total_ms")
     if total is not None:
         parts.append(f'<div class="pr-timing">{total / 1000:.1f} s</div>')
@@ -336,6 +344,12 @@ def answer_markdown(answer: Answer, question: str | None = None) -> str:
         attr = attribution(c)
         if attr:
             lines.append(f"    {attr}")
+        lines.append("")
+    if answer.related:
+        lines += [f"## {related_title(answer)}", ""]
+        for c in answer.related:
+            where = safe_url(c.url) or shown_source(c)
+            lines.append(f"- **{c.title or c.doc_id}** — {', '.join(p for p in (c.agency, c.published, where) if p)}")
         lines.append("")
     return "\n".join(lines).rstrip() + "\n"
 
