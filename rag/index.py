@@ -24,6 +24,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import time
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Sequence
@@ -61,9 +62,22 @@ class Manifest:
     counts: dict[str, int] = field(default_factory=dict)
 
 
+# A release re-issued to correct it carries the same title with a mark: "[정정] …", "(수정) …", "【정정보도】 …",
+# "… (정정)". The mark is the ministries' convention, not a word of the title.
+_CORRECTION_MARK = re.compile(
+    r"^\s*[\[(【〔<]\s*(?:정정|수정|재배포)\s*(?:보도|배포)?\s*(?:자료)?\s*[\])】〕>]\s*"
+    r"|\s*[\[(【〔<]\s*(?:정정|수정)\s*[\])】〕>]\s*$")
+
+
 def title_key(title: str) -> str:
-    """A title as compared between notices: whitespace collapsed (a reader may keep a line break)."""
-    return " ".join(title.split())
+    """A title as compared between notices: whitespace collapsed (a reader may keep a line break), and a
+    correction's mark left off ("[정정] X" is X re-issued)."""
+    return " ".join(_CORRECTION_MARK.sub("", title).split())
+
+
+def is_correction(title: str) -> bool:
+    """Whether a title carries a correction's mark ("[정정] …", "(수정) …", "… (정정)")."""
+    return bool(_CORRECTION_MARK.search(title))
 
 
 def _notice_from_json(data: dict) -> Notice:
@@ -189,6 +203,7 @@ class NoticeIndex:
         self._doc_freq: dict[str, int] | None = None
         self._shared_titles: frozenset[str] | None = None
         self._copies: dict[str, str] | None = None
+        self._current: dict[str, str] | None = None
         # rag.search stores built over these rows (dropped on every edit), and the snapshot they may load from
         self.search_cache: dict = {}
         self.snapshot_dir: Path | None = None
@@ -258,6 +273,26 @@ class NoticeIndex:
             self._copies = {doc_id: first for texts in by_title.values()
                             for doc_id, first in copy_groups(texts).items()}
         return self._copies
+
+    def current_copy(self, doc_id: str) -> str | None:
+        """The copy of ``doc_id``'s release that supersedes the others (``copies``): the one whose title
+        carries a correction's mark ("[정정] …"; the latest published of them if several), else the one
+        published last. None when ``doc_id`` has no copy or no copy stands out (the same day, no mark:
+        a repost, or korquad_tune's paragraph under three ids), where the best-ranked copy is listed."""
+        if self._current is None:
+            groups: dict[str, list[str]] = {}
+            for member, first in self.copies().items():
+                groups.setdefault(first, []).append(member)
+            current: dict[str, str] = {}
+            for first, members in groups.items():
+                def rank(d: str) -> tuple[bool, str]:
+                    return is_correction(self.notices[d].title), self.notices[d].published or ""
+                ranked = sorted(members, key=rank, reverse=True)
+                if rank(ranked[0]) != rank(ranked[1]):
+                    current[first] = ranked[0]
+            self._current = current
+        first = self.copies().get(doc_id)
+        return None if first is None else self._current.get(first)
 
     def idf(self, term: str) -> float:
         """BM25-style inverse document frequency of a search term over the chunks."""
@@ -376,6 +411,7 @@ class NoticeIndex:
         self._doc_freq = None
         self._shared_titles = None
         self._copies = None
+        self._current = None
         self._sentences = None
         self._days = {}
         self._sequences = None

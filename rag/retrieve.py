@@ -465,15 +465,21 @@ class Retriever:
 def one_copy_order(order: np.ndarray, rows: np.ndarray, index: NoticeIndex, k: int) -> np.ndarray:
     """The first ``k`` of ``order`` (positions into ``rows``, best first), leaving out the chunks of a
     notice whose copy (``NoticeIndex.copies``: the same title and nearly the same text) ranks above it, so
-    that one text posted twice takes one place among the notices, not two."""
+    that one text posted twice takes one place among the notices, not two. Where one copy supersedes the
+    others (``NoticeIndex.current_copy``: a correction, "[정정] …", or a later re-issue) and is among the
+    candidates, it is the one listed, at its own rank: an answer then quotes the corrected figure."""
     copies = index.copies()
     if not copies:
         return order[:k]
+    candidates = {index.chunks[int(rows[i])].doc_id for i in order}
     shown: dict[str, str] = {}  # first copy -> the copy listed
     kept = []
     for i in order:
         doc_id = index.chunks[int(rows[i])].doc_id
         original = copies.get(doc_id)
+        current = index.current_copy(doc_id) if original is not None else None
+        if current is not None and current != doc_id and current in candidates:
+            continue
         if original is not None and shown.setdefault(original, doc_id) != doc_id:
             continue
         kept.append(i)

@@ -17,7 +17,7 @@ from rag.build import IndexUpdater, IngestResult
 from rag.demo import install_demo_index
 from rag.embed import Embedder, make_embedder
 from rag.folder import IndexFolder, IndexProblem
-from rag.index import NoticeIndex
+from rag.index import NoticeIndex, is_correction
 from rag.related import SeeAlso
 from rag.retrieve import Filters, Retriever
 from rag.settings import DEMO_CORPUS, DEMO_INDEX, Settings, default_index_dir
@@ -142,6 +142,8 @@ def with_copies(answer: Answer, index: NoticeIndex) -> Answer:
         if first is None:
             return citation
         others = (index.notices[d] for d, f in copies.items() if f == first and d != citation.doc_id)
+        if is_correction(citation.title):  # the uncorrected versions are not "the same text published elsewhere"
+            others = (n for n in others if is_correction(n.title))
         here = citation.url or citation.source
         where = (n.url or n.source for n in others)
         return replace(citation, also=tuple(dict.fromkeys(w for w in where if w and w != here)))

@@ -89,3 +89,50 @@ def test_a_title_carried_by_hundreds_of_notices_counts_only_equal_texts_as_copie
     assert copy_groups(texts) == {"first": "first", "spaced": "first", "footer": "first"}
     monkeypatch.setattr(rag.copies, "NEAR_COPY_GROUP", 2)  # a generic title's group: equal texts only
     assert copy_groups(texts) == {"first": "first", "spaced": "first"}
+
+
+def test_a_correction_is_the_copy_listed_and_its_figure_the_one_quoted(corpus_notices):
+    """"[정정] X" re-issues X with a figure changed: one release, and the correction is the version listed
+    and quoted, even where the original ranks above it."""
+    import re
+
+    from rag.answer import ExtractiveAnswerer
+    from rag.build import IndexUpdater
+    from rag.index import is_correction, title_key
+    from rag.retrieve import Retriever
+    from tests.conftest import HashEmbedder
+
+    assert title_key("[정정] 소방청, 필리핀과 협약") == title_key("소방청, 필리핀과 협약 (정정)") == "소방청, 필리핀과 협약"
+    assert is_correction("(수정) 소방청, 필리핀과 협약") and not is_correction("수정안 발표")
+    original = next(n for n in corpus_notices if "3,000만 원" in n.body or re.search(r"\d{2,},\d{3}", n.body))
+    figure = re.search(r"\d{1,3}(?:,\d{3})+", original.body).group(0)
+    corrected_figure = figure[:-1] + ("1" if figure[-1] != "1" else "2")
+    correction = replace(original, doc_id=original.doc_id + "-c", title="[정정] " + original.title,
+                         body=original.body.replace(figure, corrected_figure, 1),
+                         published=original.published, url="https://www.korea.kr/corrected")
+    others = [n for n in corpus_notices if n.doc_id != original.doc_id][:20]
+    index = IndexUpdater(HashEmbedder(), progress=False).build_in_memory([correction, original, *others])
+    assert set(index.copies()) == {original.doc_id, correction.doc_id}
+    assert index.current_copy(original.doc_id) == index.current_copy(correction.doc_id) == correction.doc_id
+    # asked in the original's own words (its figure), the original ranks first of the two ...
+    sentence = next(s for s in re.split(r"(?<=다\.)\s+", original.body) if figure in s)
+    unpreferred = IndexUpdater(HashEmbedder(), progress=False).build_in_memory([correction, original, *others])
+    unpreferred.current_copy = lambda doc_id: None
+    assert Retriever(unpreferred, HashEmbedder()).run(sentence, k=10).hits[0].chunk.doc_id == original.doc_id
+    # ... and still the correction is the version listed and quoted
+    retrieval = Retriever(index, HashEmbedder()).run(sentence, k=10)
+    listed = {h.chunk.doc_id for h in retrieval.hits}
+    assert correction.doc_id in listed and original.doc_id not in listed
+    answer = ExtractiveAnswerer(embedder=HashEmbedder(), idf=index.idf).run(sentence, retrieval, index)
+    assert not answer.refused and corrected_figure in answer.answer and figure not in answer.answer
+    # its source does not call the uncorrected original "also published"
+    from rag.service import with_copies
+    assert with_copies(answer, index).citations[0].also == ()
+    # two copies on the same day and without a mark (a repost): neither supersedes, the best-ranked is listed
+    repost = replace(original, doc_id=original.doc_id + "-r", body=original.body + "\n[자료제공: (www.korea.kr)]")
+    plain = IndexUpdater(HashEmbedder(), progress=False).build_in_memory([original, repost, *others])
+    assert plain.current_copy(original.doc_id) is None
+    # a re-issue published later, unmarked, supersedes the earlier post
+    later = replace(repost, published="2099-12-31")
+    reissued = IndexUpdater(HashEmbedder(), progress=False).build_in_memory([original, later, *others])
+    assert reissued.current_copy(original.doc_id) == later.doc_id
