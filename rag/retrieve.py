@@ -471,15 +471,18 @@ def one_copy_order(order: np.ndarray, rows: np.ndarray, index: NoticeIndex, k: i
     copies = index.copies()
     if not copies:
         return order[:k]
-    candidates = {index.chunks[int(rows[i])].doc_id for i in order}
+    candidates: set[str] | None = None  # the notices among the candidates, read once a copy is superseded
     shown: dict[str, str] = {}  # first copy -> the copy listed
     kept = []
     for i in order:
         doc_id = index.chunks[int(rows[i])].doc_id
         original = copies.get(doc_id)
         current = index.current_copy(doc_id) if original is not None else None
-        if current is not None and current != doc_id and current in candidates:
-            continue
+        if current is not None and current != doc_id:
+            if candidates is None:
+                candidates = {index.chunks[int(rows[j])].doc_id for j in order}
+            if current in candidates:
+                continue
         if original is not None and shown.setdefault(original, doc_id) != doc_id:
             continue
         kept.append(i)
