@@ -280,15 +280,16 @@ class NoticeIndex:
         published last. None when ``doc_id`` has no copy or no copy stands out (the same day, no mark:
         a repost, or korquad_tune's paragraph under three ids), where the best-ranked copy is listed."""
         if self._current is None:
+            def standing(d: str) -> tuple[bool, str]:  # a correction first, then the later (ISO dates)
+                return is_correction(self.notices[d].title), self.notices[d].published or ""
+
             groups: dict[str, list[str]] = {}
             for member, first in self.copies().items():
                 groups.setdefault(first, []).append(member)
             current: dict[str, str] = {}
             for first, members in groups.items():
-                def rank(d: str) -> tuple[bool, str]:
-                    return is_correction(self.notices[d].title), self.notices[d].published or ""
-                ranked = sorted(members, key=rank, reverse=True)
-                if rank(ranked[0]) != rank(ranked[1]):
+                ranked = sorted(members, key=standing, reverse=True)
+                if standing(ranked[0]) != standing(ranked[1]):
                     current[first] = ranked[0]
             self._current = current
         first = self.copies().get(doc_id)
