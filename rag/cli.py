@@ -244,7 +244,7 @@ def list_command(
     uploads: bool = typer.Option(False, "--uploads", help="Only notices uploaded through the web chat"),
     as_json: bool = typer.Option(False, "--json", help="One JSON object per line"),
 ) -> None:
-    """List the indexed notices: id, date, agency, title (uploads marked with *)."""
+    """List the indexed notices: id, date, agency, title (uploads marked with *, superseded ones named)."""
     from dataclasses import asdict
 
     from rag.index import NoticeIndex
@@ -259,7 +259,8 @@ def list_command(
         if as_json:
             typer.echo(json.dumps(asdict(n), ensure_ascii=False))
         else:
-            typer.echo(f"{'*' if n.uploaded else ' '} {n.doc_id}\t{n.published or '-'}\t{n.agency or '-'}\t{n.title}")
+            later = f"\t(superseded by {n.superseded_by})" if n.superseded_by else ""
+            typer.echo(f"{'*' if n.uploaded else ' '} {n.doc_id}\t{n.published or '-'}\t{n.agency or '-'}\t{n.title}{later}")
 
 
 @app.command()

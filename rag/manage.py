@@ -34,10 +34,12 @@ class ListedNotice:
     published: str
     uploaded: bool
     file_name: str  # the source file's name (never the server's absolute path)
+    superseded_by: str = ""  # the correction or later re-issue retrieval lists instead (NoticeIndex.current_copy)
 
 
 def list_notices(index: NoticeIndex, index_dir: Path | None, uploads_only: bool = False) -> list[ListedNotice]:
-    """The notices of ``index``, each marked when it came from a web upload."""
+    """The notices of ``index``, each marked when it came from a web upload, and when a correction or a
+    later re-issue of it supersedes it (answers quote that one)."""
     uploads = uploads_dir_for(index_dir).resolve() if index_dir is not None else None
     file_of = {doc_id: key for key, entry in index.manifest.files.items() for doc_id in entry.get("doc_ids", [])}
     out = []
@@ -46,8 +48,9 @@ def list_notices(index: NoticeIndex, index_dir: Path | None, uploads_only: bool 
         uploaded = uploads is not None and bool(key) and _is_upload(key, uploads)
         if uploads_only and not uploaded:
             continue
+        current = index.current_copy(doc_id)
         out.append(ListedNotice(doc_id, notice.title, notice.agency, notice.published, uploaded,
-                                Path(key).name if key else ""))
+                                Path(key).name if key else "", current if current and current != doc_id else ""))
     return sorted(out, key=lambda n: (not n.uploaded, n.doc_id))
 
 

@@ -128,6 +128,11 @@ def test_a_correction_is_the_copy_listed_and_its_figure_the_one_quoted(corpus_no
     # its source does not call the uncorrected original "also published"
     from rag.service import with_copies
     assert with_copies(answer, index).citations[0].also == ()
+    # `pressrag list` names what supersedes the original
+    from rag.manage import list_notices
+    listed = {n.doc_id: n.superseded_by for n in list_notices(index, None)}
+    assert listed[original.doc_id] == correction.doc_id and listed[correction.doc_id] == ""
+    assert not any(listed[n.doc_id] for n in others)
     # two copies on the same day and without a mark (a repost): neither supersedes, the best-ranked is listed
     repost = replace(original, doc_id=original.doc_id + "-r", body=original.body + "\n[자료제공: (www.korea.kr)]")
     plain = IndexUpdater(HashEmbedder(), progress=False).build_in_memory([original, repost, *others])
