@@ -194,6 +194,14 @@ def run_gold(gold_path: Path, settings: Settings, mode: str = "hybrid", k: int =
             cited = [copies.get(d, d) for d in row["citations"]]
             row["citation_precision"] = (sum(1 for d in cited if d in gold) / len(cited)) if cited else None
             row["missing_facts"] = [f for f in q.key_facts if squash(f) not in squash(answer.answer)]
+            if len(gold) > 1 and not answer.refused:
+                # an answer spread over notices: how many of them it cites, and how many a reader is
+                # shown with "see also" beside (rag/related.py; the assistant's own setting)
+                see_also = getattr(assistant, "see_also", None)
+                listed = see_also.run(answer, top, assistant.index).related if see_also is not None else []
+                row["gold_notices_cited"] = len(gold & set(cited)) / len(gold)
+                row["gold_notices_shown"] = len(gold & (set(cited) | {copies.get(c.doc_id, c.doc_id)
+                                                                      for c in listed})) / len(gold)
         row["pass"] = (answer.refused if not q.doc_ids else
                        (not answer.refused and row["key_fact_recall"] >= 0.999 and row["retrieval"]["hit@5"] == 1.0))
         rows.append(row)
@@ -219,6 +227,7 @@ def summarise(rows: list[dict]) -> dict:
         multi = [r for r in answerable if len(r["gold_doc_ids"]) > 1]
         if multi:
             retrieval["recall@5_multi"] = mean([r["retrieval"]["recall@5"] for r in multi])
+        spread = [r for r in multi if "gold_notices_cited" in r]
         precisions = [r["citation_precision"] for r in answerable if r.get("citation_precision") is not None]
         answered = [r for r in subset if not r["refused"]]
         answer = {
@@ -228,6 +237,10 @@ def summarise(rows: list[dict]) -> dict:
             "false_refusal_rate": mean([float(r["refused"]) for r in answerable]) if answerable else None,
             "answer_chars_p50": statistics.median([len(r["answer"]) for r in answered]) if answered else 0,
         }
+        if spread:  # answered questions with several gold notices
+            answer["multi_answered"] = len(spread)
+            answer["multi_notices_cited"] = mean([r["gold_notices_cited"] for r in spread])
+            answer["multi_notices_shown"] = mean([r["gold_notices_shown"] for r in spread])
         return {"n": len(subset), "retrieval": retrieval, "answer": answer}
 
     report = block(rows)
@@ -345,6 +358,10 @@ def print_gold_report(report: dict, console=None) -> None:
                                     f"({k.removeprefix('value_gap_above_')})"
                                     for k, v in t.items() if k.startswith("value_gap_above_"))
                           + "; eval/fit_answers.py fits them")
+    a = report["answer"]
+    if a.get("multi_answered"):
+        console.print(f"answers with several gold notices ({a['multi_answered']}): gold notices cited "
+                      f"{_fmt(a['multi_notices_cited'])}, cited or under \"see also\" {_fmt(a['multi_notices_shown'])}")
     if report.get("generative"):
         g = report["generative"]
         console.print(f"generative: {g['sentences']} model sentences, {_fmt(g['unsupported_sentence_rate'])} rejected "

@@ -255,6 +255,25 @@ def test_regression_gate_on_korquad_tune(tmp_path):
     assert report["refusal_curve"], "the learned answerer reports its refusal trade-off"
 
 
+def test_answers_spread_over_notices_count_the_notices_cited_and_those_under_see_also():
+    from rag.evaluate import summarise
+
+    def row(gold, cited=None, shown=None, refused=False):
+        r = {"id": "q", "type": "multi", "lang": "ko", "gold_doc_ids": gold, "answer": "답", "refused": refused,
+             "retrieval": {"hit@1": 1.0, "hit@5": 1.0, "mrr": 1.0, "ndcg@10": 1.0, "recall@5": 1.0},
+             "key_fact_recall": 1.0, "citation_precision": 1.0, "retrieval_ms": 1.0, "answer_ms": 1.0}
+        if cited is not None:
+            r.update(gold_notices_cited=cited, gold_notices_shown=shown)
+        return r
+
+    report = summarise([row(["a", "b"], 0.5, 1.0), row(["a", "b", "c"], 1 / 3, 2 / 3), row(["a"]),
+                        row(["a", "b"], refused=True)])
+    a = report["answer"]
+    assert a["multi_answered"] == 2 and a["multi_notices_cited"] == pytest.approx(5 / 12, abs=1e-4)
+    assert a["multi_notices_shown"] == pytest.approx(5 / 6, abs=1e-4)
+    assert "multi_answered" not in summarise([row(["a"])])["answer"]  # no such question, no figure
+
+
 def test_refusal_curve_counts_refusals_below_each_threshold():
     from rag.evaluate import refusal_curve
 
