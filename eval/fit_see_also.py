@@ -34,6 +34,7 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "eval"))
 
 from fit_answers import half_of, split_key  # noqa: E402  (the halves the answer weights are fitted on)
+from rag.related import LIMIT, notice_shares  # noqa: E402
 
 SHARES = (0.5, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95)
 
@@ -48,7 +49,7 @@ class Seen:
     cited: frozenset[str]
     others: tuple[tuple[str, float], ...]
 
-    def listed(self, share: float, limit: int = 3) -> list[str]:
+    def listed(self, share: float, limit: int = LIMIT) -> list[str]:
         return [d for d, s in self.others if s >= share][:limit]
 
 
@@ -65,17 +66,12 @@ def observe(assistant, gold_path: Path, limit: int | None = None) -> list[Seen]:
         gold = frozenset(one_copy((aliases.get(d, d) for d in q.doc_ids), copies))
         retrieval = assistant.retriever.run(q.question, k=8)
         answer = assistant.answerer.run(q.question, retrieval, assistant.index)
-        if answer.refused or not retrieval.hits:
-            continue
-        best: dict[str, float] = {}
-        for hit in retrieval.hits:
-            best.setdefault(hit.chunk.doc_id, hit.score)
-        top = max(best.values())
-        if top <= 0:
+        shares = notice_shares(retrieval)
+        if answer.refused or not shares:
             continue
         cited = frozenset(copies.get(c.doc_id, c.doc_id) for c in answer.citations)
-        others = tuple((copies.get(d, d), best[d] / top) for d in retrieval.doc_ids
-                       if d in best and copies.get(d, d) not in cited)
+        others = tuple((copies.get(d, d), shares[d][0]) for d in retrieval.doc_ids
+                       if d in shares and copies.get(d, d) not in cited)
         out.append(Seen(half_of(split_key(q, gold_path.stem)), gold, cited, others))
     return out
 

@@ -24,7 +24,20 @@ if TYPE_CHECKING:
     from rag.index import NoticeIndex
 
 SHARE = 0.75  # the default share (PRESSRAG_SEE_ALSO), chosen by eval/fit_see_also.py as above
+LIMIT = 3  # notices listed at most
 QUOTE_CHARS = 200  # of the notice's best passage, shown under its title
+
+
+def notice_shares(retrieval: Retrieval) -> dict[str, tuple[float, int]]:
+    """Each retrieved notice's best passage: its score as a share of the best notice's, and that hit's
+    rank; empty when no score is positive. ``SeeAlso`` and eval/fit_see_also.py, which fits its share,
+    read notices this one way."""
+    best: dict[str, tuple[float, int]] = {}
+    for rank, hit in enumerate(retrieval.hits):
+        if hit.chunk.doc_id not in best:
+            best[hit.chunk.doc_id] = (hit.score, rank)
+    top = max((score for score, _ in best.values()), default=0.0)
+    return {doc_id: (score / top, rank) for doc_id, (score, rank) in best.items()} if top > 0 else {}
 
 
 @dataclass(frozen=True)
@@ -36,7 +49,7 @@ class SeeAlso:
     """
 
     share: float = SHARE
-    limit: int = 3
+    limit: int = LIMIT
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.share <= 1.0:
@@ -47,22 +60,16 @@ class SeeAlso:
     def run(self, answer: Answer, retrieval: Retrieval, index: NoticeIndex) -> Answer:
         if answer.refused or not answer.citations or not self.share or not self.limit:
             return answer
-        best: dict[str, tuple[float, int]] = {}  # doc id -> (its best passage's score, that hit's rank)
-        for rank, hit in enumerate(retrieval.hits):
-            if hit.chunk.doc_id not in best:
-                best[hit.chunk.doc_id] = (hit.score, rank)
-        top = max((score for score, _ in best.values()), default=0.0)
-        if top <= 0:
-            return answer
+        shares = notice_shares(retrieval)
         quoted = {c.doc_id for c in answer.citations}
         related: list[Citation] = []
         for doc_id in retrieval.doc_ids:
             if len(related) == self.limit:
                 break
-            if doc_id in quoted or doc_id not in best or doc_id not in index.notices:
+            if doc_id in quoted or doc_id not in shares or doc_id not in index.notices:
                 continue
-            score, rank = best[doc_id]
-            if score < self.share * top:
+            share, rank = shares[doc_id]
+            if share < self.share:
                 continue
             notice = index.notices[doc_id]
             chunk = retrieval.hits[rank].chunk

@@ -332,10 +332,11 @@ def answer_markdown(answer: Answer, question: str | None = None) -> str:
         lines += [f"> {one_line(answer.note, 500)}", ""]
     if answer.citations:
         lines += ["## 출처 (Sources)", ""]
+    def meta(c: Citation) -> str:
+        return ", ".join(part for part in (c.agency, c.published, safe_url(c.url) or shown_source(c)) if part)
+
     for c in answer.citations:
-        where = safe_url(c.url) or shown_source(c)
-        meta = ", ".join(part for part in (c.agency, c.published, where) if part)
-        lines.append(f"[{c.n}] **{c.title or c.doc_id}** — {meta}")
+        lines.append(f"[{c.n}] **{c.title or c.doc_id}** — {meta(c)}")
         if c.also:
             lines.append(f"    also published: {', '.join(shown_address(a) for a in c.also)}")
         quote = " ".join((c.quote or "").split())
@@ -348,8 +349,7 @@ def answer_markdown(answer: Answer, question: str | None = None) -> str:
     if answer.related:
         lines += [f"## {related_title(answer)}", ""]
         for c in answer.related:
-            where = safe_url(c.url) or shown_source(c)
-            lines.append(f"- **{c.title or c.doc_id}** — {', '.join(p for p in (c.agency, c.published, where) if p)}")
+            lines.append(f"- **{c.title or c.doc_id}** — {meta(c)}")
         lines.append("")
     return "\n".join(lines).rstrip() + "\n"
 
