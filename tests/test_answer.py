@@ -697,14 +697,19 @@ def test_a_question_in_other_words_than_its_notices_is_answered_by_meaning(demo_
 def test_an_english_question_reads_the_meaning_of_every_candidate_sentence(demo_index_dir):
     """The answer to dev-038 is in the notice's first "sentence" (its subtitle lines run on into the
     lead: "… 순차적 논의·발표 이형일 재정경제부 1차관과 권창준 고용노동부 차관은 …"), which is not among the
-    first 12 candidate sentences: a later chunk of the notice ranks first. Its cosine is read from the
-    index like every other candidate's; left at 0, the answer quoted another sentence."""
+    first candidate sentences: a later chunk of the notice ranks first. Its cosine is read from the
+    index like every other candidate's; left at 0 (only the first ``max_sentence_embeddings`` candidates
+    embedded, as for an index without sentence vectors), the answer quoted another sentence."""
     question = ("Who co-chaired the inter-ministerial jobs task force (일자리전담반) meeting on June 17, 2026 "
                 "together with labor vice minister 권창준?")
     index, answerer, retrieval = _on_the_demo_index(demo_index_dir, question)
     candidates = CandidateSentences.from_settings(answerer.settings).run(question, retrieval, index)
     where = [i for i, c in enumerate(candidates) if "이형일" in c.text]
-    assert where and min(where) >= answerer.settings.max_sentence_embeddings  # the case this test is about
+    assert where and min(where) > 0
+    # the case this test is about: the sentence lies past the candidates that pool would embed (past the
+    # default 12 until a newer install, sentence-transformers 6.3.0 with transformers 5.25.0 on 2026-12-07,
+    # ranked it 8th with the same code: the pool is set to end before it)
+    answerer.settings = replace(answerer.settings, max_sentence_embeddings=min(min(where), 12))
     answer = answerer.run(question, retrieval, index)
     assert "이형일" in answer.answer and "재정경제부 1차관" in answer.answer, answer.answer
 
