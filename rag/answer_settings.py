@@ -96,7 +96,7 @@ class AnswerSettings:
     # from 0.2 dev half A loses a fact and its median passes 400). korquad_tune key facts 0.953 -> 0.955.
     beside_best_gain: float = 0.05
     # Each part of a question in parts that asks for a value gets a sentence stating one
-    # (``_add_part_values``; 1.0 turns it off). 0.5, chosen 2026-12-04 on dev and on
+    # (rag/selection.py ``_add_part_values``; 1.0 turns it off). 0.5, chosen 2026-12-04 on dev and on
     # eval/gold/heldout_diagnosed.jsonl: its key facts 0.786 -> 0.833 (0.4-0.5 the same; 0.3 costs a
     # dev half-B fact; neighbour credit 0.5 gains less); dev and korquad_tune unchanged (korquad_tune
     # has 4 questions in parts, none asking a value).
@@ -120,7 +120,7 @@ class AnswerSettings:
     # 1.0 lose a dev half-B key fact.
     rank_prior: float = 0.4
     # a "얼마"/"몇 명"/"몇 곳" question whose quoted sentences of a notice state no such value gets that
-    # notice's best-scored sentence that does (``_add_missing_value``)
+    # notice's best-scored sentence that does (rag/selection.py ``_add_missing_value``)
     value_followup: bool = True
     # The sentences before a value sentence read with it (and its notice's opening sentence) for the value
     # gap (ExtractiveAnswerer.value_context): a value sentence often names its subject only by a pronoun

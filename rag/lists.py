@@ -3,7 +3,7 @@
 A notice may hold several lists: runs of items (첫째…, ①…, 1)…, ○…; ``item_runs``) and sentences that
 list items inline ("▲ 가 ▲ 나 …", " 1) … 2) …", quoted names in a row). ``ListFinder`` rates each by how
 well the question's sentences of that notice scored and returns the spans to quote, as offsets into the
-notice's body: the extractive answerer (rag/answer.py) quotes them below its best sentence.
+notice's body: the extractive answerer (rag/selection.py) quotes them below its best sentence.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 "얼마" asks a sum (or, after a word in -률/-율, a rate), "몇 명" a head count, "몇 점의 작품" a figure in
 점, "언제" a date or a time (for refusal only): the answerer adds a sentence stating such a value when its quotes have none
-(``ExtractiveAnswerer._add_missing_value``), and a question-reading refusal rule fires when no notice it
+(rag/selection.py ``SentenceSelector._add_missing_value``), and a question-reading refusal rule fires when no notice it
 would quote states one (rag/refusal_rules.py ``value_missing``). The patterns read Korean number
 writing: digits with separators and 만/억 units ("1,140만 원", "7천1백만 원"), native numerals ("두 가지", "네 곳").
 """

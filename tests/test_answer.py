@@ -4,8 +4,11 @@ import numpy as np
 import pytest
 
 from rag.answer import REFUSAL_TEXT, ExtractiveAnswerer
+from rag.answer_settings import AnswerSettings
 from rag.candidates import Candidate, CandidateSentences
 from rag.retrieve import Retriever
+from rag.selection import SentenceSelector
+from rag.sentence_terms import SentenceTerms
 from tests.conftest import FIVE_STRATEGIES, SEED_ID, HashEmbedder
 
 
@@ -335,35 +338,39 @@ def test_answering_reads_sentence_terms_from_the_index_not_from_kiwi(fake_index,
                                 if len(text) > 30)
 
 
+def _selector(**settings) -> SentenceSelector:
+    """The answer's sentence selector with the default settings but ``settings``, no embedder."""
+    return SentenceSelector(replace(AnswerSettings(), **settings), SentenceTerms(), lambda *args: None,
+                            lambda texts: None)
+
+
 @pytest.mark.parametrize("other_score, quoted", [(0.5, False), (0.8, True)])
 def test_another_notice_is_quoted_only_when_its_sentence_scores_near_the_best(other_score, quoted):
     """A sentence from a notice not yet cited must add the question's missing words and score at least
     ``other_notice_relative`` of the best sentence (a weak match from another notice is a wrong citation)."""
-    answerer = ExtractiveAnswerer(learned=False)
     best_text = "지역 도서관 리모델링에 총 5,678억 원을 투입한다."
     other_text = "노후 교량 정밀점검은 연말까지 마친다."
     best = Candidate("a.txt", 0, len(best_text), best_text, 0, score=1.0)
     other = Candidate("b.txt", 0, len(other_text), other_text, 1, score=other_score)
     q_terms = {"도서관": 1.0, "리모델링": 1.0, "교량": 1.0, "정밀점검": 1.0}
     question = "도서관 리모델링 계획과 교량 정밀점검 계획은?"
-    chosen = answerer._select([best, other], q_terms, None, question)
+    chosen = _selector()._select([best, other], q_terms, None, question)
     assert chosen[0] is best
     assert (other in chosen) is quoted
-    answerer.settings = replace(answerer.settings, other_notice_relative=0.0)  # without the bound, the weak match from another notice is quoted
-    assert other in answerer._select([best, other], q_terms, None, question)
+    # without the bound, the weak match from another notice is quoted
+    assert other in _selector(other_notice_relative=0.0)._select([best, other], q_terms, None, question)
 
 
 @pytest.mark.parametrize("other_probability, quoted", [(0.1, False), (0.5, True)])
 def test_another_notice_is_quoted_only_when_the_scorer_rates_its_sentence_near_the_best(other_probability, quoted):
     """Word overlap alone is not enough: the learned probability of another notice's sentence must be at
     least ``other_notice_probability`` of the best sentence's (a sibling paragraph is a wrong citation)."""
-    answerer = ExtractiveAnswerer(learned=False)
     best_text = "지역 도서관 리모델링에 총 5,678억 원을 투입한다."
     other_text = "노후 교량 정밀점검은 연말까지 마친다."
     best = Candidate("a.txt", 0, len(best_text), best_text, 0, score=1.0, probability=0.8)
     other = Candidate("b.txt", 0, len(other_text), other_text, 1, score=0.8, probability=other_probability)
     q_terms = {"도서관": 1.0, "리모델링": 1.0, "교량": 1.0, "정밀점검": 1.0}
-    chosen = answerer._select([best, other], q_terms, None, "도서관 리모델링 계획과 교량 정밀점검 계획은?")
+    chosen = _selector()._select([best, other], q_terms, None, "도서관 리모델링 계획과 교량 정밀점검 계획은?")
     assert (other in chosen) is quoted
 
 
@@ -371,12 +378,12 @@ def test_another_notice_is_quoted_only_when_the_scorer_rates_its_sentence_near_t
 def test_the_learned_scorer_referees_when_word_overlap_leaves_the_top_notice(referee):
     """The best sentence by word overlap comes from the second notice, the scorer rates the top notice's
     sentence higher: with the referee, the top notice's sentence leads the answer."""
-    answerer = ExtractiveAnswerer(learned=False, referee_top_notice=referee)
     top_text = "행복시 청사 이전 뒤 2019년 4월 박민호 행복시장이 물러났다."
     other_text = "2015년 행복시장 박민호가 주도하여 문화회관이 지어졌다."
     top = Candidate("a.txt", 0, len(top_text), top_text, 0, score=0.6, probability=0.7)
     other = Candidate("b.txt", 0, len(other_text), other_text, 1, score=0.9, probability=0.3)
-    chosen = answerer._select([other, top], {"2019년": 1.0, "행복시장": 1.0}, None, "2019년 당시 행복시장은?")
+    chosen = _selector(referee_top_notice=referee)._select([other, top], {"2019년": 1.0, "행복시장": 1.0}, None,
+                                                       "2019년 당시 행복시장은?")
     assert chosen[0] is (top if referee else other)
 
 
@@ -836,7 +843,7 @@ def test_a_korean_question_that_opens_on_its_occasion_gets_the_sentence_for_its_
     assert retrieval.doc_ids[0] == "koreakr-156763376"
     answer = answerer.run(question, retrieval, index)
     assert "울산 화력발전소 붕괴" in answer.answer and "대전 자동차부품공장 화재" in answer.answer, answer.answer
-    monkeypatch.setattr("rag.answer.korean_ask", lambda part: None)
+    monkeypatch.setattr("rag.selection.korean_ask", lambda part: None)
     assert "울산 화력발전소 붕괴" not in answerer.run(question, retrieval, index).answer
 
 

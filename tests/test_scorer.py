@@ -163,7 +163,7 @@ def test_features_on_a_real_notice(fake_index):
     k = spans.index(candidates[i].sentence)
     prev_text = body[spans[k - 1][0]:spans[k - 1][1]]
     q_terms = answerer.question_terms(question)
-    assert x[i, col["prev_coverage"]] == pytest.approx(answerer._coverage(q_terms, answerer._terms(prev_text), prev_text))
+    assert x[i, col["prev_coverage"]] == pytest.approx(answerer._coverage(q_terms, answerer.reader.terms(prev_text), prev_text))
     assert x[i, col["first_sentence"]] == 0
 
 
