@@ -202,6 +202,9 @@ def run_gold(gold_path: Path, settings: Settings, mode: str = "hybrid", k: int =
                 row["gold_notices_cited"] = len(gold & set(cited)) / len(gold)
                 row["gold_notices_shown"] = len(gold & (set(cited) | {copies.get(c.doc_id, c.doc_id)
                                                                       for c in listed})) / len(gold)
+                # what a reader sees of the key facts: the answer and the see-also quotes under it
+                row["key_facts_shown"] = key_fact_recall(" ".join([answer.answer, *(c.quote for c in listed)]),
+                                                         q.key_facts)
         row["pass"] = (answer.refused if not q.doc_ids else
                        (not answer.refused and row["key_fact_recall"] >= 0.999 and row["retrieval"]["hit@5"] == 1.0))
         rows.append(row)
@@ -241,6 +244,11 @@ def summarise(rows: list[dict]) -> dict:
             answer["multi_answered"] = len(spread)
             answer["multi_notices_cited"] = mean([r["gold_notices_cited"] for r in spread])
             answer["multi_notices_shown"] = mean([r["gold_notices_shown"] for r in spread])
+            # reports written before this figure lack it per question
+            shown = [r["key_facts_shown"] for r in spread if "key_facts_shown" in r]
+            if shown:
+                answer["multi_key_facts"] = mean([r["key_fact_recall"] for r in spread])
+                answer["multi_key_facts_shown"] = mean(shown)
         return {"n": len(subset), "retrieval": retrieval, "answer": answer}
 
     report = block(rows)
@@ -360,8 +368,11 @@ def print_gold_report(report: dict, console=None) -> None:
                           + "; eval/fit_answers.py fits them")
     a = report["answer"]
     if a.get("multi_answered"):
+        facts = (f"; key facts in the answer {_fmt(a['multi_key_facts'])}, with the see-also quotes "
+                 f"{_fmt(a['multi_key_facts_shown'])}" if "multi_key_facts_shown" in a else "")
         console.print(f"answers with several gold notices ({a['multi_answered']}): gold notices cited "
-                      f"{_fmt(a['multi_notices_cited'])}, cited or under \"see also\" {_fmt(a['multi_notices_shown'])}")
+                      f"{_fmt(a['multi_notices_cited'])}, cited or under \"see also\" {_fmt(a['multi_notices_shown'])}"
+                      + facts)
     if report.get("generative"):
         g = report["generative"]
         console.print(f"generative: {g['sentences']} model sentences, {_fmt(g['unsupported_sentence_rate'])} rejected "

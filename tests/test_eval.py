@@ -258,19 +258,22 @@ def test_regression_gate_on_korquad_tune(tmp_path):
 def test_answers_spread_over_notices_count_the_notices_cited_and_those_under_see_also():
     from rag.evaluate import summarise
 
-    def row(gold, cited=None, shown=None, refused=False):
+    def row(gold, cited=None, shown=None, refused=False, facts=1.0, facts_shown=None):
         r = {"id": "q", "type": "multi", "lang": "ko", "gold_doc_ids": gold, "answer": "답", "refused": refused,
              "retrieval": {"hit@1": 1.0, "hit@5": 1.0, "mrr": 1.0, "ndcg@10": 1.0, "recall@5": 1.0},
-             "key_fact_recall": 1.0, "citation_precision": 1.0, "retrieval_ms": 1.0, "answer_ms": 1.0}
+             "key_fact_recall": facts, "citation_precision": 1.0, "retrieval_ms": 1.0, "answer_ms": 1.0}
         if cited is not None:
-            r.update(gold_notices_cited=cited, gold_notices_shown=shown)
+            r.update(gold_notices_cited=cited, gold_notices_shown=shown, key_facts_shown=facts_shown)
         return r
 
-    report = summarise([row(["a", "b"], 0.5, 1.0), row(["a", "b", "c"], 1 / 3, 2 / 3), row(["a"]),
-                        row(["a", "b"], refused=True)])
+    report = summarise([row(["a", "b"], 0.5, 1.0, facts=0.5, facts_shown=1.0),
+                        row(["a", "b", "c"], 1 / 3, 2 / 3, facts=0.25, facts_shown=0.5), row(["a"], facts=0.0),
+                        row(["a", "b"], refused=True, facts=0.0)])
     a = report["answer"]
     assert a["multi_answered"] == 2 and a["multi_notices_cited"] == pytest.approx(5 / 12, abs=1e-4)
     assert a["multi_notices_shown"] == pytest.approx(5 / 6, abs=1e-4)
+    # key facts over the answered spread questions only: in the answer, and with the see-also quotes
+    assert a["multi_key_facts"] == pytest.approx(0.375) and a["multi_key_facts_shown"] == pytest.approx(0.75)
     assert "multi_answered" not in summarise([row(["a"])])["answer"]  # no such question, no figure
 
 
