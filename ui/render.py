@@ -324,6 +324,12 @@ def render_notice_html(message: str) -> str:
     return f'<div class="pr-answer pr-askback" data-refused="true">{html_lines(escape(message))}</div>'
 
 
+def _markdown_meta(c: Citation) -> str:
+    """A source's line in the downloaded answer, after its title: agency, date, link or file, each only
+    where known (the same for sources and see-also)."""
+    return ", ".join(part for part in (c.agency, c.published, safe_url(c.url) or shown_source(c)) if part)
+
+
 def answer_markdown(answer: Answer, question: str | None = None) -> str:
     """The answer as a Markdown document: question, answer with its [n], then each numbered source
     with title, agency, date, link and the quoted passage (what the download button gives)."""
@@ -332,11 +338,8 @@ def answer_markdown(answer: Answer, question: str | None = None) -> str:
         lines += [f"> {one_line(answer.note, 500)}", ""]
     if answer.citations:
         lines += ["## 출처 (Sources)", ""]
-    def meta(c: Citation) -> str:
-        return ", ".join(part for part in (c.agency, c.published, safe_url(c.url) or shown_source(c)) if part)
-
     for c in answer.citations:
-        lines.append(f"[{c.n}] **{c.title or c.doc_id}** — {meta(c)}")
+        lines.append(f"[{c.n}] **{c.title or c.doc_id}** — {_markdown_meta(c)}")
         if c.also:
             lines.append(f"    also published: {', '.join(shown_address(a) for a in c.also)}")
         quote = " ".join((c.quote or "").split())
@@ -349,7 +352,7 @@ def answer_markdown(answer: Answer, question: str | None = None) -> str:
     if answer.related:
         lines += [f"## {related_title(answer)}", ""]
         for c in answer.related:
-            lines.append(f"- **{c.title or c.doc_id}** — {meta(c)}")
+            lines.append(f"- **{c.title or c.doc_id}** — {_markdown_meta(c)}")
         lines.append("")
     return "\n".join(lines).rstrip() + "\n"
 
