@@ -58,6 +58,9 @@ def main(argv: list[str] | None = None) -> int:
         seconds = time.perf_counter() - started
         ingest = f"{chars:,} chars in {seconds:.0f} s = {chars / seconds:,.0f} chars/s"
         index.save(args.index or Path(tempfile.mkdtemp()) / "index")
+    warm = getattr(embedder, "warm", None)
+    if callable(warm):
+        warm()  # queries take the engine a long-running process uses (rag.service), not a cold ask's
     ids = [q for q in queries if q in qrels]
     lines = [f"{args.dataset.name}: {len(notices)} documents, {len(ids)} queries; ingest {ingest}; "
              f"{datetime.date.today()}, {platform.processor() or platform.machine()}, {os.cpu_count()} cores",
