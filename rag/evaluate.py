@@ -91,11 +91,16 @@ def retrieval_metrics(ranked: list[str], gold: set[str]) -> dict[str, float]:
     }
 
 
+def missing_key_facts(answer: str, key_facts: tuple[str, ...]) -> list[str]:
+    """The key facts ``answer`` does not contain, compared as the gold format says (``squash``)."""
+    text = squash(answer)
+    return [f for f in key_facts if squash(f) not in text]
+
+
 def key_fact_recall(answer: str, key_facts: tuple[str, ...]) -> float:
     if not key_facts:
         return 1.0
-    text = squash(answer)
-    return sum(1 for f in key_facts if squash(f) in text) / len(key_facts)
+    return (len(key_facts) - len(missing_key_facts(answer, key_facts))) / len(key_facts)
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -193,7 +198,7 @@ def run_gold(gold_path: Path, settings: Settings, mode: str = "hybrid", k: int =
             row["key_fact_recall"] = 0.0 if answer.refused else key_fact_recall(answer.answer, q.key_facts)
             cited = [copies.get(d, d) for d in row["citations"]]
             row["citation_precision"] = (sum(1 for d in cited if d in gold) / len(cited)) if cited else None
-            row["missing_facts"] = [f for f in q.key_facts if squash(f) not in squash(answer.answer)]
+            row["missing_facts"] = missing_key_facts(answer.answer, q.key_facts)
             if len(gold) > 1 and not answer.refused:
                 # an answer spread over notices: how many of them it cites, and how many a reader is
                 # shown with "see also" beside (rag/related.py; the assistant's own setting)

@@ -3,7 +3,8 @@ from pathlib import Path
 
 import pytest
 
-from rag.evaluate import DEFAULT_GOLD, key_fact_recall, load_gold, one_copy, retrieval_metrics, run_gold
+from rag.evaluate import (DEFAULT_GOLD, key_fact_recall, load_gold, missing_key_facts, one_copy, retrieval_metrics,
+                          run_gold)
 
 FLOORS = Path(__file__).resolve().parent.parent / "eval" / "floors.json"
 
@@ -29,6 +30,7 @@ def test_key_facts_match_whitespace_and_case_insensitively():
     assert key_fact_recall("정부서비스 Re -디자인 과 ...", ("정부서비스 re-디자인",)) == 1.0
     assert key_fact_recall("인지\u0387예측", ("인지·예측",)) == 1.0  # NFC folds U+0387
     assert key_fact_recall("3,000만 원", ("3,000만 원", "2,000만 원")) == 0.5
+    assert missing_key_facts("지원금 3,000 만원", ("3,000만 원", "2,000만 원")) == ["2,000만 원"]
 
 
 def test_malformed_gold_lines_are_reported_with_line_numbers(tmp_path):
