@@ -8,6 +8,7 @@ have that question analysed in a helper process meanwhile (``start_helper``, ``p
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -15,6 +16,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
+from itertools import islice
 from typing import NamedTuple
 
 # Morpheme tags that carry meaning for search: nouns, foreign words, numbers,
@@ -48,21 +50,80 @@ def get_kiwi():
         # which is what brings a cold `ask` under 2 s (median 2.27 -> 1.74 s). Measured 2026-12-03 on both
         # gold sets and AutoRAGRetrieval: retrieval the same (korquad_tune hit@1 +0.001), key facts +0.007
         # dev / +0.002 korquad_tune; dev refusal 8/8 -> 7/8 (one question just above the rules' threshold).
-        return Kiwi(num_workers=0, load_multi_dict=False, load_default_dict=False)
+        return Kiwi(num_workers=kiwi_workers(), load_multi_dict=False, load_default_dict=False)
+
+
+def _forget_kiwi_in_child() -> None:
+    # A forked child (multiprocessing's "fork") inherits the Kiwi object but not its worker threads, so
+    # its first batch would wait for ever (tests/test_data_safety.py's two concurrent ingests hung so):
+    # the child loads its own Kiwi on first use instead. The inherited one must never be freed, not even
+    # at the child's exit: its destructor joins those threads and aborts the process ("No such process").
+    global _lock
+    _lock = threading.Lock()
+    if get_kiwi.cache_info().currsize:
+        import ctypes
+
+        ctypes.pythonapi.Py_IncRef(ctypes.py_object(get_kiwi()))
+    get_kiwi.cache_clear()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_kiwi_in_child)
+
+
+def kiwi_workers() -> int:
+    """Kiwi's worker threads: one per core up to four, none (its single-thread mode) on one core.
+
+    Workers let Kiwi analyse a batch of texts in parallel (``_analyse_many``): the demo index's 577 chunks
+    in 2.8 s against 5.3-6.0 s one by one on 2 cores, with the same tokens (2026-12-07); one question alone
+    costs the same either way (1.3 ms p50). Kiwi's single-thread mode cannot take a batch at all.
+    """
+    cores = os.cpu_count() or 1
+    return min(cores, 4) if cores > 1 else 0
+
+
+def _analyse_many(texts: Iterable[str], batch, one, size: int = 256) -> list:
+    """``one(text)`` for every text, through Kiwi's batch call ``batch(texts)`` where it has workers;
+    blank texts are not analysed (``None`` in their place). Texts are read ``size`` at a time, so a
+    progress bar wrapped around them moves as they are analysed."""
+    out: list = []
+    texts = iter(texts)
+    while part := list(islice(texts, size)):
+        todo = [i for i, t in enumerate(part) if t.strip()]
+        done: list = [None] * len(part)
+        results = batch([part[i] for i in todo]) if kiwi_workers() else (one(part[i]) for i in todo)
+        for i, result in zip(todo, results):
+            done[i] = result
+        out.extend(done)
+    return out
 
 
 def sentence_spans(text: str) -> list[tuple[int, int]]:
     """(start, end) offsets of each sentence in ``text``; paragraphs never share a sentence."""
+    return sentence_spans_many([text])[0]
+
+
+def sentence_spans_many(texts: Sequence[str]) -> list[list[tuple[int, int]]]:
+    """``sentence_spans`` of many texts, their paragraphs split by Kiwi as one batch (``kiwi_workers``)."""
+    kiwi = get_kiwi()
+    paragraphs = [text.split("\n") for text in texts]
+    split = iter(_analyse_many((p.strip() for ps in paragraphs for p in ps), kiwi.split_into_sents,
+                               kiwi.split_into_sents))
+    return [_text_spans(text, ps, split) for text, ps in zip(texts, paragraphs)]
+
+
+def _text_spans(text: str, paragraphs: list[str], split) -> list[tuple[int, int]]:
+    """The sentence spans of ``text`` from Kiwi's sentences of its ``paragraphs`` (taken in order from ``split``)."""
     spans: list[tuple[int, int]] = []
     offset = 0
-    kiwi = get_kiwi()
-    for paragraph in text.split("\n"):
+    for paragraph in paragraphs:
+        sents = next(split)
         stripped = paragraph.strip()
         if stripped:
             lead = paragraph.find(stripped)
             base = offset + lead
             mine: list[tuple[int, int]] = []
-            for sent in kiwi.split_into_sents(stripped):
+            for sent in sents:
                 start, end = base + sent.start, base + sent.end
                 # Kiwi's spans can include trailing spaces; keep them tight.
                 while end > start and text[end - 1].isspace():
@@ -278,14 +339,22 @@ def search_terms(text: str) -> list[str]:
 def search_tokens(text: str) -> list[tuple[int, int, str]]:
     """(start, end, term) of each search term of ``text``: the terms of search_terms with their offsets,
     so the terms of any part of the text can be read off without analysing it again."""
-    if not text.strip():
-        return []
-    return [(tok.start, tok.start + tok.len, tok.form.lower()) for tok in get_kiwi().tokenize(text)
-            if _is_search_term(tok)]
+    return search_tokens_many([text])[0]
+
+
+def _offset_terms(tokens) -> list[tuple[int, int, str]]:
+    return [(tok.start, tok.start + tok.len, tok.form.lower()) for tok in tokens if _is_search_term(tok)]
+
+
+def search_tokens_many(texts: Sequence[str] | Iterable[str]) -> list[list[tuple[int, int, str]]]:
+    """``search_tokens`` of many texts, analysed as one batch (``kiwi_workers``)."""
+    kiwi = get_kiwi()
+    return [_offset_terms(tokens) if tokens is not None else []
+            for tokens in _analyse_many(texts, kiwi.tokenize, kiwi.tokenize)]
 
 
 def search_terms_many(texts: Sequence[str] | Iterable[str]) -> list[list[str]]:
-    """Search terms of many texts."""
+    """Search terms of many texts, analysed as one batch (``kiwi_workers``)."""
     kiwi = get_kiwi()
-    # One call per text: Kiwi's batch mode needs worker threads, which buy nothing on two cores.
-    return [_terms(kiwi.tokenize(t)) if t.strip() else [] for t in texts]
+    return [_terms(tokens) if tokens is not None else []
+            for tokens in _analyse_many(texts, kiwi.tokenize, kiwi.tokenize)]

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from ingest.chunk import Chunker
-from ingest.korean import search_terms_many, search_tokens
+from ingest.korean import search_terms_many, search_tokens_many
 from ingest.models import Chunk, Notice, SkippedFile
 from ingest.readers import file_digest, iter_files, read_file
 from ingest.errors import UnreadableFile
@@ -166,9 +166,8 @@ class IndexUpdater:
                 owner.pop(doc_id, None)
             known[key] = {"sha256": digest, "doc_ids": sorted(new_ids)}
             result.files_indexed += 1
-            for notice in notices:
-                new_notices.append(notice)
-                new_chunks.extend(self.chunker.run(notice))
+            new_notices.extend(notices)
+            new_chunks.extend(self.chunker.run_many(notices))
         if prune:
             for key in [k for k in known if k not in seen and not Path(k).exists()]:
                 index.remove_docs(set(known.pop(key)["doc_ids"]))
@@ -223,7 +222,7 @@ class IndexUpdater:
         """An index of ``notices`` that is never written to disk (benchmarks, BEIR evaluation, tests)."""
         index = NoticeIndex.empty(self.embedder.name, self.embedder.dim, self._chunker_settings())
         notices = list({n.doc_id: n for n in notices}.values())
-        self._add(index, notices, [c for n in notices for c in self.chunker.run(n)])
+        self._add(index, notices, self.chunker.run_many(notices))
         return index
 
     def _add(self, index: NoticeIndex, notices: list[Notice], chunks: list[Chunk]) -> None:
@@ -240,9 +239,10 @@ class IndexUpdater:
         ~165 ms). Each distinct sentence is analysed once (neighbouring chunks share one)."""
         bodies = {n.doc_id: n.body for n in notices}
         _, unique = _sentence_keys(chunks)
-        found = {}
-        for d, a, b in self._bar(unique, "tokenising", "sentence", len(unique)):
-            found[(d, a, b)] = [(a + s, a + e, term) for s, e, term in search_tokens(bodies[d][a:b])]
+        tokens = search_tokens_many(self._bar((bodies[d][a:b] for d, a, b in unique), "tokenising", "sentence",
+                                              len(unique)))
+        found = {(d, a, b): [(a + s, a + e, term) for s, e, term in found_here]
+                 for (d, a, b), found_here in zip(unique, tokens)}
         return [[tok for start, end in c.sentences for tok in found[(c.doc_id, start, end)]] for c in chunks]
 
     def _embed_sentences(self, notices: list[Notice], chunks: list[Chunk]) -> tuple[np.ndarray, np.ndarray]:

@@ -107,3 +107,32 @@ def test_a_footnote_after_a_sentences_stop_starts_a_sentence_with_its_label(corp
     for notice in corpus_notices:
         for start, end in chunker.sentences(notice.body):
             assert not glued.search(notice.body[start:end]), (notice.doc_id, notice.body[start:end])
+
+
+def test_chunking_many_notices_at_once_cuts_each_as_alone(corpus_notices):
+    # run_many has Kiwi split every notice's paragraphs as one batch (its worker threads); the chunks,
+    # their sentences and offsets must be the ones each notice gets alone, blank paragraphs included
+    notices = [n for n in corpus_notices if "\n\n" in n.body][:12] or corpus_notices[:12]
+    chunker = Chunker()
+    assert chunker.run_many(notices) == [c for n in notices for c in chunker.run(n)]
+    assert chunker.run_many([]) == []
+
+
+def test_a_splitter_passed_in_also_serves_many_notices(corpus_notices):
+    calls = []
+
+    def by_line(body):
+        calls.append(body)
+        spans, start = [], 0
+        for line in body.split("\n"):
+            if line.strip():
+                spans.append((start, start + len(line)))
+            start += len(line) + 1
+        return spans
+
+    chunker = Chunker(splitter=by_line)
+    notices = corpus_notices[:3]
+    chunks = chunker.run_many(notices)
+    assert calls == [n.body for n in notices]
+    assert {c.doc_id for c in chunks} == {n.doc_id for n in notices}
+    assert all(c.text == notices[[n.doc_id for n in notices].index(c.doc_id)].body[c.start:c.end] for c in chunks)

@@ -68,3 +68,45 @@ k.get_kiwi()
 print(json.dumps({"code": code, "again": k.start_helper(), "prefetch": k.prefetch([q])}))
 """)
     assert out == {"code": 0, "again": False, "prefetch": False}
+
+
+def test_texts_analysed_as_one_batch_get_the_terms_each_gets_alone(corpus_notices, monkeypatch):
+    import ingest.korean as k
+
+    # 300 real paragraphs (more than one slice of the batch), with blank ones and English among them
+    paragraphs = [p for n in corpus_notices for p in n.body.split("\n")][:300]
+    texts = paragraphs[:150] + ["", "   ", "What are the five strategies of e-Government 2020?"] + paragraphs[150:]
+    alone_terms = [k._terms(k.tokenize(t)) for t in texts]
+    alone_tokens = [[(tok.start, tok.start + tok.len, tok.form.lower()) for tok in k.tokenize(t) if k._is_search_term(tok)]
+                    for t in texts]
+    assert k.search_terms_many(iter(texts)) == alone_terms
+    assert k.search_tokens_many(texts) == alone_tokens
+    assert k.sentence_spans_many(texts[:40]) == [k.sentence_spans(t) for t in texts[:40]]
+    monkeypatch.setattr(k, "kiwi_workers", lambda: 0)  # one core: Kiwi's single-thread mode takes no batch
+    assert k.search_terms_many(texts) == alone_terms
+    assert k.sentence_spans_many(texts[:40]) == [k.sentence_spans(t) for t in texts[:40]]
+
+
+def test_a_forked_child_analyses_a_batch_and_exits_cleanly():
+    # Kiwi's worker threads do not survive a fork: the child must load its own Kiwi for a batch, and must
+    # not free the inherited one at exit (its destructor would abort the child)
+    script = """
+import json, os, sys, time
+import ingest.korean as k
+k.search_terms_many(["첫 문장이다.", "둘째 문장이다."])
+pid = os.fork()
+if pid == 0:
+    ok = k.search_terms_many(["행정안전부가 발표했다.", "소방청"]) == [["행정", "안전부", "발표"], ["소방청"]]
+    sys.exit(0 if ok else 3)
+deadline = time.time() + 60
+while time.time() < deadline:
+    done, status = os.waitpid(pid, os.WNOHANG)
+    if done:
+        break
+    time.sleep(0.1)
+else:
+    os.kill(pid, 9)
+    status = "hung"
+print(json.dumps({"status": status}))
+"""
+    assert _run(script) == {"status": 0}
