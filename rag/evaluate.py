@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from ingest.normalize import squash
+from rag.embed import warm_up
 from rag.settings import REPO_ROOT, Settings
 from rag.uncertainty import changed_questions, intervals, paired_changes
 
@@ -145,9 +146,8 @@ def run_gold(gold_path: Path, settings: Settings, mode: str = "hybrid", k: int =
     questions = questions[:limit] if limit else questions
     if assistant is None:
         assistant = open_assistant(settings, progress=progress)
-    if hasattr(assistant.retriever.embedder, "warm"):
-        # Before the clock starts: a server pays this once at start-up (open_assistant(warm=True)).
-        assistant.retriever.embedder.warm()
+    # Before the clock starts: a server pays this once at start-up (open_assistant(warm=True)).
+    warm_up(assistant.retriever.embedder)
     retriever = Retriever(assistant.index, assistant.retriever.embedder,
                           **{**assistant.retriever.options(), "mode": mode})
     problems = list(gold.problems)

@@ -15,7 +15,7 @@ from pathlib import Path
 from rag.answer import ExtractiveAnswerer
 from rag.build import IndexUpdater, IngestResult
 from rag.demo import install_demo_index
-from rag.embed import Embedder, make_embedder
+from rag.embed import Embedder, make_embedder, warm_up
 from rag.folder import IndexFolder, IndexProblem
 from rag.index import NoticeIndex, is_correction
 from rag.related import SeeAlso
@@ -221,7 +221,7 @@ def open_assistant(settings: Settings, progress: bool = True, embedder: Embedder
 
 def _warm(embedder) -> None:
     try:
-        embedder.warm()
+        warm_up(embedder)
     except Exception:  # noqa: BLE001 - warming is an optimisation; the slower engine still answers
         log.warning("could not warm the embedder's batch engine", exc_info=True)
 
