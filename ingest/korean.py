@@ -82,16 +82,16 @@ def kiwi_workers() -> int:
     return min(cores, 4) if cores > 1 else 0
 
 
-def _analyse_many(texts: Iterable[str], batch, one, size: int = 256) -> list:
-    """``one(text)`` for every text, through Kiwi's batch call ``batch(texts)`` where it has workers;
-    blank texts are not analysed (``None`` in their place). Texts are read ``size`` at a time, so a
-    progress bar wrapped around them moves as they are analysed."""
+def _analyse_many(texts: Iterable[str], analyse, size: int = 256) -> list:
+    """``analyse(text)`` for every text, as one call ``analyse(texts)`` where Kiwi has workers (its methods
+    take a text or a list of them); blank texts are not analysed (``None`` in their place). Texts are read
+    ``size`` at a time, so a progress bar wrapped around them moves as they are analysed."""
     out: list = []
     texts = iter(texts)
     while part := list(islice(texts, size)):
         todo = [i for i, t in enumerate(part) if t.strip()]
         done: list = [None] * len(part)
-        results = batch([part[i] for i in todo]) if kiwi_workers() else (one(part[i]) for i in todo)
+        results = analyse([part[i] for i in todo]) if kiwi_workers() else (analyse(part[i]) for i in todo)
         for i, result in zip(todo, results):
             done[i] = result
         out.extend(done)
@@ -107,8 +107,7 @@ def sentence_spans_many(texts: Sequence[str]) -> list[list[tuple[int, int]]]:
     """``sentence_spans`` of many texts, their paragraphs split by Kiwi as one batch (``kiwi_workers``)."""
     kiwi = get_kiwi()
     paragraphs = [text.split("\n") for text in texts]
-    split = iter(_analyse_many((p.strip() for ps in paragraphs for p in ps), kiwi.split_into_sents,
-                               kiwi.split_into_sents))
+    split = iter(_analyse_many((p.strip() for ps in paragraphs for p in ps), kiwi.split_into_sents))
     return [_text_spans(text, ps, split) for text, ps in zip(texts, paragraphs)]
 
 
@@ -350,11 +349,11 @@ def search_tokens_many(texts: Sequence[str] | Iterable[str]) -> list[list[tuple[
     """``search_tokens`` of many texts, analysed as one batch (``kiwi_workers``)."""
     kiwi = get_kiwi()
     return [_offset_terms(tokens) if tokens is not None else []
-            for tokens in _analyse_many(texts, kiwi.tokenize, kiwi.tokenize)]
+            for tokens in _analyse_many(texts, kiwi.tokenize)]
 
 
 def search_terms_many(texts: Sequence[str] | Iterable[str]) -> list[list[str]]:
     """Search terms of many texts, analysed as one batch (``kiwi_workers``)."""
     kiwi = get_kiwi()
     return [_terms(tokens) if tokens is not None else []
-            for tokens in _analyse_many(texts, kiwi.tokenize, kiwi.tokenize)]
+            for tokens in _analyse_many(texts, kiwi.tokenize)]
