@@ -334,6 +334,11 @@ class E5STEncoder:
         self._lock = threading.Lock()
         self.load_seconds: float | None = None  # imports + load, set by the first encode call
 
+    @property
+    def loaded(self) -> bool:
+        """Whether the model is loaded (the first encode call loads it)."""
+        return self._st is not None
+
     def _nthreads(self) -> int:
         return max(1, int(self.threads or os.cpu_count() or 1))
 

